@@ -1,0 +1,29 @@
+# The two commands a new user needs: `make demo` and `make test` (see README.md).
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+PY := $(VENV)/bin/python
+INSTALLED := $(VENV)/.installed-$(shell cat requirements.txt | cksum | cut -d' ' -f1)
+
+.PHONY: demo test install clean-demo
+
+install: $(INSTALLED)
+
+$(INSTALLED): requirements.txt
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --disable-pip-version-check -q -r requirements.txt
+	@rm -f $(VENV)/.installed-*
+	@touch $@
+
+# Runs the site on embedded defaults: SQLite and Celery's filesystem broker under var/.
+# DEBUG=1 lets the demo generate its own secret key (kept in var/secret_key).
+demo: $(INSTALLED)
+	DEBUG=1 $(PY) manage.py migrate --noinput
+	DEBUG=1 $(PY) manage.py build_demo_corpus --if-absent
+	DEBUG=1 $(PY) manage.py create_demo_accounts
+	DEBUG=1 $(PY) -m emolab.demo_runner
+
+test: $(INSTALLED)
+	$(PY) -m pytest
+
+clean-demo:
+	rm -rf var/

@@ -1,0 +1,20 @@
+"""Settings for the test suite: the project's settings with a fixed key, fast hashing and
+test-only folders, still honouring DATABASE_URL and CELERY_BROKER_URL so CI's second run
+exercises PostgreSQL and Redis."""
+
+import os
+
+os.environ.setdefault("SECRET_KEY", "insecure-key-for-the-test-suite-only")
+
+from emolab.settings import *  # noqa: E402,F401,F403
+from emolab.settings import CELERY_BROKER_URL, VAR_DIR, filesystem_broker_options  # noqa: E402
+
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+MEDIA_ROOT = VAR_DIR / "test-media"
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+if CELERY_BROKER_URL.startswith("filesystem://"):
+    # Keep the tests' messages apart from a demo that may run on the same checkout.
+    CELERY_BROKER_TRANSPORT_OPTIONS = filesystem_broker_options(VAR_DIR / "test-celery")
