@@ -1,0 +1,5 @@
+"""REST API routes of the models app, mounted under /api/."""
+
+from django.urls import path  # noqa: F401
+
+urlpatterns: list = []
