@@ -65,3 +65,17 @@ def media_root(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "media"
     settings.MEDIA_ROOT.mkdir()
     return settings.MEDIA_ROOT
+
+
+@pytest.fixture
+def celery_worker(transactional_db, settings):
+    """A real Celery worker subprocess on the configured broker, reading and writing the test database.
+
+    Tests that use it must commit their data (it is a transactional_db test) because the worker
+    sees the database through its own connection.
+    """
+    from tests.worker import WorkerProcess
+
+    worker = WorkerProcess().start()
+    yield worker
+    worker.stop()

@@ -15,6 +15,9 @@ STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
+# One queue per test session, shared with the worker subprocesses the tests start (they inherit the
+# environment), so a test never consumes or leaves messages on another run's or a demo's queue.
+CELERY_TASK_DEFAULT_QUEUE = os.environ.setdefault("EMOLAB_TEST_QUEUE", f"emolab-test-{os.getpid()}")
 if CELERY_BROKER_URL.startswith("filesystem://"):
     # Keep the tests' messages apart from a demo that may run on the same checkout.
     CELERY_BROKER_TRANSPORT_OPTIONS = filesystem_broker_options(VAR_DIR / "test-celery")
