@@ -17,7 +17,10 @@ class UtteranceRecord:
     speaker: str
     session: str  # the cross-validation group; the speaker's code where the corpus has no sessions
     audio_path: Path  # absolute path of the audio file
-    label: str | None = None  # canonical label given by the corpus, None = let the votes decide / none
+    label: str | None = None  # canonical label given by the corpus, None = none given
+    # True: without a given label the half-of-raters rule over the expert votes decides it.
+    # False: the corpus decided (IEMOCAP's header, EmoDB/RAVDESS file names); None then means "no label".
+    label_from_votes: bool = True
     source_label: str = ""  # the label as the corpus spells it
     votes: list[VoteRecord] = field(default_factory=list)
     speaker_gender: str = ""  # "F", "M" or ""
