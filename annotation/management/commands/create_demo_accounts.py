@@ -8,7 +8,8 @@ class Command(BaseCommand):
     help = "Create the demo accounts (admin, researcher, two assessors) and print their passwords."
 
     def handle(self, *args, **options):
-        accounts = demo_accounts_ensure(password_file=settings.VAR_DIR / "demo-accounts.json")
-        self.stdout.write("Demo accounts (passwords kept in var/demo-accounts.json):")
+        password_file = settings.VAR_DIR / "demo-accounts.json"
+        accounts = demo_accounts_ensure(password_file=password_file)
+        self.stdout.write(f"Demo accounts (passwords kept in {password_file}):")
         for username, role, password in accounts:
             self.stdout.write(f"  {username:<11} {role:<11} password: {password}")
