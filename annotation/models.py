@@ -4,16 +4,23 @@ A Session is the recording group used for cross-validation: in IEMOCAP one sessi
 of speakers (the paper's folds); corpora without sessions get one session per speaker.
 """
 
+import secrets
 import uuid
+from dataclasses import dataclass
 from pathlib import Path
 
-from django.core.validators import RegexValidator
+from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
 
 corpus_name_validator = RegexValidator(
     r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$",
     "Letters, digits, '_', '.' and '-' only, starting with a letter or digit.",
 )
+
+
+def _random_seed() -> int:
+    return secrets.randbits(62)
 
 
 class Corpus(models.Model):
@@ -135,3 +142,166 @@ class ExpertVote(models.Model):
 
     def __str__(self) -> str:
         return f"{self.rater}: {', '.join(self.categories)}"
+
+
+# --- Relabelling campaigns (paper, section 4.6) ---------------------------------------------------
+# Assessors listen to utterances and choose an emotion; after each answer they may see the expert
+# label. The services in annotation/services/campaigns.py and judgments.py are the only writers.
+
+
+@dataclass(frozen=True)
+class CampaignDefaults:
+    """Every default of a relabelling campaign, with the reason for it."""
+
+    # Paper 4.6: "each utterance was assessed by at least 2 assessors".
+    judgments_per_item: int = 2
+    # Paper 4.6: "2 from each emotion, 8 in total" were given first as training examples.
+    warmup_per_class: int = 2
+    # Paper 4.6: "there is a possibility to see the correct answer after one gives own answer".
+    feedback: bool = True
+    # The paper had no hidden control items; MSP-Podcast's annotation did. Off unless asked for.
+    gold_share: float = 0.0
+    # At most half the trials are gold, so the scored pool still dominates an assessor's work.
+    max_gold_share: float = 0.5
+    # An item fetched and not answered is freed after this long (a closed tab, a coffee break),
+    # so an abandoned reservation does not keep an utterance below its target for ever.
+    reservation_minutes: int = 30
+    # An answer more than an hour after the first play is not a response time; refuse it.
+    max_response_ms: int = 3_600_000
+    # Warm-up examples should be ones the experts agreed on: at least this many raters, none dissenting.
+    unanimous_min_raters: int = 2
+
+
+CAMPAIGN_DEFAULTS = CampaignDefaults()
+
+
+class Campaign(models.Model):
+    corpus = models.ForeignKey(Corpus, on_delete=models.PROTECT, related_name="campaigns")
+    name = models.CharField(max_length=200)
+    # The answer buttons, in this order; a subset of the corpus's classes (default: all of them).
+    classes = models.JSONField(default=list, blank=True)
+    judgments_per_item = models.PositiveSmallIntegerField(
+        default=CAMPAIGN_DEFAULTS.judgments_per_item, validators=[MinValueValidator(1)]
+    )
+    warmup_per_class = models.PositiveSmallIntegerField(default=CAMPAIGN_DEFAULTS.warmup_per_class)
+    feedback = models.BooleanField(
+        default=CAMPAIGN_DEFAULTS.feedback, help_text="Show the expert label after each main answer (warm-up always shows it)."
+    )
+    items_per_assessor = models.PositiveIntegerField(
+        null=True, blank=True, validators=[MinValueValidator(1)], help_text="Main items per assessor; empty = no limit."
+    )
+    replay_limit = models.PositiveSmallIntegerField(
+        null=True, blank=True, help_text="Replays allowed after the first play; empty = no limit."
+    )
+    gold_share = models.FloatField(
+        default=CAMPAIGN_DEFAULTS.gold_share,
+        validators=[MinValueValidator(0.0), MaxValueValidator(CAMPAIGN_DEFAULTS.max_gold_share)],
+        help_text="Share of an assessor's scored trials that are hidden gold items (0 = none).",
+    )
+    is_open = models.BooleanField(default=True)
+    # None named = every member of the assessor group may work on it.
+    assessors = models.ManyToManyField(settings.AUTH_USER_MODEL, blank=True, related_name="assigned_campaigns")
+    # Seeds each assessor's own order of the pool and the automatic warm-up pick, so both can be replayed.
+    seed = models.BigIntegerField(default=_random_seed, editable=False)
+    # What setting the campaign up had to decide (a class with too few unanimous warm-up examples...).
+    setup_notes = models.JSONField(default=list, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="created_campaigns"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "name"]
+        constraints = [models.UniqueConstraint(fields=["corpus", "name"], name="unique_campaign_name_per_corpus")]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.corpus.name})"
+
+
+class CampaignItem(models.Model):
+    class Role(models.TextChoices):
+        WARMUP = "warmup", "warm-up"
+        MAIN = "main", "main"
+        GOLD = "gold", "gold (hidden)"
+
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="items")
+    utterance = models.ForeignKey(Utterance, on_delete=models.PROTECT, related_name="campaign_items")
+    role = models.CharField(max_length=10, choices=Role.choices)
+    # The only handle an assessor's browser sees (URLs, API, audio). Fresh per campaign, so one
+    # campaign's ids say nothing about another's, and never derived from the utterance's name.
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    # Warm-up items are shown in this order to everyone; unused for other roles.
+    position = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["campaign", "role", "position", "id"]
+        constraints = [models.UniqueConstraint(fields=["campaign", "utterance"], name="unique_item_per_campaign")]
+        indexes = [models.Index(fields=["campaign", "role"])]
+
+    def __str__(self) -> str:
+        return f"{self.campaign_id}:{self.role}:{self.public_id}"
+
+
+class Assignment(models.Model):
+    """An item handed to one assessor: reserved until answered or until it expires."""
+
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="assignments")
+    item = models.ForeignKey(CampaignItem, on_delete=models.CASCADE, related_name="assignments")
+    assessor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="assignments")
+    assigned_at = models.DateTimeField()
+    expires_at = models.DateTimeField()
+    answered_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["campaign", "assessor", "assigned_at"]
+        constraints = [models.UniqueConstraint(fields=["assessor", "item"], name="unique_assignment_per_assessor")]
+        indexes = [models.Index(fields=["campaign", "answered_at", "expires_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.assessor_id} <- {self.item}"
+
+
+class JudgmentQuerySet(models.QuerySet):
+    def scored(self):
+        """Answers that count in the statistics: main items only (warm-up and gold left out)."""
+        return self.filter(phase=CampaignItem.Role.MAIN)
+
+    def gold(self):
+        return self.filter(phase=CampaignItem.Role.GOLD)
+
+
+class Judgment(models.Model):
+    """One assessor's answer for one utterance of a campaign."""
+
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="judgments")
+    item = models.ForeignKey(CampaignItem, on_delete=models.CASCADE, related_name="judgments")
+    # Repeats item.utterance so the one-answer-per-utterance rule is a database constraint.
+    utterance = models.ForeignKey(Utterance, on_delete=models.PROTECT, related_name="judgments")
+    assessor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="judgments")
+    answer = models.CharField(max_length=30)
+    # The item's role when answered: warm-up and gold answers are left out of the human statistics.
+    phase = models.CharField(max_length=10, choices=CampaignItem.Role.choices)
+    # The utterance's label when the answer was given, kept so a later re-import cannot rewrite history.
+    expert_label = models.CharField(max_length=30)
+    is_correct = models.BooleanField()
+    response_ms = models.PositiveIntegerField(help_text="From the first play to the answer.")
+    replays = models.PositiveSmallIntegerField(default=0, help_text="Plays after the first.")
+    # 1 for this assessor's first answer in the campaign, 2 for the next...: does feedback teach?
+    position = models.PositiveIntegerField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = JudgmentQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["campaign", "assessor", "position"]
+        constraints = [
+            models.UniqueConstraint(fields=["assessor", "campaign", "utterance"], name="unique_judgment_per_assessor")
+        ]
+        indexes = [models.Index(fields=["campaign", "phase"])]
+
+    def __str__(self) -> str:
+        return f"{self.assessor_id} said {self.answer} ({self.phase})"
+
+    @property
+    def is_warmup(self) -> bool:
+        return self.phase == CampaignItem.Role.WARMUP

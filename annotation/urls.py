@@ -1,6 +1,16 @@
 """Pages of the annotation app (relabelling campaigns live here)."""
 
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from annotation import views
 
 app_name = "annotation"
-urlpatterns: list = []
+urlpatterns = [
+    path("campaigns/", views.campaign_list, name="campaign_list"),
+    path("campaigns/new/", views.campaign_new, name="campaign_new"),
+    path("campaigns/<int:campaign_id>/", views.campaign_detail, name="campaign_detail"),
+    path("campaigns/<int:campaign_id>/open/", views.campaign_toggle_open, name="campaign_toggle_open"),
+    path("campaigns/<int:campaign_id>/label/", views.trial, name="trial"),
+    path("campaigns/<int:campaign_id>/finished/", views.trial_finished, name="trial_finished"),
+    path("campaigns/<int:campaign_id>/audio/<uuid:item_id>/", views.item_audio, name="item_audio"),
+]

@@ -1,12 +1,141 @@
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.shortcuts import render
+from django.core.exceptions import PermissionDenied
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.http import require_POST
 
+from annotation.audio import audio_response, audio_suffix, file_inside
+from annotation.forms import CampaignForm
+from annotation.models import Campaign, CampaignItem, Judgment
+from annotation.selectors.campaigns import (
+    assessor_state,
+    campaign_audio_allowed,
+    campaign_overview,
+    campaign_user_can_label,
+    campaigns_visible_to,
+    labelling_rows,
+)
 from annotation.selectors.corpora import corpus_summaries
-from emolab.roles import is_researcher
+from annotation.services.campaigns import CampaignSetupError, campaign_create, campaign_set_open
+from emolab.roles import is_assessor, is_researcher, researcher_required
 
 
 @login_required
 def home(request):
     # Assessors see their labelling work only; corpus contents (with labels) are for researchers.
     summaries = corpus_summaries() if is_researcher(request.user) else []
-    return render(request, "home.html", {"summaries": summaries})
+    my_campaigns = labelling_rows(user=request.user, now=timezone.now()) if is_assessor(request.user) else []
+    return render(request, "home.html", {"summaries": summaries, "my_campaigns": my_campaigns})
+
+
+@login_required
+def campaign_list(request):
+    now = timezone.now()
+    context = {"my_campaigns": labelling_rows(user=request.user, now=now), "overviews": []}
+    if is_researcher(request.user):
+        context["overviews"] = [
+            campaign_overview(campaign=campaign, now=now) for campaign in campaigns_visible_to(user=request.user)
+        ]
+    return render(request, "annotation/campaign_list.html", context)
+
+
+@researcher_required
+def campaign_new(request):
+    form = CampaignForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            campaign = campaign_create(
+                corpus=data["corpus"],
+                name=data["name"],
+                created_by=request.user,
+                classes=data["classes"],
+                judgments_per_item=data["judgments_per_item"],
+                feedback=data["feedback"],
+                items_per_assessor=data["items_per_assessor"],
+                replay_limit=data["replay_limit"],
+                gold_share=data["gold_share"],
+                warmup_per_class=data["warmup_per_class"],
+                warmup_names=data["warmup_utterances"],
+                assessor_usernames=[user.username for user in data["assessors"]],
+            )
+        except CampaignSetupError as exc:
+            form.add_error(exc.field if exc.field in form.fields else None, str(exc))
+        else:
+            messages.success(request, f"Campaign {campaign.name!r} created.")
+            return redirect("annotation:campaign_detail", campaign_id=campaign.pk)
+    return render(request, "annotation/campaign_form.html", {"form": form})
+
+
+@researcher_required
+def campaign_detail(request, campaign_id: int):
+    campaign = get_object_or_404(Campaign.objects.select_related("corpus", "created_by"), pk=campaign_id)
+    overview = campaign_overview(campaign=campaign, now=timezone.now())
+    named = sorted(user.username for user in campaign.assessors.all())
+    return render(request, "annotation/campaign_detail.html", {"overview": overview, "campaign": campaign, "named": named})
+
+
+@require_POST
+@researcher_required
+def campaign_toggle_open(request, campaign_id: int):
+    campaign = get_object_or_404(Campaign, pk=campaign_id)
+    wanted = request.POST.get("is_open") == "1"
+    campaign_set_open(campaign=campaign, is_open=wanted)
+    messages.success(request, f"Campaign {campaign.name!r} is now {'open' if wanted else 'closed'}.")
+    return redirect("annotation:campaign_detail", campaign_id=campaign.pk)
+
+
+def _labelling_campaign(request, campaign_id: int) -> Campaign:
+    campaign = get_object_or_404(Campaign, pk=campaign_id)
+    if not campaign_user_can_label(campaign=campaign, user=request.user):
+        raise PermissionDenied("You are not an assessor of this campaign.")
+    return campaign
+
+
+@login_required
+def trial(request, campaign_id: int):
+    """The labelling page. It carries no item: the script asks the API for one, so the page is the
+    same whatever the next utterance is (nothing in it can give an answer away)."""
+    campaign = _labelling_campaign(request, campaign_id)
+    if not campaign.is_open:
+        return render(request, "annotation/trial_finished.html", _finished_context(request, campaign))
+    config = {
+        "classes": campaign.classes,
+        "replayLimit": campaign.replay_limit,
+        "nextUrl": reverse("api-campaign-next", args=[campaign.pk]),
+        "answerUrl": reverse("api-campaign-answers", args=[campaign.pk]),
+        "finishedUrl": reverse("annotation:trial_finished", args=[campaign.pk]),
+    }
+    buttons = [(index + 1, label) for index, label in enumerate(campaign.classes)]
+    return render(request, "annotation/trial.html", {"campaign": campaign, "config": config, "buttons": buttons})
+
+
+def _finished_context(request, campaign: Campaign) -> dict:
+    state = assessor_state(campaign=campaign, assessor=request.user, now=timezone.now())
+    judgments = Judgment.objects.filter(campaign=campaign, assessor=request.user)
+    scored = judgments.scored()
+    context = {"campaign": campaign, "state": state, "n_scored": scored.count(), "n_warmup": state.warmup_done}
+    if campaign.feedback and context["n_scored"]:
+        # They saw the expert label after each answer already, so their score gives nothing away.
+        context["n_scored_correct"] = scored.filter(is_correct=True).count()
+    return context
+
+
+@login_required
+def trial_finished(request, campaign_id: int):
+    campaign = _labelling_campaign(request, campaign_id)
+    return render(request, "annotation/trial_finished.html", _finished_context(request, campaign))
+
+
+@login_required
+def item_audio(request, campaign_id: int, item_id):
+    campaign = get_object_or_404(Campaign.objects.select_related("corpus"), pk=campaign_id)
+    item = get_object_or_404(CampaignItem.objects.select_related("utterance"), campaign=campaign, public_id=item_id)
+    if not campaign_audio_allowed(campaign=campaign, item=item, user=request.user):
+        raise PermissionDenied("This item is not yours to hear.")
+    path = file_inside(campaign.corpus.root, item.utterance.audio_path)
+    return audio_response(
+        path=path, range_header=request.headers.get("Range"), download_name=f"item{audio_suffix(path)}"
+    )

@@ -1,0 +1,1 @@
+"""REST API of the relabelling campaigns: serializers parse and shape, services decide."""

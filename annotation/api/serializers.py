@@ -1,0 +1,95 @@
+"""Request and response shapes of the campaign API. Nothing here reads an expert label: the only
+label a response carries is the feedback after an answer, put there by the answer view."""
+
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from annotation.models import CAMPAIGN_DEFAULTS, Campaign, Corpus
+
+
+class ErrorSerializer(serializers.Serializer):
+    detail = serializers.CharField()
+    field = serializers.CharField(required=False, help_text="The setting at fault, when there is one.")
+
+
+class CampaignCreateSerializer(serializers.Serializer):
+    corpus = serializers.SlugRelatedField(slug_field="name", queryset=Corpus.objects.all())
+    name = serializers.CharField(max_length=200)
+    judgments_per_item = serializers.IntegerField(min_value=1, max_value=100, default=CAMPAIGN_DEFAULTS.judgments_per_item)
+    feedback = serializers.BooleanField(default=CAMPAIGN_DEFAULTS.feedback)
+    assessors = serializers.ListField(
+        child=serializers.CharField(max_length=150),
+        required=False,
+        default=list,
+        help_text="Usernames; empty = every member of the assessor group.",
+    )
+    classes = serializers.ListField(
+        child=serializers.CharField(max_length=30), required=False, default=list,
+        help_text="A subset of the corpus's classes, in button order; empty = all of them.",
+    )
+    items_per_assessor = serializers.IntegerField(min_value=1, required=False, allow_null=True, default=None)
+    replay_limit = serializers.IntegerField(min_value=0, max_value=100, required=False, allow_null=True, default=None)
+    gold_share = serializers.FloatField(
+        min_value=0.0, max_value=CAMPAIGN_DEFAULTS.max_gold_share, default=CAMPAIGN_DEFAULTS.gold_share
+    )
+    warmup_per_class = serializers.IntegerField(min_value=0, max_value=20, default=CAMPAIGN_DEFAULTS.warmup_per_class)
+    warmup_utterances = serializers.ListField(
+        child=serializers.CharField(max_length=255), required=False, default=list,
+        help_text="Utterance names to use as warm-up examples; empty = picked automatically.",
+    )
+
+
+class ProgressSerializer(serializers.Serializer):
+    done = serializers.IntegerField()
+    total = serializers.IntegerField()
+
+
+class CampaignSerializer(serializers.ModelSerializer):
+    corpus = serializers.CharField(source="corpus.name")
+    assessors = serializers.SerializerMethodField()
+    progress = serializers.SerializerMethodField(help_text="Your own progress; null if you do not label in it.")
+
+    class Meta:
+        model = Campaign
+        fields = [
+            "id", "name", "corpus", "classes", "judgments_per_item", "feedback", "items_per_assessor",
+            "replay_limit", "gold_share", "is_open", "assessors", "setup_notes", "created_at", "progress",
+        ]
+        read_only_fields = fields
+
+    def get_assessors(self, campaign) -> list[str]:
+        # Researchers see whom a campaign names; assessors need not know who else labels.
+        if not self.context.get("can_manage"):
+            return []
+        return sorted(user.username for user in campaign.assessors.all())
+
+    @extend_schema_field(ProgressSerializer(allow_null=True))
+    def get_progress(self, campaign):
+        state = self.context.get("states", {}).get(campaign.pk)
+        return None if state is None else {"done": state.done, "total": state.total}
+
+
+class ItemSerializer(serializers.Serializer):
+    id = serializers.UUIDField(help_text="Opaque id of this item in this campaign.")
+    audio_url = serializers.CharField()
+    duration = serializers.FloatField(help_text="Seconds.")
+    phase = serializers.ChoiceField(choices=["warmup", "main"])
+
+
+class NextItemSerializer(serializers.Serializer):
+    item = ItemSerializer(allow_null=True, help_text="null when you are finished.")
+    classes = serializers.ListField(child=serializers.CharField())
+    progress = ProgressSerializer()
+
+
+class AnswerSerializer(serializers.Serializer):
+    item = serializers.UUIDField()
+    label = serializers.CharField(max_length=30)
+    response_ms = serializers.IntegerField(min_value=0, help_text="Milliseconds from the first play to the answer.")
+    replays = serializers.IntegerField(min_value=0, default=0, help_text="Plays after the first.")
+
+
+class AnswerResultSerializer(serializers.Serializer):
+    item = serializers.UUIDField()
+    correct = serializers.BooleanField(required=False, help_text="Only when the campaign gives feedback (always in warm-up).")
+    expert_label = serializers.CharField(required=False, help_text="Only when the campaign gives feedback (always in warm-up).")

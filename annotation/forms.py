@@ -1,0 +1,56 @@
+"""The create-campaign form: parses the page's input; the service decides and reports errors."""
+
+from django import forms
+from django.contrib.auth.models import User
+
+from annotation.models import CAMPAIGN_DEFAULTS, Corpus
+
+
+def _split_names(text: str) -> list[str]:
+    return [part.strip() for part in text.replace(",", "\n").splitlines() if part.strip()]
+
+
+class CampaignForm(forms.Form):
+    corpus = forms.ModelChoiceField(queryset=Corpus.objects.all(), to_field_name="name", empty_label=None)
+    name = forms.CharField(max_length=200)
+    classes = forms.CharField(
+        required=False,
+        help_text="Comma-separated, in button order; a subset of the corpus's classes. Empty = all of them.",
+    )
+    judgments_per_item = forms.IntegerField(
+        min_value=1, max_value=100, initial=CAMPAIGN_DEFAULTS.judgments_per_item,
+        help_text="Assessors per utterance (the paper: at least 2).",
+    )
+    feedback = forms.BooleanField(
+        required=False, initial=CAMPAIGN_DEFAULTS.feedback,
+        help_text="Show the expert label after each answer. Warm-up items always show it.",
+    )
+    warmup_per_class = forms.IntegerField(
+        min_value=0, max_value=20, initial=CAMPAIGN_DEFAULTS.warmup_per_class,
+        help_text="Warm-up examples per class, picked among utterances all experts agree on (the paper: 2).",
+    )
+    warmup_utterances = forms.CharField(
+        required=False, widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="Or name the warm-up utterances yourself (one per line); empty = picked automatically.",
+    )
+    assessors = forms.ModelMultipleChoiceField(
+        queryset=User.objects.filter(is_active=True).order_by("username"),
+        to_field_name="username",
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text="None ticked = every member of the assessor group.",
+    )
+    items_per_assessor = forms.IntegerField(min_value=1, required=False, help_text="Main items per assessor; empty = no limit.")
+    replay_limit = forms.IntegerField(
+        min_value=0, max_value=100, required=False, help_text="Replays after the first play; empty = no limit."
+    )
+    gold_share = forms.FloatField(
+        min_value=0.0, max_value=CAMPAIGN_DEFAULTS.max_gold_share, initial=CAMPAIGN_DEFAULTS.gold_share,
+        help_text="Share of each assessor's scored trials that are hidden unanimous gold items (0 = none).",
+    )
+
+    def clean_classes(self) -> list[str]:
+        return _split_names(self.cleaned_data["classes"])
+
+    def clean_warmup_utterances(self) -> list[str]:
+        return _split_names(self.cleaned_data["warmup_utterances"])
