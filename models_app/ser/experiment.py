@@ -1,0 +1,547 @@
+"""The paper's experiment (sec. 4.4, Table 1): methods under speaker-independent cross-validation.
+
+The one API both the command line (``manage.py run_experiment``) and the training jobs (one Celery
+task per (method, fold)) use:
+
+- :class:`Dataset`: utterances with their frame features, labels, CV groups and speakers;
+- :func:`make_folds` -> :class:`~models_app.ser.cv.Fold` list;
+- :func:`run_fold` -> :class:`FoldResult` (scores per result row, every test utterance's prediction,
+  per-frame probabilities for framewise and CTC, decoded spans for CTC);
+- :func:`aggregate` -> :class:`MethodSummary` per result row (pooled and per-fold scores);
+- :func:`fit_final`: one estimator fitted on the whole dataset, for inference;
+- :func:`run_experiment` -> :class:`ExperimentResult` (``to_json()``, ``format_table()``).
+
+Result rows: ``dummy``, ``framewise``, ``onelabel``, ``ctc`` (beam search, the paper's decoder),
+``ctc_best_path``, ``ctc_exact`` (all three from one CTC network per fold), ``utterance_stats``.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from models_app.ser.config import ExperimentConfig
+from models_app.ser.cv import Fold, check_no_speaker_leak, grouped_folds
+from models_app.ser.methods import CTCBLSTM, DummyMajority, FramewiseForest, OneLabelBLSTM, UtteranceStatsForest
+from models_app.ser.metrics import NO_PREDICTION, Scores, confusion_matrix, mean_and_std, per_class_recall, score
+from models_app.ser.progress import ProgressCallback, ProgressEvent, ignore_progress
+
+METHODS = ("dummy", "framewise", "onelabel", "ctc", "utterance_stats")
+ROWS_OF_METHOD = {
+    "dummy": ("dummy",),
+    "framewise": ("framewise",),
+    "onelabel": ("onelabel",),
+    "ctc": ("ctc", "ctc_best_path", "ctc_exact"),
+    "utterance_stats": ("utterance_stats",),
+}
+ROW_TITLES = {
+    "dummy": "Dummy",
+    "framewise": "Framewise",
+    "onelabel": "One-label",
+    "ctc": "CTC (beam search)",
+    "ctc_best_path": "CTC (best path)",
+    "ctc_exact": "CTC (exact single label)",
+    "utterance_stats": "Utterance statistics forest",
+}
+CTC_DECODER_OF_ROW = {"ctc": "beam", "ctc_best_path": "best_path", "ctc_exact": "exact"}
+JSON_DECIMALS = 6  # probabilities in the JSON: enough to rank and recompute, small enough to store
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """Utterances of one corpus ready for the methods.
+
+    features[i]: (n_frames_i, 34) float32; labels: (n,) int indices into ``classes``; groups: (n,)
+    cross-validation group of each utterance (its session, or speaker); speakers: (n,).
+    """
+
+    utterance_ids: np.ndarray
+    features: list[np.ndarray]
+    labels: np.ndarray
+    groups: np.ndarray
+    speakers: np.ndarray
+    classes: list[str]
+
+    def __post_init__(self):
+        n = len(self.features)
+        for name in ("utterance_ids", "labels", "groups", "speakers"):
+            if len(getattr(self, name)) != n:
+                raise ValueError(f"dataset: {name} has {len(getattr(self, name))} entries for {n} utterances")
+        labels = np.asarray(self.labels)
+        if n and (labels.min() < 0 or labels.max() >= len(self.classes)):
+            raise ValueError(f"dataset: labels must be indices into the {len(self.classes)} classes")
+
+    def __len__(self) -> int:
+        return len(self.features)
+
+    def subset(self, indices) -> Dataset:
+        indices = np.asarray(indices, dtype=np.int64)
+        return Dataset(
+            utterance_ids=np.asarray(self.utterance_ids)[indices],
+            features=[self.features[i] for i in indices],
+            labels=np.asarray(self.labels)[indices],
+            groups=np.asarray(self.groups)[indices],
+            speakers=np.asarray(self.speakers)[indices],
+            classes=list(self.classes),
+        )
+
+    def class_counts(self) -> dict[str, int]:
+        counts = np.bincount(np.asarray(self.labels), minlength=len(self.classes))
+        return {name: int(count) for name, count in zip(self.classes, counts)}
+
+
+def make_folds(dataset: Dataset, n_folds: int, seed: int) -> list[Fold]:
+    """Speaker-independent folds over the dataset's groups, balanced in size, fixed by the seed."""
+    return grouped_folds(dataset.groups, dataset.speakers, n_folds, seed)
+
+
+def build_estimator(method: str, config: ExperimentConfig):
+    """An unfitted estimator for ``method`` with the config's settings."""
+    network, training = config.network, config.training
+    blstm = dict(
+        hidden_units=network.hidden_units,
+        n_layers=network.n_layers,
+        dense_units=network.dense_units,
+        dropout=network.dropout,
+        keras_init=network.keras_init,
+        pad_frames=network.pad_frames,
+        standardize=network.standardize,
+        optimizer=training.optimizer,
+        learning_rate=training.learning_rate,
+        adadelta_rho=training.adadelta_rho,
+        epsilon=training.epsilon,
+        weight_decay=training.weight_decay,
+        epochs=training.epochs,
+        batch_size=training.batch_size,
+        gradient_clip=training.gradient_clip,
+        validation_fraction=training.validation_fraction,
+        patience=training.patience,
+        n_threads=config.n_threads,
+        random_state=config.seed,
+    )
+    if method == "dummy":
+        return DummyMajority(random_state=config.seed)
+    if method == "framewise":
+        return FramewiseForest(
+            frames_per_utterance=config.framewise.frames_per_utterance,
+            n_estimators=config.framewise.n_estimators,
+            class_weight=config.framewise.class_weight,
+            min_samples_leaf=config.framewise.min_samples_leaf,
+            n_jobs=config.n_threads,
+            random_state=config.seed,
+        )
+    if method == "onelabel":
+        return OneLabelBLSTM(**blstm, class_weight=training.onelabel_class_weight)
+    if method == "ctc":
+        return CTCBLSTM(
+            **blstm,
+            class_weight=training.ctc_class_weight,
+            discard_first_outputs=config.ctc.discard_first_outputs,
+            min_frames=config.ctc.min_frames,
+            beam_width=config.ctc.beam_width,
+            decoder="beam",
+        )
+    if method == "utterance_stats":
+        return UtteranceStatsForest(
+            percentiles=config.utterance_stats.percentiles,
+            n_estimators=config.utterance_stats.n_estimators,
+            class_weight=config.utterance_stats.class_weight,
+            n_jobs=config.n_threads,
+            random_state=config.seed,
+        )
+    raise ValueError(f"unknown method {method!r}; choose from {', '.join(METHODS)}")
+
+
+# -- results of one (method, fold) -------------------------------------------------------------------
+@dataclass
+class UtterancePrediction:
+    utterance_id: object
+    fold: int
+    true_label: int
+    predicted_label: int  # NO_PREDICTION (-1): the CTC decoding held no emotion
+    probabilities: np.ndarray  # (K,) in the dataset's class order
+    decoded: list[tuple[int, int, int]] | None = None  # CTC: (emotion, start_frame, end_frame), end exclusive
+
+
+@dataclass
+class RowFoldResult:
+    scores: Scores
+    confusion: np.ndarray  # (K, K), rows true, columns predicted
+    predictions: list[UtterancePrediction]
+    n_empty: int = 0  # CTC: decodings with no emotion
+    n_multi: int = 0  # CTC: decodings with more than one emotion
+
+
+@dataclass
+class FoldResult:
+    method: str
+    fold: int
+    n_train: int
+    n_test: int
+    seconds: float
+    rows: dict[str, RowFoldResult]
+    # framewise: (n_frames, K); ctc: (n_frames, K+1), blank last. Keyed by utterance id.
+    frame_probabilities: dict[object, np.ndarray] | None = None
+    training: dict = field(default_factory=dict)  # networks: epochs run, best epoch, loss history
+
+    def to_json(self, classes: Sequence[str]) -> dict:
+        return {
+            "method": self.method,
+            "fold": self.fold,
+            "n_train": self.n_train,
+            "n_test": self.n_test,
+            "seconds": round(self.seconds, 3),
+            "training": self.training,
+            "rows": {
+                row: {
+                    **result.scores.to_dict(),
+                    "confusion": result.confusion.tolist(),
+                    "n_empty": result.n_empty,
+                    "n_multi": result.n_multi,
+                }
+                for row, result in self.rows.items()
+            },
+        }
+
+
+def _full_probabilities(estimator, proba: np.ndarray, n_classes: int) -> np.ndarray:
+    """(n, K) with a column for every dataset class, also those absent from the training fold."""
+    full = np.zeros((len(proba), n_classes))
+    full[:, np.asarray(estimator.classes_, dtype=np.int64)] = proba
+    return full
+
+
+def _row_result(test: Dataset, fold: int, predicted, probabilities, decoded=None, counts=(0, 0)) -> RowFoldResult:
+    n_classes = len(test.classes)
+    predicted = np.asarray(predicted, dtype=np.int64)
+    predictions = [
+        UtterancePrediction(
+            utterance_id=test.utterance_ids[i],
+            fold=fold,
+            true_label=int(test.labels[i]),
+            predicted_label=int(predicted[i]),
+            probabilities=probabilities[i],
+            decoded=None if decoded is None else decoded[i],
+        )
+        for i in range(len(test))
+    ]
+    return RowFoldResult(
+        scores=score(test.labels, predicted, n_classes),
+        confusion=confusion_matrix(test.labels, predicted, n_classes),
+        predictions=predictions,
+        n_empty=counts[0],
+        n_multi=counts[1],
+    )
+
+
+def run_fold(
+    method: str,
+    config: ExperimentConfig,
+    dataset: Dataset,
+    fold: Fold,
+    progress: ProgressCallback | None = None,
+) -> FoldResult:
+    """Fit ``method`` on the fold's training utterances and predict its test utterances."""
+    progress = progress or ignore_progress
+    check_no_speaker_leak(np.asarray(dataset.speakers)[fold.train_indices], np.asarray(dataset.speakers)[fold.test_indices])
+    train, test = dataset.subset(fold.train_indices), dataset.subset(fold.test_indices)
+    n_classes = len(dataset.classes)
+    started = time.perf_counter()
+
+    def forward(event: ProgressEvent) -> None:
+        progress(
+            ProgressEvent(
+                stage=method,
+                done=event.done,
+                total=event.total,
+                detail={**event.detail, "method": method, "fold": fold.index},
+            )
+        )
+
+    forward(ProgressEvent(stage=method, done=0, total=1, detail={}))
+    estimator = build_estimator(method, config)
+    estimator.fit(train.features, train.labels, groups=train.groups, progress=forward)
+
+    frame_probabilities = None
+    rows: dict[str, RowFoldResult] = {}
+    if method == "ctc":
+        frame_proba = estimator.predict_frame_proba(test.features)
+        probabilities = _full_probabilities(estimator, estimator.proba_from_frame_proba(frame_proba), n_classes)
+        for row, decoder in CTC_DECODER_OF_ROW.items():
+            decodings = estimator.decode_frame_proba(frame_proba, decoder)
+            predicted = estimator.labels_from_decodings(decodings)
+            # decoded emotion indices are positions in classes_; map them to dataset classes
+            decoded = [[(int(estimator.classes_[e]), s, t) for e, s, t in d.spans] for d in decodings]
+            counts = (sum(d.is_empty for d in decodings), sum(d.is_multi for d in decodings))
+            rows[row] = _row_result(test, fold.index, predicted, probabilities, decoded, counts)
+        frame_probabilities = {
+            uid: _frames_in_dataset_classes(estimator, p, n_classes) for uid, p in zip(test.utterance_ids, frame_proba)
+        }
+    else:
+        if method == "framewise":
+            frame_proba = estimator.predict_frame_proba(test.features)
+            shares, winners = estimator.votes_from_frame_proba(frame_proba)
+            probabilities = _full_probabilities(estimator, shares, n_classes)
+            predicted = estimator.classes_[winners]
+            frame_probabilities = {
+                uid: _full_probabilities(estimator, p, n_classes) for uid, p in zip(test.utterance_ids, frame_proba)
+            }
+        else:
+            probabilities = _full_probabilities(estimator, estimator.predict_proba(test.features), n_classes)
+            predicted = estimator.predict(test.features)
+        rows[method] = _row_result(test, fold.index, predicted, probabilities)
+
+    training = {}
+    if hasattr(estimator, "history_"):
+        training = {
+            "epochs_run": len(estimator.history_),
+            "best_epoch": estimator.best_epoch_,
+            "n_training_utterances": estimator.n_training_utterances_,
+            "history": estimator.history_,
+        }
+    forward(ProgressEvent(stage=method, done=1, total=1, detail={"finished": True}))
+    return FoldResult(
+        method=method,
+        fold=fold.index,
+        n_train=len(train),
+        n_test=len(test),
+        seconds=time.perf_counter() - started,
+        rows=rows,
+        frame_probabilities=frame_probabilities,
+        training=training,
+    )
+
+
+def _frames_in_dataset_classes(estimator: CTCBLSTM, frame_proba: np.ndarray, n_classes: int) -> np.ndarray:
+    """(n_frames, K+1) with the dataset's K classes then the blank, whatever the fold's classes_."""
+    full = np.zeros((len(frame_proba), n_classes + 1))
+    full[:, np.asarray(estimator.classes_, dtype=np.int64)] = frame_proba[:, :-1]
+    full[:, -1] = frame_proba[:, -1]
+    return full
+
+
+# -- summaries over folds ------------------------------------------------------------------------
+@dataclass
+class MethodSummary:
+    row: str
+    overall_accuracy: float  # pooled over all folds' test utterances
+    mean_class_accuracy: float  # pooled
+    overall_accuracy_folds: list[float]
+    mean_class_accuracy_folds: list[float]
+    overall_accuracy_fold_mean: float
+    overall_accuracy_fold_std: float
+    mean_class_accuracy_fold_mean: float
+    mean_class_accuracy_fold_std: float
+    per_class_recall: list[float]  # pooled, in class order (NaN for an absent class)
+    confusion: np.ndarray  # (K, K) pooled
+    n: int
+    n_empty: int = 0
+    n_multi: int = 0
+
+    @property
+    def title(self) -> str:
+        return ROW_TITLES.get(self.row, self.row)
+
+    def to_json(self, classes: Sequence[str]) -> dict:
+        return {
+            "title": self.title,
+            "overall_accuracy": self.overall_accuracy,
+            "mean_class_accuracy": self.mean_class_accuracy,
+            "overall_accuracy_folds": self.overall_accuracy_folds,
+            "mean_class_accuracy_folds": self.mean_class_accuracy_folds,
+            "overall_accuracy_fold_mean": self.overall_accuracy_fold_mean,
+            "overall_accuracy_fold_std": self.overall_accuracy_fold_std,
+            "mean_class_accuracy_fold_mean": self.mean_class_accuracy_fold_mean,
+            "mean_class_accuracy_fold_std": self.mean_class_accuracy_fold_std,
+            "per_class_recall": {
+                name: (None if np.isnan(value) else value) for name, value in zip(classes, self.per_class_recall)
+            },
+            "confusion": self.confusion.tolist(),
+            "n": self.n,
+            "n_empty": self.n_empty,
+            "n_multi": self.n_multi,
+        }
+
+
+def aggregate(fold_results: Sequence[FoldResult]) -> dict[str, MethodSummary]:
+    """Per result row: pooled scores over all test utterances, per-fold scores with mean and std,
+    the pooled confusion matrix and, for CTC, how many decodings were empty or held several emotions."""
+    by_row: dict[str, list[RowFoldResult]] = {}
+    for fold_result in sorted(fold_results, key=lambda r: (r.method, r.fold)):
+        for row, result in fold_result.rows.items():
+            by_row.setdefault(row, []).append(result)
+    summaries = {}
+    for row, results in by_row.items():
+        y_true = np.array([p.true_label for r in results for p in r.predictions])
+        y_pred = np.array([p.predicted_label for r in results for p in r.predictions])
+        n_classes = results[0].confusion.shape[0]
+        pooled = score(y_true, y_pred, n_classes)
+        overall_folds = [r.scores.overall_accuracy for r in results]
+        mean_class_folds = [r.scores.mean_class_accuracy for r in results]
+        overall_mean, overall_std = mean_and_std(overall_folds)
+        mean_class_mean, mean_class_std = mean_and_std(mean_class_folds)
+        summaries[row] = MethodSummary(
+            row=row,
+            overall_accuracy=pooled.overall_accuracy,
+            mean_class_accuracy=pooled.mean_class_accuracy,
+            overall_accuracy_folds=overall_folds,
+            mean_class_accuracy_folds=mean_class_folds,
+            overall_accuracy_fold_mean=overall_mean,
+            overall_accuracy_fold_std=overall_std,
+            mean_class_accuracy_fold_mean=mean_class_mean,
+            mean_class_accuracy_fold_std=mean_class_std,
+            per_class_recall=per_class_recall(y_true, y_pred, n_classes).tolist(),
+            confusion=sum(r.confusion for r in results),
+            n=len(y_true),
+            n_empty=sum(r.n_empty for r in results),
+            n_multi=sum(r.n_multi for r in results),
+        )
+    return summaries
+
+
+def fit_final(method: str, config: ExperimentConfig, dataset: Dataset, progress: ProgressCallback | None = None):
+    """One estimator of ``method`` fitted on every utterance of the dataset (for inference)."""
+    progress = progress or ignore_progress
+
+    def forward(event: ProgressEvent) -> None:
+        progress(ProgressEvent(stage=method, done=event.done, total=event.total, detail={**event.detail, "method": method}))
+
+    estimator = build_estimator(method, config)
+    return estimator.fit(dataset.features, dataset.labels, groups=dataset.groups, progress=forward)
+
+
+# -- the whole experiment ------------------------------------------------------------------------
+@dataclass
+class ExperimentResult:
+    config: ExperimentConfig
+    classes: list[str]
+    n_folds: int
+    seed: int
+    methods: list[str]
+    dataset: Dataset
+    folds: list[Fold]
+    fold_results: list[FoldResult]
+    summaries: dict[str, MethodSummary]
+
+    def rows(self) -> list[str]:
+        return [row for method in self.methods for row in ROWS_OF_METHOD[method] if row in self.summaries]
+
+    def format_table(self) -> str:
+        """Table 1: pooled accuracies with the standard deviation over folds."""
+        header = f"{'method':<30} {'overall accuracy':>18} {'mean class accuracy':>20}"
+        lines = [header, "-" * len(header)]
+        for row in self.rows():
+            s = self.summaries[row]
+            lines.append(
+                f"{s.title:<30} {s.overall_accuracy:>9.3f} ± {s.overall_accuracy_fold_std:<6.3f}"
+                f" {s.mean_class_accuracy:>10.3f} ± {s.mean_class_accuracy_fold_std:<6.3f}"
+            )
+        ctc_rows = [row for row in CTC_DECODER_OF_ROW if row in self.summaries]
+        if ctc_rows:
+            lines.append("")
+            for row in ctc_rows:
+                s = self.summaries[row]
+                lines.append(
+                    f"{s.title}: {s.n_empty}/{s.n} decodings empty (counted as errors), "
+                    f"{s.n_multi}/{s.n} with more than one emotion (first one taken)"
+                )
+        lines.append("")
+        lines.append(
+            f"Pooled over {self.n_folds} speaker-independent folds (± standard deviation over folds); "
+            f"{len(self.dataset)} utterances, classes {', '.join(self.classes)}."
+        )
+        return "\n".join(lines)
+
+    def to_json(self) -> dict:
+        classes = self.classes
+        fold_rows: dict[int, dict] = {
+            fold.index: {
+                "index": fold.index,
+                "test_groups": sorted(map(str, np.unique(np.asarray(self.dataset.groups)[fold.test_indices]))),
+                "test_speakers": sorted(map(str, np.unique(np.asarray(self.dataset.speakers)[fold.test_indices]))),
+                "n_train": int(len(fold.train_indices)),
+                "n_test": int(len(fold.test_indices)),
+                "rows": {},
+                "methods": {},
+            }
+            for fold in self.folds
+        }
+        predictions: dict[str, list[dict]] = {}
+        frame_probabilities: dict[str, list[dict]] = {}
+        for result in self.fold_results:
+            serialised = result.to_json(classes)
+            fold_rows[result.fold]["rows"].update(serialised["rows"])
+            fold_rows[result.fold]["methods"][result.method] = {
+                "seconds": serialised["seconds"],
+                "training": serialised["training"],
+            }
+            for row, row_result in result.rows.items():
+                predictions.setdefault(row, []).extend(_prediction_json(p, classes) for p in row_result.predictions)
+            if result.frame_probabilities is not None:
+                frame_probabilities.setdefault(result.method, []).extend(
+                    {"utterance_id": _json_id(uid), "probabilities": np.round(p, JSON_DECIMALS).tolist()}
+                    for uid, p in result.frame_probabilities.items()
+                )
+        return {
+            "classes": list(classes),
+            "config": self.config.to_dict(),
+            "n_folds": self.n_folds,
+            "seed": self.seed,
+            "n_utterances": len(self.dataset),
+            "class_counts": self.dataset.class_counts(),
+            "methods": {row: self.summaries[row].to_json(classes) for row in self.rows()},
+            "folds": [fold_rows[index] for index in sorted(fold_rows)],
+            "predictions": predictions,
+            "frame_probabilities": frame_probabilities,
+        }
+
+
+def _json_id(uid):
+    return uid.item() if isinstance(uid, np.generic) else uid
+
+
+def _prediction_json(prediction: UtterancePrediction, classes: Sequence[str]) -> dict:
+    data = {
+        "utterance_id": _json_id(prediction.utterance_id),
+        "fold": prediction.fold,
+        "true_label": classes[prediction.true_label],
+        "predicted_label": None if prediction.predicted_label == NO_PREDICTION else classes[prediction.predicted_label],
+        "probabilities": np.round(prediction.probabilities, JSON_DECIMALS).tolist(),
+    }
+    if prediction.decoded is not None:
+        data["decoded"] = [
+            {"emotion": classes[emotion], "start_frame": start, "end_frame": end} for emotion, start, end in prediction.decoded
+        ]
+    return data
+
+
+def run_experiment(
+    dataset: Dataset,
+    methods: Sequence[str],
+    config: ExperimentConfig,
+    n_folds: int = 5,
+    seed: int = 0,
+    progress: ProgressCallback | None = None,
+) -> ExperimentResult:
+    """Every method on every fold (``seed`` fixes the folds, ``config.seed`` the models)."""
+    unknown = [m for m in methods if m not in METHODS]
+    if unknown:
+        raise ValueError(f"unknown methods {', '.join(unknown)}; choose from {', '.join(METHODS)}")
+    if len(dataset) == 0:
+        raise ValueError("the dataset holds no utterances")
+    folds = make_folds(dataset, n_folds, seed)
+    fold_results = [run_fold(method, config, dataset, fold, progress) for method in methods for fold in folds]
+    return ExperimentResult(
+        config=config,
+        classes=list(dataset.classes),
+        n_folds=n_folds,
+        seed=seed,
+        methods=list(methods),
+        dataset=dataset,
+        folds=folds,
+        fold_results=fold_results,
+        summaries=aggregate(fold_results),
+    )
