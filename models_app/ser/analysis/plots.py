@@ -1,0 +1,312 @@
+"""The report's figures as SVG text, drawn with matplotlib's object API.
+
+No pyplot: figures are built as ``matplotlib.figure.Figure`` objects and saved straight to SVG,
+so nothing touches a display, a global backend or pyplot's figure registry (safe in web workers
+and threads). Text stays text in the SVG (searchable, small) and the output is deterministic.
+Every class keeps one colour and one position in every figure.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Sequence
+
+import matplotlib
+import numpy as np
+from matplotlib.figure import Figure
+
+from .inputs import ROW_LABELS, DecodedSpan
+
+_SVG_SETTINGS = {"svg.fonttype": "none", "svg.hashsalt": "emolab", "font.size": 9}
+_BLANK_COLOUR = "#9e9e9e"
+
+
+def _class_colours(n_classes: int) -> list:
+    palette = matplotlib.colormaps["tab10"]
+    return [palette(i % 10) for i in range(n_classes)]
+
+
+def _to_svg(figure: Figure) -> str:
+    buffer = io.StringIO()
+    with matplotlib.rc_context(_SVG_SETTINGS):
+        figure.savefig(buffer, format="svg", bbox_inches="tight", metadata={"Date": None})
+    return buffer.getvalue()
+
+
+def _figure(width: float, height: float) -> Figure:
+    with matplotlib.rc_context(_SVG_SETTINGS):
+        return Figure(figsize=(width, height), layout="constrained")
+
+
+def _percent(value: float | None) -> str:
+    return "" if value is None else f"{100 * value:.0f}%"
+
+
+def class_distribution_svg(report: dict) -> str:
+    """Utterances per class (figure 1b)."""
+    rows = report["overview"]["class_distribution"]
+    figure = _figure(4.5, 3.0)
+    axes = figure.add_subplot()
+    names = [r["class"] for r in rows]
+    bars = axes.bar(names, [r["n"] for r in rows], color=_class_colours(len(names)))
+    axes.bar_label(bars, labels=[f"{r['n']}\n{_percent(r['share'])}" for r in rows], fontsize=8)
+    axes.set_ylabel("utterances")
+    axes.set_title("Class distribution")
+    axes.margins(y=0.2)
+    return _to_svg(figure)
+
+
+def consensus_svg(report: dict) -> str:
+    """Utterances with a label in the class set, with another label, and without consensus (figure 2b)."""
+    overview = report["overview"]
+    consensus = overview["consensus"]
+    parts = [
+        ("in class set", overview["n_in_class_set"]),
+        ("other label", consensus["n_labelled"] - overview["n_in_class_set"]),
+        ("no consensus", consensus["n_no_consensus"]),
+    ]
+    figure = _figure(4.5, 1.6)
+    axes = figure.add_subplot()
+    total = max(1, overview["n_utterances"])
+    left = 0
+    for (name, n), colour in zip(parts, ["#4c72b0", "#aec7e8", "#c44e52"]):
+        axes.barh([0], [n], left=left, color=colour, label=f"{name}: {n} ({100 * n / total:.0f}%)")
+        left += n
+    axes.set_yticks([])
+    axes.set_xlabel("utterances")
+    axes.legend(loc="upper center", bbox_to_anchor=(0.5, -0.5), ncol=3, fontsize=7, frameon=False)
+    axes.set_title("Expert consensus")
+    return _to_svg(figure)
+
+
+def agreement_histogram_svg(report: dict) -> str:
+    """For each class, utterances by the number of expert raters agreeing with the label (figure 2a)."""
+    agreement = report["overview"]["agreement"]
+    values = agreement["n_agreeing_values"]
+    classes = report["classes"]
+    figure = _figure(5.5, 3.0)
+    axes = figure.add_subplot()
+    width = 0.8 / max(1, len(classes))
+    positions = np.arange(len(values))
+    for i, (name, colour) in enumerate(zip(classes, _class_colours(len(classes)))):
+        axes.bar(positions + (i - (len(classes) - 1) / 2) * width, agreement["counts"][name], width, label=name, color=colour)
+    axes.set_xticks(positions, [str(v) for v in values])
+    axes.set_xlabel("expert raters agreeing with the label")
+    axes.set_ylabel("utterances")
+    axes.set_title("Expert agreement")
+    axes.legend(fontsize=7, frameon=False)
+    return _to_svg(figure)
+
+
+def table1_svg(report: dict) -> str:
+    """Both accuracies per row with their 95% bootstrap intervals (Table 1 as a figure)."""
+    table = report["table1"]
+    names = list(table)
+    figure = _figure(max(4.5, 1.0 + 0.9 * len(names)), 3.2)
+    axes = figure.add_subplot()
+    positions = np.arange(len(names))
+    for offset, key, colour in ((-0.2, "overall_accuracy", "#4c72b0"), (0.2, "mean_class_accuracy", "#dd8452")):
+        values = np.array([np.nan if table[n][key] is None else table[n][key] for n in names], dtype=float)
+        low = np.array([v - (table[n][f"{key}_ci"] or [v, v])[0] for n, v in zip(names, values)])
+        high = np.array([(table[n][f"{key}_ci"] or [v, v])[1] - v for n, v in zip(names, values)])
+        axes.bar(positions + offset, values, 0.4, yerr=[low, high], capsize=2, color=colour, label=key.replace("_", " "))
+    axes.set_xticks(positions, [ROW_LABELS.get(n, n) for n in names], rotation=30, ha="right")
+    axes.set_ylim(0, 1)
+    axes.set_ylabel("accuracy (95% bootstrap interval)")
+    axes.legend(fontsize=7, frameon=False)
+    axes.set_title("Table 1")
+    return _to_svg(figure)
+
+
+def _heatmap(axes, values, counts, *, row_labels, column_labels, cmap, title, vmax=1.0, rotate_columns=True):
+    data = np.array([[np.nan if v is None else v for v in line] for line in values], dtype=float)
+    # Empty cells (a class with no utterance at that level) are grey, not "0% error".
+    colour_map = matplotlib.colormaps[cmap].with_extremes(bad="#eeeeee")
+    image = axes.imshow(np.ma.masked_invalid(data), cmap=colour_map, vmin=0.0, vmax=vmax)
+    for (r, c), value in np.ndenumerate(data):
+        if np.isnan(value):
+            continue
+        colour = "white" if value > 0.6 * vmax else "black"
+        axes.text(c, r, f"{100 * value:.0f}%\n({counts[r][c]})", ha="center", va="center", fontsize=7, color=colour)
+    if rotate_columns:
+        axes.set_xticks(range(len(column_labels)), column_labels, rotation=45, ha="right")
+    else:
+        axes.set_xticks(range(len(column_labels)), column_labels)
+    axes.set_yticks(range(len(row_labels)), row_labels)
+    axes.set_title(title)
+    return image
+
+
+def _chosen_rows(section_rows: dict, rows: Sequence[str] | None) -> list[str]:
+    names = list(section_rows) if rows is None else [r for r in rows if r in section_rows]
+    if not names:
+        raise ValueError("no row to plot: the report has none of the rows asked for")
+    return names
+
+
+def confusion_heatmaps_svg(report: dict, rows: Sequence[str] | None = None) -> str:
+    """Row-normalised confusion matrices with counts, side by side in the same class order
+    (figures 6a and 7a). Rows: expert label; columns: answer."""
+    confusion = report["confusion"]
+    names = _chosen_rows(confusion["rows"], rows)
+    classes = confusion["classes"]
+    side = 1.0 + 0.55 * len(classes)
+    figure = _figure(side * len(names), side + 0.6)
+    axes_list = figure.subplots(1, len(names), squeeze=False)[0]
+    for axes, name in zip(axes_list, names):
+        matrix = confusion["rows"][name]
+        _heatmap(axes, matrix["normalized"], matrix["counts"], row_labels=classes, column_labels=classes,
+                 cmap="Blues", title=ROW_LABELS.get(name, name))  # fmt: skip
+        axes.set_xlabel("answer")
+        if axes is axes_list[0]:
+            axes.set_ylabel("expert label")
+        else:
+            axes.tick_params(labelleft=False)
+    return _to_svg(figure)
+
+
+def disagreement_heatmap_svg(report: dict, rows: Sequence[str] | None = None) -> str:
+    """Error rate per expert label and number of dissenting experts (figure 6b), side by side."""
+    table = report["disagreement"]
+    names = _chosen_rows(table["rows"], rows)
+    columns = [str(d) for d in table["n_dissenting_values"]]
+    classes = table["classes"]
+    figure = _figure(max(2.5, 1.0 + 0.7 * len(columns)) * len(names), 1.2 + 0.55 * len(classes))
+    axes_list = figure.subplots(1, len(names), squeeze=False)[0]
+    for axes, name in zip(axes_list, names):
+        row = table["rows"][name]
+        _heatmap(axes, row["error_rate"], row["n"], row_labels=classes, column_labels=columns,
+                 cmap="Reds", title=ROW_LABELS.get(name, name), rotate_columns=False)  # fmt: skip
+        axes.set_xlabel("dissenting experts")
+        if axes is not axes_list[0]:
+            axes.tick_params(labelleft=False)
+    return _to_svg(figure)
+
+
+def residual_svg(report: dict) -> str:
+    """Share of wrong answers equal to a dissenting expert's class, per class and row (Table 2),
+    beside the chance level 1/(K-1)."""
+    residual = report["residual"]
+    names = list(residual["rows"])
+    classes = residual["classes"]
+    figure = _figure(max(4.5, 1.2 * len(classes) + 1), 3.0)
+    axes = figure.add_subplot()
+    width = 0.8 / max(1, len(names))
+    positions = np.arange(len(classes))
+    for i, name in enumerate(names):
+        ratios = [np.nan if cell["ratio"] is None else cell["ratio"] for cell in residual["rows"][name]["per_class"]]
+        axes.bar(positions + (i - (len(names) - 1) / 2) * width, ratios, width, label=ROW_LABELS.get(name, name))
+    axes.axhline(residual["chance_level"], color="black", linestyle="--", linewidth=1, label="chance 1/(K-1)")
+    axes.set_xticks(positions, classes)
+    axes.set_ylim(0, 1)
+    axes.set_ylabel("wrong answers equal to a dissenting vote")
+    axes.legend(fontsize=7, frameon=False)
+    axes.set_title("Residual agreement")
+    return _to_svg(figure)
+
+
+def answer_index_svg(report: dict) -> str:
+    """The assessors' accuracy over their answer index, with Wilson intervals (does feedback teach?)."""
+    human = report["human"]
+    bins = human["answer_index"]["bins"] if human else []
+    figure = _figure(5.0, 3.0)
+    axes = figure.add_subplot()
+    if bins:
+        centres = np.array([(b["start"] + b["end"]) / 2 for b in bins])
+        accuracy = np.array([b["accuracy"] for b in bins])
+        low = accuracy - np.array([b["ci"][0] for b in bins])
+        high = np.array([b["ci"][1] for b in bins]) - accuracy
+        axes.errorbar(centres, accuracy, yerr=[low, high], marker="o", capsize=3, color="#4c72b0")
+        pooled = report["table1"].get("human", {}).get("overall_accuracy")
+        if pooled is not None:
+            axes.axhline(pooled, color="grey", linestyle=":", linewidth=1, label="all answers")
+            axes.legend(fontsize=7, frameon=False)
+    else:
+        axes.text(0.5, 0.5, "no scored answers", ha="center", va="center", transform=axes.transAxes)
+    axes.set_ylim(0, 1)
+    axes.set_xlabel("answer index (bins of %d)" % (human["answer_index"]["bin_width"] if human else 0))
+    axes.set_ylabel("accuracy")
+    axes.set_title("Accuracy over answers")
+    return _to_svg(figure)
+
+
+def frame_probabilities_svg(
+    *,
+    classes: Sequence[str],
+    frame_step_s: float,
+    framewise: np.ndarray | None = None,
+    ctc: np.ndarray | None = None,
+    ctc_blank_index: int | None = None,
+    decoded: Sequence[DecodedSpan] = (),
+    title: str = "",
+) -> str:
+    """Per-frame class probabilities over time (figure 4), one panel per model.
+
+    ``framewise``: (T, K) probabilities of the framewise forest. ``ctc``: (T, K + 1) per-frame
+    CTC outputs, the blank at ``ctc_blank_index`` (default: last) drawn grey. ``decoded``: CTC's
+    decoded emotion spans in frames, shaded on the CTC panel. Frame t starts at t * frame_step_s
+    seconds.
+    """
+    classes = list(classes)
+    n_classes = len(classes)
+    panels = []
+    if framewise is not None:
+        framewise = np.asarray(framewise, dtype=float)
+        if framewise.ndim != 2 or framewise.shape[1] != n_classes:
+            raise ValueError(f"framewise probabilities must have shape (frames, {n_classes}), got {framewise.shape}")
+        panels.append(("Framewise", framewise, None))
+    if ctc is not None:
+        ctc = np.asarray(ctc, dtype=float)
+        if ctc.ndim != 2 or ctc.shape[1] != n_classes + 1:
+            raise ValueError(f"CTC outputs must have shape (frames, {n_classes + 1}) with the blank, got {ctc.shape}")
+        blank = n_classes if ctc_blank_index is None else ctc_blank_index
+        if not 0 <= blank <= n_classes:
+            raise ValueError(f"blank index {blank} is outside 0..{n_classes}")
+        panels.append(("CTC", ctc, blank))
+    if not panels:
+        raise ValueError("nothing to draw: give framewise probabilities, CTC outputs or both")
+    if frame_step_s <= 0:
+        raise ValueError(f"frame_step_s must be positive, got {frame_step_s}")
+
+    colours = _class_colours(n_classes)
+    figure = _figure(6.5, 2.2 * len(panels) + 0.4)
+    axes_list = figure.subplots(len(panels), 1, squeeze=False)[:, 0]
+    for axes, (name, probabilities, blank) in zip(axes_list, panels):
+        times = np.arange(probabilities.shape[0]) * frame_step_s
+        class_columns = [c for c in range(probabilities.shape[1]) if c != blank]
+        for colour, column, label in zip(colours, class_columns, classes):
+            axes.plot(times, probabilities[:, column], color=colour, linewidth=1.2, label=label)
+        if blank is not None:
+            axes.plot(times, probabilities[:, blank], color=_BLANK_COLOUR, linestyle="--", linewidth=1, label="blank")
+            for span in decoded:
+                if span.emotion not in classes:
+                    raise ValueError(f"decoded emotion {span.emotion!r} is not one of {classes}")
+                start, end = span.start_frame * frame_step_s, span.end_frame * frame_step_s
+                axes.axvspan(start, end, color=colours[classes.index(span.emotion)], alpha=0.15)
+                axes.text((start + end) / 2, 1.02, span.emotion, ha="center", va="bottom", fontsize=7,
+                          transform=axes.get_xaxis_transform())  # fmt: skip
+        axes.set_ylim(0, 1)
+        axes.set_ylabel(f"{name}\nprobability")
+        axes.legend(fontsize=7, frameon=False, loc="upper right", ncol=min(5, n_classes + 1))
+    axes_list[-1].set_xlabel("time (s)")
+    if title:
+        figure.suptitle(title)
+    return _to_svg(figure)
+
+
+def comparison_figures(report: dict) -> dict[str, str]:
+    """Every report figure that the report's data allows: file name -> SVG text."""
+    figures = {
+        "class_distribution.svg": class_distribution_svg(report),
+        "consensus.svg": consensus_svg(report),
+        "expert_agreement.svg": agreement_histogram_svg(report),
+    }
+    if report["table1"]:
+        figures["table1.svg"] = table1_svg(report)
+        figures["confusion.svg"] = confusion_heatmaps_svg(report)
+        if report["disagreement"]["n_dissenting_values"]:
+            figures["disagreement.svg"] = disagreement_heatmap_svg(report)
+            figures["residual_agreement.svg"] = residual_svg(report)
+    if report["human"] is not None:
+        figures["answer_index.svg"] = answer_index_svg(report)
+    return figures
