@@ -130,6 +130,33 @@ def judgments() -> list[HumanJudgment]:
     return warmup_judgments() + main_judgments() + list(GOLD_ANSWERS)
 
 
+def human_versus_method_dataset():
+    """Six utterances, one method, and human answers with a clear majority on each utterance:
+
+        utterance label  human answers (majority)   method
+        v1        a      h1 a, h2 a, h3 n  (a)        a
+        v2        a      h1 n              (n)        a
+        v3        n      h1 n, h2 n        (n)        n
+        v4        n      h2 n              (n)        s
+        v5        s      h1 s, h2 s, h3 a  (s)        s
+        v6        s      h3 a              (a)        a
+    """
+    labels = ["anger", "anger", "neutral", "neutral", "sadness", "sadness"]
+    records = [UtteranceRecord(f"v{i}", label, "spk", "ses") for i, label in enumerate(labels, start=1)]
+    method = {"v1": "anger", "v2": "anger", "v3": "neutral", "v4": "sadness", "v5": "sadness", "v6": "anger"}
+    answers = [
+        ("h1", "v1", "anger", 1), ("h2", "v1", "anger", 1), ("h3", "v1", "neutral", 1),
+        ("h1", "v2", "neutral", 2), ("h1", "v3", "neutral", 3), ("h2", "v3", "neutral", 2),
+        ("h2", "v4", "neutral", 3), ("h1", "v5", "sadness", 4), ("h2", "v5", "sadness", 4),
+        ("h3", "v5", "anger", 2), ("h3", "v6", "anger", 3),
+    ]  # fmt: skip
+    return (
+        records,
+        {"onelabel": [Prediction(u, p, 0) for u, p in method.items()]},
+        [HumanJudgment(a, u, answer, index) for a, u, answer, index in answers],
+    )
+
+
 # --- the records themselves -----------------------------------------------------------------------
 
 

@@ -28,17 +28,15 @@ def disagreement_table(
     experts all agree (column 0).
     """
     n_classes = len(classes)
-    dissent_values = [
-        u.n_dissenting for u in utterances_by_id.values() if u.label in classes and u.n_dissenting is not None
-    ]
-    n_columns = max(dissent_values, default=-1) + 1
+    dissent_of = {u_id: u.n_dissenting for u_id, u in utterances_by_id.items() if u.label in classes}
+    n_columns = max((d for d in dissent_of.values() if d is not None), default=-1) + 1
     table_rows = {}
     for name, row in rows.items():
         errors = np.zeros((n_classes, n_columns), dtype=int)
         counts = np.zeros((n_classes, n_columns), dtype=int)
         n_without_votes = 0
         for utterance_id, true, correct in zip(row.utterance_ids, row.true, row.correct):
-            n_dissenting = utterances_by_id[utterance_id].n_dissenting
+            n_dissenting = dissent_of[utterance_id]
             if n_dissenting is None:
                 n_without_votes += 1
                 continue

@@ -17,14 +17,15 @@ UtteranceId = Hashable
 METHOD_ROWS = ("dummy", "framewise", "onelabel", "ctc", "ctc_best_path", "ctc_exact", "utterance_stats")
 CTC_ROWS = ("ctc", "ctc_best_path", "ctc_exact")
 HUMAN_ROW = "human"
+# The same titles as the experiment's Table 1 (models_app/ser/experiment.py ROW_TITLES).
 ROW_LABELS = {
     "dummy": "Dummy",
     "framewise": "Framewise",
     "onelabel": "One-label",
     "ctc": "CTC (beam search)",
     "ctc_best_path": "CTC (best path)",
-    "ctc_exact": "CTC (exact single emotion)",
-    "utterance_stats": "Utterance statistics",
+    "ctc_exact": "CTC (exact single label)",
+    "utterance_stats": "Utterance statistics forest",
     HUMAN_ROW: "Human",
 }
 

@@ -177,25 +177,29 @@ def bootstrap_intervals(row: RowAnswers, n_classes: int, config: AnalysisConfig)
     n_answers = np.bincount(cluster, minlength=n_clusters).astype(float)
     n_correct = np.bincount(cluster, weights=row.correct.astype(float), minlength=n_clusters)
 
+    # Per utterance and class: answers (m, K) and right answers (m, K), so a resample's per-class
+    # totals are its utterance multiplicities (B, m) times these (a matrix product, not a loop).
+    in_class = np.eye(n_classes)[cluster_label]  # (m, K) one-hot
+    answers_by_class = n_answers[:, None] * in_class  # (m, K)
+    right_by_class = n_correct[:, None] * in_class  # (m, K)
+
     rng = row_rng(config.seed, row.name)
     overall = np.empty(config.n_bootstrap)
     mean_class = np.empty(config.n_bootstrap)
-    # Chunks bound the memory of the (resamples, utterances) index matrix on IEMOCAP-size data.
-    chunk = max(1, 2_000_000 // n_clusters)
+    # Chunks bound the memory of the (resamples, utterances) matrices on IEMOCAP-size data.
+    chunk = max(1, 1_000_000 // n_clusters)
     for start in range(0, config.n_bootstrap, chunk):
         stop = min(config.n_bootstrap, start + chunk)
-        picks = rng.integers(0, n_clusters, size=(stop - start, n_clusters))  # (B, m)
-        answers = n_answers[picks]
-        right = n_correct[picks]
-        labels = cluster_label[picks]
-        overall[start:stop] = right.sum(axis=1) / answers.sum(axis=1)
-        recalls = np.full((stop - start, n_classes), np.nan)
-        for c in range(n_classes):
-            in_class = labels == c
-            total = (answers * in_class).sum(axis=1)
-            hits = (right * in_class).sum(axis=1)
-            with np.errstate(invalid="ignore", divide="ignore"):
-                recalls[:, c] = np.where(total > 0, hits / total, np.nan)
+        size = stop - start
+        picks = rng.integers(0, n_clusters, size=(size, n_clusters))  # (B, m) utterances drawn
+        offsets = (np.arange(size) * n_clusters)[:, None]
+        multiplicity = np.bincount((picks + offsets).ravel(), minlength=size * n_clusters)
+        multiplicity = multiplicity.reshape(size, n_clusters).astype(float)  # (B, m) times drawn
+        totals = multiplicity @ answers_by_class  # (B, K)
+        hits = multiplicity @ right_by_class  # (B, K)
+        overall[start:stop] = hits.sum(axis=1) / totals.sum(axis=1)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            recalls = np.where(totals > 0, hits / totals, np.nan)  # (B, K)
         # Classes absent from a resample drop out of its mean, as in ``accuracies``.
         mean_class[start:stop] = np.nanmean(recalls, axis=1)
 
