@@ -47,6 +47,7 @@ class ProgressSerializer(serializers.Serializer):
 class CampaignSerializer(serializers.ModelSerializer):
     corpus = serializers.CharField(source="corpus.name")
     assessors = serializers.SerializerMethodField()
+    setup_notes = serializers.SerializerMethodField()
     progress = serializers.SerializerMethodField(help_text="Your own progress; null if you do not label in it.")
 
     class Meta:
@@ -62,6 +63,10 @@ class CampaignSerializer(serializers.ModelSerializer):
         if not self.context.get("can_manage"):
             return []
         return sorted(user.username for user in campaign.assessors.all())
+
+    def get_setup_notes(self, campaign) -> list[str]:
+        # Notes talk about the corpus's labels and agreement: for researchers only.
+        return list(campaign.setup_notes) if self.context.get("can_manage") else []
 
     @extend_schema_field(ProgressSerializer(allow_null=True))
     def get_progress(self, campaign):
