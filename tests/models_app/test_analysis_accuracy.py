@@ -7,7 +7,7 @@ import pytest
 
 from models_app.ser.analysis import AnalysisConfig, build_comparison
 from models_app.ser.analysis.accuracy import mcnemar_test
-from models_app.ser.analysis.inputs import HumanJudgment, Prediction, UtteranceRecord
+from models_app.ser.analysis.inputs import HumanJudgment, UtteranceRecord
 from models_app.ser.analysis.scoring import RowAnswers, bootstrap_intervals, human_majority, human_row
 from tests.models_app.test_analysis_dataset import (
     CLASSES,

@@ -50,7 +50,9 @@ def test_confusion_csv_has_a_line_per_row_and_expert_label(tables):
 
 def test_disagreement_csv_leaves_empty_cells_empty(tables):
     records = _records(tables["disagreement.csv"])
-    cell = next(r for r in records if r["row"] == "onelabel" and r["expert_label"] == "anger" and r["n_dissenting"] == "2")
+    cell = next(
+        r for r in records if (r["row"], r["expert_label"], r["n_dissenting"]) == ("onelabel", "anger", "2")
+    )
     assert (cell["n"], cell["error_rate"]) == ("0", "")
 
 
@@ -65,5 +67,6 @@ def test_residual_and_agreement_csv(tables):
 
 def test_tables_without_a_campaign_have_headers_only():
     tables = comparison_csv_tables(build_comparison(utterances(), predictions(), None, CLASSES, seed=0))
-    assert tables["assessors.csv"].splitlines() == ["assessor,n,overall_accuracy,mean_class_accuracy,median_response_ms"]
+    header = "assessor,n,overall_accuracy,mean_class_accuracy,median_response_ms"
+    assert tables["assessors.csv"].splitlines() == [header]
     assert len(tables["answer_index.csv"].splitlines()) == 1

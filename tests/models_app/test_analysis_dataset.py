@@ -197,6 +197,8 @@ def test_predictions_that_cannot_be_joined_are_refused_with_the_row_named():
         check_predictions({"ctc": [Prediction("u1", A, 0), Prediction("u1", N, 0)]}, by_id)
     with pytest.raises(ValueError, match="human"):
         check_predictions({"human": [Prediction("u1", A, 0)]}, by_id)
+    with pytest.raises(ValueError, match="2 class probabilities for utterance 'u1'; the class set has 3"):
+        check_predictions({"onelabel": [Prediction("u1", A, 0, probabilities=(0.5, 0.5))]}, by_id, n_classes=3)
 
 
 def test_judgments_that_cannot_be_joined_are_refused():

@@ -3,7 +3,12 @@
 import pytest
 
 from models_app.ser.analysis import AnalysisConfig, build_comparison
-from models_app.ser.analysis.humans import cohen_kappa, fleiss_kappa_first_answers, krippendorff_alpha_nominal, wilson_interval
+from models_app.ser.analysis.humans import (
+    cohen_kappa,
+    fleiss_kappa_first_answers,
+    krippendorff_alpha_nominal,
+    wilson_interval,
+)
 from models_app.ser.analysis.inputs import HumanJudgment
 from tests.models_app.test_analysis_dataset import (
     CLASSES,

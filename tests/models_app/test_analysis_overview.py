@@ -38,7 +38,11 @@ def test_agreement_histogram_counts_raters_agreeing_with_each_label(overview):
     assert agreement["counts"] == {"anger": [0, 0, 2, 1, 0], "neutral": [0, 0, 2, 1, 1], "sadness": [0, 0, 2, 1, 0]}
     # All raters agree: u1; u4 and u6; u8.
     assert agreement["n_all_agree"] == {"anger": 1, "neutral": 2, "sadness": 1}
-    assert agreement["all_agree_share"] == {"anger": pytest.approx(1 / 3), "neutral": 0.5, "sadness": pytest.approx(1 / 3)}
+    assert agreement["all_agree_share"] == {
+        "anger": pytest.approx(1 / 3),
+        "neutral": 0.5,
+        "sadness": pytest.approx(1 / 3),
+    }
     assert agreement["n_without_votes"] == 0
 
 

@@ -88,7 +88,8 @@ def test_frame_probabilities_refuse_arrays_of_the_wrong_shape():
 def test_the_analysis_imports_neither_django_nor_pyplot():
     # The numerical core must run outside the web app, and figures must not need a display.
     code = (
-        "import sys; import models_app.ser.analysis, models_app.ser.analysis.plots, models_app.ser.analysis.csv_tables; "
+        "import sys; import models_app.ser.analysis, models_app.ser.analysis.plots, "
+        "models_app.ser.analysis.csv_tables; "
         "bad = [m for m in ('django', 'celery', 'rest_framework', 'matplotlib.pyplot') if m in sys.modules]; "
         "print(bad); sys.exit(1 if bad else 0)"
     )

@@ -106,3 +106,11 @@ def test_progress_is_reported_section_by_section():
     assert events[-1].done == events[-1].total
     assert {e.stage for e in events} == {"report"}
     assert events[-1].detail == {"section": "human"}
+
+
+def test_folds_are_listed_in_numeric_order():
+    records = [UtteranceRecord(f"f{i}", "anger", "s", "s") for i in range(3)]
+    folds = {"f0": 10, "f1": 2, "f2": 2}
+    report = build_comparison(records, {"dummy": [Prediction(u, "anger", f) for u, f in folds.items()]}, None,
+                              CLASSES, seed=0)  # fmt: skip
+    assert [g["fold"] for g in report["table1"]["dummy"]["groups"]] == [2, 10]

@@ -91,7 +91,8 @@ def mcnemar_test(b: int, c: int, *, exact_max_discordant: int) -> dict:
         p_value = min(1.0, 2.0 * float(stats.binom.cdf(min(b, c), n_discordant, 0.5)))
         return {"b": b, "c": c, "test": "exact", "statistic": None, "p_value": p_value}
     statistic = (abs(b - c) - 1.0) ** 2 / n_discordant
-    return {"b": b, "c": c, "test": "chi2", "statistic": float(statistic), "p_value": float(stats.chi2.sf(statistic, 1))}
+    p_value = float(stats.chi2.sf(statistic, 1))
+    return {"b": b, "c": c, "test": "chi2", "statistic": float(statistic), "p_value": p_value}
 
 
 def pairwise_mcnemar(rows: Mapping[str, RowAnswers], config: AnalysisConfig) -> list[dict]:

@@ -36,7 +36,8 @@ def _interval(ci: Sequence[float] | None) -> tuple:
 
 
 def class_distribution_csv(report: dict) -> str:
-    return _csv(["class", "n", "share"], ([r["class"], r["n"], r["share"]] for r in report["overview"]["class_distribution"]))
+    rows = report["overview"]["class_distribution"]
+    return _csv(["class", "n", "share"], ([r["class"], r["n"], r["share"]] for r in rows))
 
 
 def agreement_csv(report: dict) -> str:
@@ -151,7 +152,9 @@ def assessors_csv(report: dict) -> str:
 def answer_index_csv(report: dict) -> str:
     header = ["start", "end", "n", "accuracy", "ci_low", "ci_high", "n_assessors"]
     bins = (report["human"] or {"answer_index": {"bins": []}})["answer_index"]["bins"]
-    return _csv(header, ([b["start"], b["end"], b["n"], b["accuracy"], *_interval(b["ci"]), b["n_assessors"]] for b in bins))
+    return _csv(
+        header, ([b["start"], b["end"], b["n"], b["accuracy"], *_interval(b["ci"]), b["n_assessors"]] for b in bins)
+    )
 
 
 def human_agreement_csv(report: dict) -> str:
@@ -165,7 +168,9 @@ def human_agreement_csv(report: dict) -> str:
         ["krippendorff_alpha", "assessors", human["krippendorff_alpha"]["alpha"],
          human["krippendorff_alpha"]["n_utterances_pairable"]],  # fmt: skip
     ]
-    records += [["cohen_kappa", f"human majority vs {k['row']}", k["kappa"], k["n"]] for k in human["cohen_kappa_with_methods"]]
+    records += [
+        ["cohen_kappa", f"human majority vs {k['row']}", k["kappa"], k["n"]] for k in human["cohen_kappa_with_methods"]
+    ]
     records.append(["gold_accuracy", "assessors", human["gold"]["accuracy"], human["gold"]["n"]])
     return _csv(header, records)
 

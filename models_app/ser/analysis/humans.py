@@ -189,7 +189,11 @@ def human_method_kappa(method_rows: Mapping[str, RowAnswers], majority: Majority
     utterances both answered (an empty decoding is the answer "(none)")."""
     results = []
     for name, row in method_rows.items():
-        pairs = [(majority.answers[u], a if a is not None else NO_ANSWER) for u, a in zip(row.utterance_ids, row.answers) if u in majority.answers]
+        pairs = [
+            (majority.answers[u], NO_ANSWER if answer is None else answer)
+            for u, answer in zip(row.utterance_ids, row.answers)
+            if u in majority.answers
+        ]
         results.append({"row": name, **cohen_kappa([h for h, _ in pairs], [m for _, m in pairs])})
     return results
 

@@ -137,9 +137,12 @@ def index_utterances(utterances: Sequence[UtteranceRecord]) -> dict[UtteranceId,
 
 
 def check_predictions(
-    predictions: MethodPredictions, utterances_by_id: Mapping[UtteranceId, UtteranceRecord]
+    predictions: MethodPredictions,
+    utterances_by_id: Mapping[UtteranceId, UtteranceRecord],
+    n_classes: int | None = None,
 ) -> None:
-    """Refuse predictions that cannot be joined: unknown utterances, duplicates, a 'human' row."""
+    """Refuse predictions that cannot be joined: unknown utterances, duplicates, a 'human' row,
+    class probabilities that do not have one value per class (when ``n_classes`` is given)."""
     for row, row_predictions in predictions.items():
         if row == HUMAN_ROW:
             raise ValueError(f"'{HUMAN_ROW}' is the assessors' row and cannot be a method's name")
@@ -150,6 +153,12 @@ def check_predictions(
             if prediction.utterance_id in seen:
                 raise ValueError(f"row {row!r} predicts utterance {prediction.utterance_id!r} twice")
             seen.add(prediction.utterance_id)
+            probabilities = prediction.probabilities
+            if n_classes is not None and probabilities is not None and len(probabilities) != n_classes:
+                raise ValueError(
+                    f"row {row!r} gives {len(probabilities)} class probabilities for utterance "
+                    f"{prediction.utterance_id!r}; the class set has {n_classes} classes"
+                )
 
 
 def check_judgments(

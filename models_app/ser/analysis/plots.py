@@ -89,7 +89,8 @@ def agreement_histogram_svg(report: dict) -> str:
     width = 0.8 / max(1, len(classes))
     positions = np.arange(len(values))
     for i, (name, colour) in enumerate(zip(classes, _class_colours(len(classes)))):
-        axes.bar(positions + (i - (len(classes) - 1) / 2) * width, agreement["counts"][name], width, label=name, color=colour)
+        shift = (i - (len(classes) - 1) / 2) * width
+        axes.bar(positions + shift, agreement["counts"][name], width, label=name, color=colour)
     axes.set_xticks(positions, [str(v) for v in values])
     axes.set_xlabel("expert raters agreeing with the label")
     axes.set_ylabel("utterances")
@@ -109,7 +110,8 @@ def table1_svg(report: dict) -> str:
         values = np.array([np.nan if table[n][key] is None else table[n][key] for n in names], dtype=float)
         low = np.array([v - (table[n][f"{key}_ci"] or [v, v])[0] for n, v in zip(names, values)])
         high = np.array([(table[n][f"{key}_ci"] or [v, v])[1] - v for n, v in zip(names, values)])
-        axes.bar(positions + offset, values, 0.4, yerr=[low, high], capsize=2, color=colour, label=key.replace("_", " "))
+        label = key.replace("_", " ")
+        axes.bar(positions + offset, values, 0.4, yerr=[low, high], capsize=2, color=colour, label=label)
     axes.set_xticks(positions, [ROW_LABELS.get(n, n) for n in names], rotation=30, ha="right")
     axes.set_ylim(0, 1)
     axes.set_ylabel("accuracy (95% bootstrap interval)")

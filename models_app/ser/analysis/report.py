@@ -63,7 +63,7 @@ def build_comparison(
     config = replace(config or AnalysisConfig(), seed=seed)
     utterances_by_id = index_utterances(utterances)
     if predictions is not None:
-        check_predictions(predictions, utterances_by_id)
+        check_predictions(predictions, utterances_by_id, len(classes))
     if judgments is not None:
         check_judgments(judgments, utterances_by_id)
     missing: list[str] = []

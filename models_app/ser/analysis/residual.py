@@ -42,13 +42,22 @@ def considered_ratio(utterances_by_id: Mapping[UtteranceId, UtteranceRecord], cl
             n_votes[utterance.label] += 1
             n_inside[utterance.label] += int(any(category in class_set for category in vote))
     per_class = [
-        {"class": c, "n_dissenting_votes": n_votes[c], "n_in_class_set": n_inside[c], "ratio": share(n_inside[c], n_votes[c])}
+        {
+            "class": c,
+            "n_dissenting_votes": n_votes[c],
+            "n_in_class_set": n_inside[c],
+            "ratio": share(n_inside[c], n_votes[c]),
+        }
         for c in classes
     ]
     total_votes, total_inside = sum(n_votes.values()), sum(n_inside.values())
     return {
         "per_class": per_class,
-        "all": {"n_dissenting_votes": total_votes, "n_in_class_set": total_inside, "ratio": share(total_inside, total_votes)},
+        "all": {
+            "n_dissenting_votes": total_votes,
+            "n_in_class_set": total_inside,
+            "ratio": share(total_inside, total_votes),
+        },
     }
 
 

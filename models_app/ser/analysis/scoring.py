@@ -129,13 +129,16 @@ def group_spread(row: RowAnswers, n_classes: int, ddof: int) -> dict:
 
     The standard deviation is None with fewer than two groups.
     """
-    groups = sorted(set(row.groups), key=str)
+    # Folds sort as numbers (2 before 10), assessors as names.
+    groups = sorted(set(row.groups), key=lambda group: (type(group).__name__, group))
     per_group = []
     group_array = np.array(row.groups, dtype=object)
     for group in groups:
         mask = group_array == group
         overall, mean_class = accuracies(row.true[mask], row.predicted[mask], n_classes)
-        per_group.append({"group": group, "n": int(mask.sum()), "overall_accuracy": overall, "mean_class_accuracy": mean_class})
+        per_group.append(
+            {"group": group, "n": int(mask.sum()), "overall_accuracy": overall, "mean_class_accuracy": mean_class}
+        )
 
     def spread(key: str) -> float | None:
         values = [g[key] for g in per_group if g[key] is not None]
