@@ -116,8 +116,10 @@ def prefix_beam_search(probs: np.ndarray, blank: int, beam_width: int = 100) -> 
                     extended[1] = _logaddexp(extended[1], p_blank + log_p)
                 else:
                     extended[1] = _logaddexp(extended[1], p_total + log_p)
-        ranked = sorted(candidates.items(), key=lambda item: (-_logaddexp(*item[1]), item[0]))
-        beams = dict(ranked[:beam_width])
+        # Prefixes no path can reach (e.g. a repeat right after the same symbol) are dropped.
+        reachable = [item for item in candidates.items() if _logaddexp(*item[1]) > -math.inf]
+        reachable.sort(key=lambda item: (-_logaddexp(*item[1]), item[0]))
+        beams = dict(reachable[:beam_width])
     result = [(prefix, _logaddexp(*scores)) for prefix, scores in beams.items()]
     result.sort(key=lambda item: (-item[1], item[0]))
     return result

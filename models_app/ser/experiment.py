@@ -26,7 +26,7 @@ import numpy as np
 from models_app.ser.config import ExperimentConfig
 from models_app.ser.cv import Fold, check_no_speaker_leak, grouped_folds
 from models_app.ser.methods import CTCBLSTM, DummyMajority, FramewiseForest, OneLabelBLSTM, UtteranceStatsForest
-from models_app.ser.metrics import NO_PREDICTION, Scores, confusion_matrix, mean_and_std, per_class_recall, score
+from models_app.ser.metrics import NO_PREDICTION, confusion_matrix, mean_and_std, per_class_recall, score
 from models_app.ser.progress import ProgressCallback, ProgressEvent, ignore_progress
 
 METHODS = ("dummy", "framewise", "onelabel", "ctc", "utterance_stats")
@@ -160,19 +160,13 @@ def build_estimator(method: str, config: ExperimentConfig):
 class UtterancePrediction:
     utterance_id: object
     fold: int
-    true_label: int
-    predicted_label: int  # NO_PREDICTION (-1): the CTC decoding held no emotion
+    true_label: int  # index into the dataset's classes
+    predicted_label: int | None  # None: the CTC decoding held no emotion (an error, as the authors counted it)
     probabilities: np.ndarray  # (K,) in the dataset's class order
-    decoded: list[tuple[int, int, int]] | None = None  # CTC: (emotion, start_frame, end_frame), end exclusive
-
-
-@dataclass
-class RowFoldResult:
-    scores: Scores
-    confusion: np.ndarray  # (K, K), rows true, columns predicted
-    predictions: list[UtterancePrediction]
-    n_empty: int = 0  # CTC: decodings with no emotion
-    n_multi: int = 0  # CTC: decodings with more than one emotion
+    # framewise: (n_frames, K); ctc: (n_frames, K+1) with the blank last; otherwise None
+    frame_probabilities: np.ndarray | None = None
+    # ctc: [(emotion index, start_frame, end_frame)], end exclusive
+    decoded_sequence: list[tuple[int, int, int]] | None = None
 
 
 @dataclass
@@ -182,12 +176,13 @@ class FoldResult:
     n_train: int
     n_test: int
     seconds: float
-    rows: dict[str, RowFoldResult]
-    # framewise: (n_frames, K); ctc: (n_frames, K+1), blank last. Keyed by utterance id.
-    frame_probabilities: dict[object, np.ndarray] | None = None
+    # per result row: overall_accuracy, mean_class_accuracy, n, confusion (K x K list), n_empty, n_multi
+    metrics: dict[str, dict]
+    predictions: dict[str, list[UtterancePrediction]]
     training: dict = field(default_factory=dict)  # networks: epochs run, best epoch, loss history
 
-    def to_json(self, classes: Sequence[str]) -> dict:
+    def to_json(self) -> dict:
+        """Everything but the predictions (see :func:`prediction_json`)."""
         return {
             "method": self.method,
             "fold": self.fold,
@@ -195,16 +190,13 @@ class FoldResult:
             "n_test": self.n_test,
             "seconds": round(self.seconds, 3),
             "training": self.training,
-            "rows": {
-                row: {
-                    **result.scores.to_dict(),
-                    "confusion": result.confusion.tolist(),
-                    "n_empty": result.n_empty,
-                    "n_multi": result.n_multi,
-                }
-                for row, result in self.rows.items()
-            },
+            "metrics": self.metrics,
         }
+
+
+def _python_id(uid):
+    """Database ids arrive as numpy integers; drivers and JSON want Python ones."""
+    return uid.item() if isinstance(uid, np.generic) else uid
 
 
 def _full_probabilities(estimator, proba: np.ndarray, n_classes: int) -> np.ndarray:
@@ -214,27 +206,38 @@ def _full_probabilities(estimator, proba: np.ndarray, n_classes: int) -> np.ndar
     return full
 
 
-def _row_result(test: Dataset, fold: int, predicted, probabilities, decoded=None, counts=(0, 0)) -> RowFoldResult:
+def _frames_in_dataset_classes(estimator: CTCBLSTM, frame_proba: np.ndarray, n_classes: int) -> np.ndarray:
+    """(n_frames, K+1) with the dataset's K classes then the blank, whatever the fold's classes_."""
+    full = np.zeros((len(frame_proba), n_classes + 1))
+    full[:, np.asarray(estimator.classes_, dtype=np.int64)] = frame_proba[:, :-1]
+    full[:, -1] = frame_proba[:, -1]
+    return full
+
+
+def _row_outcome(test: Dataset, fold: int, predicted, probabilities, frame_probabilities=None, decoded=None):
+    """(metrics dict, predictions) of one result row. ``predicted``: (n,) class indices, -1 = none."""
     n_classes = len(test.classes)
     predicted = np.asarray(predicted, dtype=np.int64)
+    scores = score(test.labels, predicted, n_classes)
+    metrics = {
+        **scores.to_dict(),
+        "confusion": confusion_matrix(test.labels, predicted, n_classes).tolist(),
+        "n_empty": int(np.sum(predicted == NO_PREDICTION)),
+        "n_multi": 0 if decoded is None else sum(len(spans) > 1 for spans in decoded),
+    }
     predictions = [
         UtterancePrediction(
-            utterance_id=test.utterance_ids[i],
+            utterance_id=_python_id(test.utterance_ids[i]),
             fold=fold,
             true_label=int(test.labels[i]),
-            predicted_label=int(predicted[i]),
+            predicted_label=None if predicted[i] == NO_PREDICTION else int(predicted[i]),
             probabilities=probabilities[i],
-            decoded=None if decoded is None else decoded[i],
+            frame_probabilities=None if frame_probabilities is None else frame_probabilities[i],
+            decoded_sequence=None if decoded is None else decoded[i],
         )
         for i in range(len(test))
     ]
-    return RowFoldResult(
-        scores=score(test.labels, predicted, n_classes),
-        confusion=confusion_matrix(test.labels, predicted, n_classes),
-        predictions=predictions,
-        n_empty=counts[0],
-        n_multi=counts[1],
-    )
+    return metrics, predictions
 
 
 def run_fold(
@@ -246,53 +249,45 @@ def run_fold(
 ) -> FoldResult:
     """Fit ``method`` on the fold's training utterances and predict its test utterances."""
     progress = progress or ignore_progress
-    check_no_speaker_leak(np.asarray(dataset.speakers)[fold.train_indices], np.asarray(dataset.speakers)[fold.test_indices])
+    speakers = np.asarray(dataset.speakers)
+    check_no_speaker_leak(speakers[fold.train_indices], speakers[fold.test_indices])
     train, test = dataset.subset(fold.train_indices), dataset.subset(fold.test_indices)
     n_classes = len(dataset.classes)
     started = time.perf_counter()
 
     def forward(event: ProgressEvent) -> None:
-        progress(
-            ProgressEvent(
-                stage=method,
-                done=event.done,
-                total=event.total,
-                detail={**event.detail, "method": method, "fold": fold.index},
-            )
-        )
+        detail = {**event.detail, "method": method, "fold": fold.index}
+        progress(ProgressEvent(stage=method, done=event.done, total=event.total, detail=detail))
 
-    forward(ProgressEvent(stage=method, done=0, total=1, detail={}))
+    forward(ProgressEvent(stage=method, done=0, total=1))
     estimator = build_estimator(method, config)
     estimator.fit(train.features, train.labels, groups=train.groups, progress=forward)
 
-    frame_probabilities = None
-    rows: dict[str, RowFoldResult] = {}
+    metrics: dict[str, dict] = {}
+    predictions: dict[str, list[UtterancePrediction]] = {}
     if method == "ctc":
         frame_proba = estimator.predict_frame_proba(test.features)
         probabilities = _full_probabilities(estimator, estimator.proba_from_frame_proba(frame_proba), n_classes)
+        frames = [_frames_in_dataset_classes(estimator, p, n_classes) for p in frame_proba]
         for row, decoder in CTC_DECODER_OF_ROW.items():
             decodings = estimator.decode_frame_proba(frame_proba, decoder)
+            # decoded emotions are positions in the fold's classes_; report dataset class indices
+            decoded = [[(int(estimator.classes_[e]), start, end) for e, start, end in d.spans] for d in decodings]
             predicted = estimator.labels_from_decodings(decodings)
-            # decoded emotion indices are positions in classes_; map them to dataset classes
-            decoded = [[(int(estimator.classes_[e]), s, t) for e, s, t in d.spans] for d in decodings]
-            counts = (sum(d.is_empty for d in decodings), sum(d.is_multi for d in decodings))
-            rows[row] = _row_result(test, fold.index, predicted, probabilities, decoded, counts)
-        frame_probabilities = {
-            uid: _frames_in_dataset_classes(estimator, p, n_classes) for uid, p in zip(test.utterance_ids, frame_proba)
-        }
+            metrics[row], predictions[row] = _row_outcome(test, fold.index, predicted, probabilities, frames, decoded)
+    elif method == "framewise":
+        frame_proba = estimator.predict_frame_proba(test.features)
+        shares, winners = estimator.votes_from_frame_proba(frame_proba)
+        probabilities = _full_probabilities(estimator, shares, n_classes)
+        frames = [_full_probabilities(estimator, p, n_classes) for p in frame_proba]
+        metrics[method], predictions[method] = _row_outcome(
+            test, fold.index, estimator.classes_[winners], probabilities, frames
+        )
     else:
-        if method == "framewise":
-            frame_proba = estimator.predict_frame_proba(test.features)
-            shares, winners = estimator.votes_from_frame_proba(frame_proba)
-            probabilities = _full_probabilities(estimator, shares, n_classes)
-            predicted = estimator.classes_[winners]
-            frame_probabilities = {
-                uid: _full_probabilities(estimator, p, n_classes) for uid, p in zip(test.utterance_ids, frame_proba)
-            }
-        else:
-            probabilities = _full_probabilities(estimator, estimator.predict_proba(test.features), n_classes)
-            predicted = estimator.predict(test.features)
-        rows[method] = _row_result(test, fold.index, predicted, probabilities)
+        probabilities = _full_probabilities(estimator, estimator.predict_proba(test.features), n_classes)
+        metrics[method], predictions[method] = _row_outcome(
+            test, fold.index, estimator.predict(test.features), probabilities
+        )
 
     training = {}
     if hasattr(estimator, "history_"):
@@ -309,18 +304,10 @@ def run_fold(
         n_train=len(train),
         n_test=len(test),
         seconds=time.perf_counter() - started,
-        rows=rows,
-        frame_probabilities=frame_probabilities,
+        metrics=metrics,
+        predictions=predictions,
         training=training,
     )
-
-
-def _frames_in_dataset_classes(estimator: CTCBLSTM, frame_proba: np.ndarray, n_classes: int) -> np.ndarray:
-    """(n_frames, K+1) with the dataset's K classes then the blank, whatever the fold's classes_."""
-    full = np.zeros((len(frame_proba), n_classes + 1))
-    full[:, np.asarray(estimator.classes_, dtype=np.int64)] = frame_proba[:, :-1]
-    full[:, -1] = frame_proba[:, -1]
-    return full
 
 
 # -- summaries over folds ------------------------------------------------------------------------
@@ -369,18 +356,22 @@ class MethodSummary:
 def aggregate(fold_results: Sequence[FoldResult]) -> dict[str, MethodSummary]:
     """Per result row: pooled scores over all test utterances, per-fold scores with mean and std,
     the pooled confusion matrix and, for CTC, how many decodings were empty or held several emotions."""
-    by_row: dict[str, list[RowFoldResult]] = {}
+    by_row: dict[str, list[tuple[dict, list[UtterancePrediction]]]] = {}
     for fold_result in sorted(fold_results, key=lambda r: (r.method, r.fold)):
-        for row, result in fold_result.rows.items():
-            by_row.setdefault(row, []).append(result)
+        for row, row_metrics in fold_result.metrics.items():
+            by_row.setdefault(row, []).append((row_metrics, fold_result.predictions[row]))
     summaries = {}
     for row, results in by_row.items():
-        y_true = np.array([p.true_label for r in results for p in r.predictions])
-        y_pred = np.array([p.predicted_label for r in results for p in r.predictions])
-        n_classes = results[0].confusion.shape[0]
+        pooled_predictions = [p for _, row_predictions in results for p in row_predictions]
+        y_true = np.array([p.true_label for p in pooled_predictions], dtype=np.int64)
+        y_pred = np.array(
+            [NO_PREDICTION if p.predicted_label is None else p.predicted_label for p in pooled_predictions],
+            dtype=np.int64,
+        )
+        n_classes = len(results[0][0]["confusion"])
         pooled = score(y_true, y_pred, n_classes)
-        overall_folds = [r.scores.overall_accuracy for r in results]
-        mean_class_folds = [r.scores.mean_class_accuracy for r in results]
+        overall_folds = [m["overall_accuracy"] for m, _ in results]
+        mean_class_folds = [m["mean_class_accuracy"] for m, _ in results]
         overall_mean, overall_std = mean_and_std(overall_folds)
         mean_class_mean, mean_class_std = mean_and_std(mean_class_folds)
         summaries[row] = MethodSummary(
@@ -394,10 +385,10 @@ def aggregate(fold_results: Sequence[FoldResult]) -> dict[str, MethodSummary]:
             mean_class_accuracy_fold_mean=mean_class_mean,
             mean_class_accuracy_fold_std=mean_class_std,
             per_class_recall=per_class_recall(y_true, y_pred, n_classes).tolist(),
-            confusion=sum(r.confusion for r in results),
+            confusion=confusion_matrix(y_true, y_pred, n_classes),
             n=len(y_true),
-            n_empty=sum(r.n_empty for r in results),
-            n_multi=sum(r.n_multi for r in results),
+            n_empty=sum(m["n_empty"] for m, _ in results),
+            n_multi=sum(m["n_multi"] for m, _ in results),
         )
     return summaries
 
@@ -470,21 +461,17 @@ class ExperimentResult:
             for fold in self.folds
         }
         predictions: dict[str, list[dict]] = {}
-        frame_probabilities: dict[str, list[dict]] = {}
         for result in self.fold_results:
-            serialised = result.to_json(classes)
-            fold_rows[result.fold]["rows"].update(serialised["rows"])
+            serialised = result.to_json()
+            fold_rows[result.fold]["rows"].update(serialised["metrics"])
             fold_rows[result.fold]["methods"][result.method] = {
                 "seconds": serialised["seconds"],
                 "training": serialised["training"],
             }
-            for row, row_result in result.rows.items():
-                predictions.setdefault(row, []).extend(_prediction_json(p, classes) for p in row_result.predictions)
-            if result.frame_probabilities is not None:
-                frame_probabilities.setdefault(result.method, []).extend(
-                    {"utterance_id": _json_id(uid), "probabilities": np.round(p, JSON_DECIMALS).tolist()}
-                    for uid, p in result.frame_probabilities.items()
-                )
+            for row, row_predictions in result.predictions.items():
+                # The CTC rows share one network's frame probabilities: written once, with "ctc".
+                with_frames = row == ROWS_OF_METHOD[result.method][0]
+                predictions.setdefault(row, []).extend(prediction_json(p, classes, with_frames) for p in row_predictions)
         return {
             "classes": list(classes),
             "config": self.config.to_dict(),
@@ -495,25 +482,24 @@ class ExperimentResult:
             "methods": {row: self.summaries[row].to_json(classes) for row in self.rows()},
             "folds": [fold_rows[index] for index in sorted(fold_rows)],
             "predictions": predictions,
-            "frame_probabilities": frame_probabilities,
         }
 
 
-def _json_id(uid):
-    return uid.item() if isinstance(uid, np.generic) else uid
-
-
-def _prediction_json(prediction: UtterancePrediction, classes: Sequence[str]) -> dict:
+def prediction_json(prediction: UtterancePrediction, classes: Sequence[str], with_frames: bool = True) -> dict:
+    """One out-of-fold prediction with class names; probabilities rounded for storage."""
     data = {
-        "utterance_id": _json_id(prediction.utterance_id),
+        "utterance_id": prediction.utterance_id,
         "fold": prediction.fold,
         "true_label": classes[prediction.true_label],
-        "predicted_label": None if prediction.predicted_label == NO_PREDICTION else classes[prediction.predicted_label],
+        "predicted_label": None if prediction.predicted_label is None else classes[prediction.predicted_label],
         "probabilities": np.round(prediction.probabilities, JSON_DECIMALS).tolist(),
     }
-    if prediction.decoded is not None:
+    if with_frames and prediction.frame_probabilities is not None:
+        data["frame_probabilities"] = np.round(prediction.frame_probabilities, JSON_DECIMALS).tolist()
+    if prediction.decoded_sequence is not None:
         data["decoded"] = [
-            {"emotion": classes[emotion], "start_frame": start, "end_frame": end} for emotion, start, end in prediction.decoded
+            {"emotion": classes[emotion], "start_frame": start, "end_frame": end}
+            for emotion, start, end in prediction.decoded_sequence
         ]
     return data
 

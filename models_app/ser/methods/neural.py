@@ -270,7 +270,8 @@ class BLSTMEstimator(ClassifierMixin, BaseEstimator):
         return torch_session(0, self.n_threads)
 
     def predict(self, X) -> np.ndarray:
-        return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
+        probabilities = self.predict_proba(X)
+        return self.classes_[np.argmax(probabilities, axis=1)]
 
     # -- persistence (see models_app.ser.persistence) --------------------------------------------
     def _learned_state(self) -> dict:

@@ -1,0 +1,150 @@
+"""Table 1 of the paper for an imported corpus, from the command line.
+
+    python manage.py run_experiment --corpus emodb --classes anger,happiness,neutral,sadness \
+        --preset fast --json var/emodb-fast.json
+"""
+
+import json
+import os
+import sys
+from dataclasses import replace
+from pathlib import Path
+
+from django.core.management.base import BaseCommand, CommandError
+from tqdm import tqdm
+
+from annotation.models import Corpus
+from models_app.selectors.datasets import DatasetError, dataset_for_corpus
+from models_app.services.features import feature_set_ensure
+from models_app.ser.config import PRESET_NAMES, preset
+from models_app.ser.experiment import METHODS, run_experiment
+from models_app.ser.progress import ProgressEvent
+
+
+class _Bars:
+    """Progress on stderr: one bar over (method, fold) units, one over the epochs of the current unit."""
+
+    def __init__(self, n_units: int):
+        self.units = tqdm(total=n_units, desc="folds", unit="fold", position=0, file=sys.stderr)
+        self.epochs = None
+        self.current = None
+
+    def __call__(self, event: ProgressEvent) -> None:
+        method, fold = event.detail.get("method"), event.detail.get("fold")
+        if (method, fold) != self.current:
+            self._close_epochs()
+            self.current = (method, fold)
+            self.units.set_description(f"{method} fold {fold}")
+        if event.detail.get("finished"):
+            self._close_epochs()
+            self.units.update(1)
+        elif "epoch" in event.detail:
+            if self.epochs is None:
+                self.epochs = tqdm(total=event.total, desc="  epochs", unit="epoch", position=1, leave=False, file=sys.stderr)
+            self.epochs.n = event.done
+            postfix = {"loss": f"{event.detail['loss']:.3f}"}
+            if "val_loss" in event.detail:
+                postfix["val_loss"] = f"{event.detail['val_loss']:.3f}"
+            self.epochs.set_postfix(postfix, refresh=False)
+            self.epochs.refresh()
+
+    def _close_epochs(self) -> None:
+        if self.epochs is not None:
+            self.epochs.close()
+            self.epochs = None
+
+    def close(self) -> None:
+        self._close_epochs()
+        self.units.close()
+
+
+class Command(BaseCommand):
+    help = "Run the paper's cross-validated comparison on an imported corpus and print Table 1."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--corpus", required=True, help="name of an imported corpus")
+        parser.add_argument(
+            "--methods",
+            default=",".join(METHODS),
+            help=f"comma-separated, from {', '.join(METHODS)} (default: all)",
+        )
+        parser.add_argument("--preset", default="fast", choices=PRESET_NAMES, help="experiment preset (default: fast)")
+        parser.add_argument("--folds", type=int, default=5, help="speaker-independent folds (default: 5)")
+        parser.add_argument("--seed", type=int, default=0, help="fixes the folds and the models (default: 0)")
+        parser.add_argument(
+            "--classes",
+            default="",
+            help="comma-separated subset of the corpus's classes, e.g. anger,happiness,neutral,sadness (default: all)",
+        )
+        parser.add_argument(
+            "--threads",
+            type=int,
+            default=os.cpu_count() or 1,
+            help="torch threads and forest jobs (default: all cores)",
+        )
+        parser.add_argument("--json", dest="json_path", default="", help="write every number and prediction here")
+
+    def handle(self, *args, **options):
+        methods = [m.strip() for m in options["methods"].split(",") if m.strip()]
+        unknown = [m for m in methods if m not in METHODS]
+        if unknown or not methods:
+            raise CommandError(f"unknown methods {', '.join(unknown) or '(none given)'}; choose from {', '.join(METHODS)}")
+        if options["folds"] < 2:
+            raise CommandError("--folds must be at least 2")
+        if options["threads"] < 1:
+            raise CommandError("--threads must be at least 1")
+        json_path = Path(options["json_path"]).expanduser() if options["json_path"] else None
+        if json_path is not None and not json_path.parent.is_dir():
+            raise CommandError(f"--json: folder {json_path.parent} does not exist")
+        try:
+            corpus = Corpus.objects.get(name=options["corpus"])
+        except Corpus.DoesNotExist:
+            names = ", ".join(Corpus.objects.values_list("name", flat=True)) or "none imported yet"
+            raise CommandError(f"no corpus named {options['corpus']!r} (corpora: {names})") from None
+        classes = [c.strip() for c in options["classes"].split(",") if c.strip()] or None
+
+        config = preset(options["preset"])
+        config = replace(config, seed=options["seed"], n_threads=options["threads"])
+
+        self.stderr.write(f"Features for {corpus.name} (preset {config.feature_preset}) ...")
+        feature_bar = tqdm(desc="features", unit="utt", file=sys.stderr)
+
+        def feature_progress(event: ProgressEvent) -> None:
+            feature_bar.total = event.total or None
+            feature_bar.n = event.done
+            feature_bar.refresh()
+
+        try:
+            feature_set = feature_set_ensure(corpus=corpus, preset=config.feature_preset, progress=feature_progress)
+        finally:
+            feature_bar.close()
+        try:
+            dataset = dataset_for_corpus(corpus, feature_set, classes=classes)
+        except DatasetError as exc:
+            raise CommandError(str(exc)) from None
+        counts = ", ".join(f"{name} {n}" for name, n in dataset.class_counts().items())
+        self.stdout.write(
+            f"{corpus.name}: {len(dataset)} utterances ({counts}), "
+            f"{len(set(dataset.groups))} groups, {len(set(dataset.speakers))} speakers; "
+            f"preset {config.name}, {options['folds']} folds, seed {options['seed']}"
+        )
+
+        bars = _Bars(len(methods) * options["folds"])
+        try:
+            result = run_experiment(dataset, methods, config, n_folds=options["folds"], seed=options["seed"], progress=bars)
+        except ValueError as exc:
+            raise CommandError(str(exc)) from None
+        finally:
+            bars.close()
+
+        self.stdout.write("")
+        self.stdout.write(f"Table 1: {corpus.name}, preset {config.name}")
+        self.stdout.write(result.format_table())
+        if json_path is not None:
+            data = result.to_json()
+            data["corpus"] = corpus.name
+            data["feature_set"] = getattr(feature_set, "pk", None)
+            partial = json_path.with_name(json_path.name + ".partial")
+            partial.write_text(json.dumps(data))
+            partial.replace(json_path)
+            self.stdout.write(f"Wrote {json_path}")
