@@ -68,3 +68,39 @@ def make_corpus(
     from annotation.models import Corpus
 
     return Corpus.objects.get(name=name)
+
+
+def synthetic_sequences(
+    n_per_class: int = 30,
+    n_classes: int = 3,
+    n_speakers: int = 6,
+    n_features: int = 34,
+    min_frames: int = 8,
+    max_frames: int = 20,
+    shift: float = 1.5,
+    emotional_share: float = 1 / 3,
+    seed: int = 0,
+):
+    """A learnable task for the numerical core, no audio: (X, y, speakers).
+
+    X: list of (n_frames, n_features) float32 noise sequences; in a centred stretch of
+    ``emotional_share`` of each utterance's frames (at least 2) features 2..4 are shifted by
+    ``shift * class`` (emotion in part of the utterance, as CTC assumes) and feature 1 (energy)
+    is raised. Speakers cycle.
+    """
+    rng = np.random.default_rng(seed)
+    X, y, speakers = [], [], []
+    for i in range(n_per_class * n_classes):
+        label = i % n_classes
+        n_frames = int(rng.integers(min_frames, max_frames + 1))
+        x = rng.normal(size=(n_frames, n_features)).astype(np.float32)
+        x[:, 1] = np.abs(x[:, 1]) * 0.1
+        n_emotional = max(2, int(round(emotional_share * n_frames)))
+        start = (n_frames - n_emotional) // 2
+        stop = start + n_emotional
+        x[start:stop, 2:5] += shift * label
+        x[start:stop, 1] += 1.0
+        X.append(x)
+        y.append(label)
+        speakers.append(f"spk{(i // n_classes) % n_speakers}")
+    return X, np.array(y), np.array(speakers)
