@@ -203,7 +203,9 @@ def prepare_folder(out_dir: Path, config: DemoCorpusConfig) -> None:
     (out_dir / MARKER_FILE).write_text(json.dumps({"generator": "emolab build_demo_corpus", **asdict(config)}, indent=2))
 
 
-def build_demo_corpus(out_dir: Path, config: DemoCorpusConfig = DemoCorpusConfig(), progress: ProgressCallback | None = None) -> DemoCorpusBuild:
+def build_demo_corpus(
+    out_dir: Path, *, config: DemoCorpusConfig = DemoCorpusConfig(), progress: ProgressCallback | None = None
+) -> DemoCorpusBuild:
     """Render every planned utterance to ``out_dir/<session>/<speaker>/<hash>.wav`` (16 kHz, 16-bit,
     mono) and return the records for the import service, with votes and no label (the import
     applies the paper's rule). ``source_label`` holds the rendered emotion: the corpus's own truth.

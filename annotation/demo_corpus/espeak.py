@@ -110,10 +110,13 @@ def _private_library() -> tuple[str, bytes]:
     global _private_copy
     library, data = _library_paths()
     if _private_copy is None or not _private_copy.is_file():
-        folder = Path(tempfile.mkdtemp(prefix="emolab-espeak-"))
-        atexit.register(shutil.rmtree, folder, True)
-        copy = folder / "libespeak-ng-private.so"
-        shutil.copyfile(library, copy)
+        try:
+            folder = Path(tempfile.mkdtemp(prefix="emolab-espeak-"))
+            atexit.register(shutil.rmtree, folder, True)
+            copy = folder / "libespeak-ng-private.so"
+            shutil.copyfile(library, copy)
+        except OSError as exc:
+            raise EspeakError(f"cannot make a private copy of the espeak-ng library in {tempfile.gettempdir()}: {exc}") from exc
         _private_copy = copy
     return str(_private_copy), data
 
@@ -156,7 +159,8 @@ def synthesize_speech(
     """
     if not text.strip():
         raise ValueError("nothing to say: empty text")
-    encoded = text.encode("utf-8")
+    if not voice.isascii() or not voice.strip():
+        raise EspeakError(f"invalid voice name {voice!r}")
     with _lock:
         library_path, data_path = _private_library()
         try:
@@ -171,26 +175,35 @@ def synthesize_speech(
             sample_rate = lib.espeak_Initialize(_AUDIO_OUTPUT_SYNCHRONOUS, 0, data_path, _INITIALIZE_DONT_EXIT)
             if sample_rate != ESPEAK_SAMPLE_RATE:
                 raise EspeakError(f"espeak-ng initialisation failed (returned {sample_rate}); data path {data_path!r}")
-            lib.espeak_SetSynthCallback(_callback)
-            _check(lib.espeak_ng_SetRandSeed(random_seed), "the random seed")
-            _check(lib.espeak_SetVoiceByName(voice.encode("ascii")), f"the voice {voice!r}")
-            for parameter, value in (
-                (_PARAM_RATE, parameters.rate_wpm),
-                (_PARAM_VOLUME, parameters.volume),
-                (_PARAM_PITCH, parameters.pitch),
-                (_PARAM_RANGE, parameters.pitch_range),
-                (_PARAM_WORDGAP, parameters.word_gap_10ms),
-            ):
-                _check(lib.espeak_SetParameter(parameter, int(value), 0), f"parameter {parameter}={value}")
-            _chunks.clear()
-            flags = _CHARS_UTF8 | (_SSML if ssml else 0)
-            _check(lib.espeak_Synth(encoded, len(encoded) + 1, 0, _POS_CHARACTER, 0, flags, None, None), "the text")
-            _check(lib.espeak_Synchronize(), "synchronisation")
-            samples = np.concatenate(_chunks) if _chunks else np.zeros(0, dtype=np.int16)
-            _chunks.clear()
-            lib.espeak_Terminate()
+            try:
+                samples = _speak(lib, text.encode("utf-8"), voice, parameters, ssml, random_seed)
+            finally:
+                lib.espeak_Terminate()  # frees what espeak allocated before the library goes
         finally:
             _ctypes.dlclose(lib._handle)
     if samples.size == 0 or not np.any(samples):
         raise EspeakError(f"espeak-ng produced no sound for {text[:40]!r} with voice {voice!r}")
-    return samples.astype(np.int16, copy=False)
+    return samples
+
+
+def _speak(lib: ctypes.CDLL, encoded: bytes, voice: str, parameters: SpeechParameters, ssml: bool, random_seed: int) -> np.ndarray:
+    """One synthesis on an initialised library; the caller holds the lock."""
+    lib.espeak_SetSynthCallback(_callback)
+    _check(lib.espeak_ng_SetRandSeed(random_seed), "the random seed")
+    _check(lib.espeak_SetVoiceByName(voice.encode("ascii")), f"the voice {voice!r}")
+    for parameter, value in (
+        (_PARAM_RATE, parameters.rate_wpm),
+        (_PARAM_VOLUME, parameters.volume),
+        (_PARAM_PITCH, parameters.pitch),
+        (_PARAM_RANGE, parameters.pitch_range),
+        (_PARAM_WORDGAP, parameters.word_gap_10ms),
+    ):
+        _check(lib.espeak_SetParameter(parameter, int(value), 0), f"parameter {parameter}={value}")
+    _chunks.clear()
+    try:
+        flags = _CHARS_UTF8 | (_SSML if ssml else 0)
+        _check(lib.espeak_Synth(encoded, len(encoded) + 1, 0, _POS_CHARACTER, 0, flags, None, None), "the text")
+        _check(lib.espeak_Synchronize(), "synchronisation")
+        return np.concatenate(_chunks).astype(np.int16, copy=False) if _chunks else np.zeros(0, dtype=np.int16)
+    finally:
+        _chunks.clear()

@@ -99,7 +99,7 @@ class Command(BaseCommand):
         stream = _RawStderr(self.stderr)
         bar = _Bar(stream, "synthesizing", "utt")
         try:
-            build = build_demo_corpus(folder, config, progress=bar)
+            build = build_demo_corpus(folder, config=config, progress=bar)
         except DemoCorpusError as exc:
             raise CommandError(str(exc)) from None
         finally:
