@@ -9,7 +9,7 @@ class Migration(migrations.Migration):
     initial = True
 
     dependencies = [
-        ('annotation', '0002_campaigns'),
+        ('annotation', '0001_initial'),
     ]
 
     operations = [
