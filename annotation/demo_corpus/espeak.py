@@ -5,8 +5,8 @@ lock. Synchronous output mode hands the samples (16-bit, 22,050 Hz, mono) to a c
 ``espeak_Synth`` runs.
 
 Why the library is loaded afresh for every synthesis: espeak-ng keeps state in C statics between
-calls (the pitch-flutter table index and the wave phase in ``wavegen.c``), and espeak_Initialize
-does not reset them. The same text with the same voice then comes out a few hundred samples
+calls (in ``wavegen.c``, e.g. the pitch-flutter index), and neither espeak_Initialize nor a fixed
+random seed resets them (measured: same text, voice and seed, different output after other text). The same text with the same voice then comes out a few hundred samples
 longer or shorter depending on what was spoken before, so a corpus would depend on the order of
 synthesis. Loading a private copy of the library, speaking, and unloading it again (about 2 ms)
 starts every synthesis from the library's initial state: the output depends only on the
