@@ -55,3 +55,24 @@ def allow_db_beside_playwright(monkeypatch):
     # Playwright's sync API runs an event loop in this thread; Django refuses database access from
     # a thread with a running loop unless told it is safe (it is: the test is single-threaded).
     monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    yield
+    # Database work done while Playwright ran may have opened a connection of its own (its greenlets
+    # carry their own context); left open, it keeps PostgreSQL from dropping the test database.
+    from django.db import connections
+
+    connections.close_all()
+
+
+@pytest.fixture
+def live_server_closes_db_connections():
+    """The live server answers each browser connection in its own thread and, with CONN_MAX_AGE > 0
+    (the PostgreSQL settings), such a thread keeps its database connection while the browser keeps
+    the socket alive, so the test database could not be dropped at the end of the session.
+    With 0, every request closes its connection when it ends."""
+    from django.db import connections
+
+    settings_dict = connections["default"].settings_dict
+    previous = settings_dict.get("CONN_MAX_AGE", 0)
+    settings_dict["CONN_MAX_AGE"] = 0
+    yield
+    settings_dict["CONN_MAX_AGE"] = previous

@@ -49,7 +49,9 @@ def _label_current_item(page, next_payload: dict, answer_correctly: bool, plays:
     return label
 
 
-def test_assessor_labels_warmup_and_scored_items_with_the_keyboard(chromium, live_server, allow_db_beside_playwright, tmp_path):
+def test_assessor_labels_warmup_and_scored_items_with_the_keyboard(
+    chromium, live_server, live_server_closes_db_connections, allow_db_beside_playwright, tmp_path
+):
     corpus = make_corpus(tmp_path / "tiny", name="tiny", classes=CLASSES, seconds=0.6)
     campaign = campaign_create(corpus=corpus, name="Browser round", created_by=None, feedback=True, replay_limit=1)
     assessor = make_user("assessor", username="browser-assessor")
