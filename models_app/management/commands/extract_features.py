@@ -1,0 +1,117 @@
+"""``python manage.py extract_features --corpus NAME [--preset paper] [--workers]``"""
+
+import time
+
+from django.core.management.base import BaseCommand, CommandError
+from tqdm import tqdm
+
+from annotation.models import Corpus
+from models_app.models import FeatureSet
+from models_app.ser.features import FEATURE_PRESETS
+from models_app.ser.progress import ProgressEvent
+from models_app.services.features import FeatureExtractionError, feature_set_ensure, feature_set_extract_async
+
+SHOWN = 10  # utterances without frames listed in the summary; all are kept on the set
+
+
+class _ProgressBar:
+    """Turns the service's ProgressEvents into a tqdm bar on the command's stderr."""
+
+    def __init__(self, stream):
+        self._stream = stream
+        self._bar = None
+        self.cached = False
+
+    def __call__(self, event: ProgressEvent) -> None:
+        if event.detail.get("cached"):
+            self.cached = True
+            return
+        if self._bar is None:
+            self._bar = tqdm(
+                total=event.total, initial=event.done, desc="extracting features", unit="utt",
+                file=self._stream, mininterval=0.5,
+            )  # fmt: skip
+        self._bar.update(event.done - self._bar.n)
+
+    def close(self) -> None:
+        if self._bar is not None:
+            self._bar.close()
+
+
+class _RawStderr:
+    """tqdm writes carriage returns; Django's OutputWrapper would add a newline to each write."""
+
+    def __init__(self, wrapper):
+        self._wrapper = wrapper
+
+    def write(self, text: str) -> None:
+        self._wrapper.write(text, style_func=lambda message: message, ending="")
+
+    def flush(self) -> None:
+        self._wrapper.flush()
+
+
+class Command(BaseCommand):
+    help = (
+        "Extract the paper's 34 frame features of a corpus (cached: a second run with the same "
+        "configuration reuses the stored set at once)."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("--corpus", required=True, help="corpus name (see the home page or the admin)")
+        parser.add_argument(
+            "--preset", default="paper", choices=sorted(FEATURE_PRESETS),
+            help="paper: the authors' frame selection (default); full: every frame kept (timeline)",
+        )  # fmt: skip
+        parser.add_argument(
+            "--workers", action="store_true",
+            help="hand the chunks to Celery workers instead of extracting in this process",
+        )  # fmt: skip
+
+    def handle(self, *args, corpus: str, preset: str, workers: bool, **options):
+        try:
+            corpus_row = Corpus.objects.get(name=corpus)
+        except Corpus.DoesNotExist:
+            known = ", ".join(Corpus.objects.values_list("name", flat=True)) or "none imported yet"
+            raise CommandError(f"no corpus named {corpus!r} (corpora: {known})") from None
+        if workers:
+            feature_set = feature_set_extract_async(corpus=corpus_row, preset=preset)
+            if feature_set.status == FeatureSet.Status.READY:
+                self._summary(feature_set, cached=True, seconds=0.0)
+            else:
+                self.stdout.write(
+                    f"Feature set {feature_set.pk}: {len(feature_set.chunks)} chunks handed to the Celery workers; "
+                    "progress is on the set (admin, or run this command again without --workers to finish in-process)."
+                )
+            return
+        progress = _ProgressBar(_RawStderr(self.stderr))
+        start = time.perf_counter()
+        try:
+            feature_set = feature_set_ensure(corpus=corpus_row, preset=preset, progress=progress)
+        except FeatureExtractionError as exc:
+            raise CommandError(f"feature extraction failed: {exc}") from None
+        finally:
+            progress.close()
+        self._summary(feature_set, cached=progress.cached, seconds=time.perf_counter() - start)
+
+    def _summary(self, feature_set: FeatureSet, *, cached: bool, seconds: float) -> None:
+        head = f"Feature set {feature_set.pk} of {feature_set.corpus.name} (preset {feature_set.preset}, config {feature_set.config_hash[:12]})"
+        if cached:
+            self.stdout.write(self.style.SUCCESS(f"{head}: cache reused, nothing extracted."))
+        else:
+            self.stdout.write(self.style.SUCCESS(f"{head}: extracted in {seconds:.1f} s."))
+        dropped = feature_set.n_frames_total - feature_set.n_frames
+        self.stdout.write(
+            f"  {feature_set.n_utterances} utterances with frames, {feature_set.n_frames} frames stored "
+            f"({feature_set.n_frames_total} before frame selection, {dropped} dropped)."
+        )
+        self.stdout.write(f"  Stored in MEDIA_ROOT/{feature_set.store_path}")
+        empty = feature_set.empty_utterances
+        if empty:
+            self.stdout.write(
+                self.style.WARNING(f"  {len(empty)} utterance(s) have no frames and are left out of experiments:")
+            )
+            for item in empty[:SHOWN]:
+                self.stdout.write(f"    {item['name'] or item['id']}: {item['reason']}")
+            if len(empty) > SHOWN:
+                self.stdout.write(f"    ... and {len(empty) - SHOWN} more (all listed on the feature set in the admin)")

@@ -1,0 +1,1 @@
+"""Reads of the models app: feature sets and their matrices, training jobs, datasets."""

@@ -1,0 +1,1 @@
+"""Writes and workflows of the models app: feature extraction, training jobs."""
