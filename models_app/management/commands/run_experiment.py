@@ -6,7 +6,6 @@
 
 import json
 import os
-import sys
 from dataclasses import replace
 from pathlib import Path
 
@@ -21,11 +20,26 @@ from models_app.ser.experiment import METHODS, run_experiment
 from models_app.ser.progress import ProgressEvent
 
 
-class _Bars:
-    """Progress on stderr: one bar over (method, fold) units, one over the epochs of the current unit."""
+class _Stream:
+    """A file for tqdm that writes through the command's stderr (so call_command can capture it)
+    without the newline Django's OutputWrapper would add to every write."""
 
-    def __init__(self, n_units: int):
-        self.units = tqdm(total=n_units, desc="folds", unit="fold", position=0, file=sys.stderr)
+    def __init__(self, wrapper):
+        self.wrapper = wrapper
+
+    def write(self, text: str) -> None:
+        self.wrapper.write(text, ending="")
+
+    def flush(self) -> None:
+        self.wrapper.flush()
+
+
+class _Bars:
+    """Progress: one bar over (method, fold) units, one over the epochs of the current unit."""
+
+    def __init__(self, n_units: int, stream: _Stream):
+        self.stream = stream
+        self.units = tqdm(total=n_units, desc="folds", unit="fold", position=0, file=stream)
         self.epochs = None
         self.current = None
 
@@ -40,7 +54,9 @@ class _Bars:
             self.units.update(1)
         elif "epoch" in event.detail:
             if self.epochs is None:
-                self.epochs = tqdm(total=event.total, desc="  epochs", unit="epoch", position=1, leave=False, file=sys.stderr)
+                self.epochs = tqdm(
+                    total=event.total, desc="  epochs", unit="epoch", position=1, leave=False, file=self.stream
+                )
             self.epochs.n = event.done
             postfix = {"loss": f"{event.detail['loss']:.3f}"}
             if "val_loss" in event.detail:
@@ -107,7 +123,8 @@ class Command(BaseCommand):
         config = replace(config, seed=options["seed"], n_threads=options["threads"])
 
         self.stderr.write(f"Features for {corpus.name} (preset {config.feature_preset}) ...")
-        feature_bar = tqdm(desc="features", unit="utt", file=sys.stderr)
+        stream = _Stream(self.stderr)
+        feature_bar = tqdm(desc="features", unit="utt", file=stream)
 
         def feature_progress(event: ProgressEvent) -> None:
             feature_bar.total = event.total or None
@@ -129,7 +146,7 @@ class Command(BaseCommand):
             f"preset {config.name}, {options['folds']} folds, seed {options['seed']}"
         )
 
-        bars = _Bars(len(methods) * options["folds"])
+        bars = _Bars(len(methods) * options["folds"], stream)
         try:
             result = run_experiment(dataset, methods, config, n_folds=options["folds"], seed=options["seed"], progress=bars)
         except ValueError as exc:
