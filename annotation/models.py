@@ -273,8 +273,9 @@ class JudgmentQuerySet(models.QuerySet):
 class Judgment(models.Model):
     """One assessor's answer for one utterance of a campaign."""
 
-    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="judgments")
-    item = models.ForeignKey(CampaignItem, on_delete=models.CASCADE, related_name="judgments")
+    # PROTECT: a campaign with answers cannot be deleted by a slip in the admin; close it instead.
+    campaign = models.ForeignKey(Campaign, on_delete=models.PROTECT, related_name="judgments")
+    item = models.ForeignKey(CampaignItem, on_delete=models.PROTECT, related_name="judgments")
     # Repeats item.utterance so the one-answer-per-utterance rule is a database constraint.
     utterance = models.ForeignKey(Utterance, on_delete=models.PROTECT, related_name="judgments")
     assessor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="judgments")

@@ -8,7 +8,7 @@ from django.views.decorators.http import require_POST
 
 from annotation.audio import audio_response, audio_suffix, file_inside
 from annotation.forms import CampaignForm
-from annotation.models import Campaign, CampaignItem, Judgment
+from annotation.models import Campaign, CampaignItem, Corpus, Judgment
 from annotation.selectors.campaigns import (
     assessor_state,
     campaign_audio_allowed,
@@ -66,7 +66,8 @@ def campaign_new(request):
         else:
             messages.success(request, f"Campaign {campaign.name!r} created.")
             return redirect("annotation:campaign_detail", campaign_id=campaign.pk)
-    return render(request, "annotation/campaign_form.html", {"form": form})
+    corpora = Corpus.objects.only("name", "classes")
+    return render(request, "annotation/campaign_form.html", {"form": form, "corpora": corpora})
 
 
 @researcher_required

@@ -175,3 +175,16 @@ def test_admin_creates_a_campaign_with_its_items(corpus, superuser):
     })
     assert bad.status_code == 200 and "joy not in the class set" in bad.content.decode()
     assert not Campaign.objects.filter(name="Bad").exists()
+
+
+def test_a_campaign_with_answers_cannot_be_deleted(corpus, assessor):
+    from django.db.models import ProtectedError
+
+    campaign = campaign_create(corpus=corpus, name="c", created_by=None)
+    unused = campaign_create(corpus=corpus, name="unused", created_by=None)
+    _answer_n(campaign, assessor, 1)
+    with pytest.raises(ProtectedError):
+        campaign.delete()
+    assert Judgment.objects.count() == 1
+    unused.delete()  # nothing answered yet: it goes, with its items
+    assert not Campaign.objects.filter(name="unused").exists()
