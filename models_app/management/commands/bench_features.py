@@ -26,21 +26,24 @@ _EMOTIONS = ("neutral", "anger", "sadness", "excitement")
 
 def _espeak_speech(seconds: float) -> np.ndarray:
     """Concatenated demo-corpus utterances (espeak-ng speech with emotional prosody) up to
-    ``seconds``: 48 distinct renderings, repeated with a random gain so no two stretches match."""
+    ``seconds``: up to 48 distinct renderings, then repeated with a random gain."""
     from annotation.demo_corpus.render import synthesize_utterance
 
-    pieces = []
-    for n in range(48):
+    wanted = int(seconds * SAMPLE_RATE)
+    pieces, total = [], 0
+    while total < wanted and len(pieces) < 48:
+        n = len(pieces)
         sentence, voice, emotion = _SENTENCES[n % 6], _VOICES[(n // 6) % 6], _EMOTIONS[n % 4]
         pieces.append(synthesize_utterance(sentence, voice, emotion, seed=n).astype(np.float64))
+        total += pieces[-1].size
     rng = np.random.default_rng(0)
     out, total, n = [], 0, 0
-    while total < seconds * SAMPLE_RATE:
-        piece = pieces[n % len(pieces)] * rng.uniform(0.5, 1.0)
+    while total < wanted:
+        piece = pieces[n % len(pieces)] * (rng.uniform(0.5, 1.0) if n >= len(pieces) else 1.0)
         out.append(piece)
         total += piece.size
         n += 1
-    return np.concatenate(out)[: int(seconds * SAMPLE_RATE)]
+    return np.concatenate(out)[:wanted]
 
 
 class Command(BaseCommand):
