@@ -149,3 +149,17 @@ class AssignmentAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request):
         return False
+
+
+@admin.register(CampaignItem)
+class CampaignItemAdmin(admin.ModelAdmin):
+    list_display = ("public_id", "campaign", "role", "utterance", "position")
+    list_filter = ("campaign", "role")
+    search_fields = ("utterance__name", "public_id")
+    list_select_related = ("campaign", "utterance")
+
+    def get_readonly_fields(self, request, obj=None):
+        return [field.name for field in CampaignItem._meta.fields]
+
+    def has_add_permission(self, request):
+        return False  # the set-up service decides the items

@@ -155,6 +155,8 @@ def test_admin_lists_judgments_with_filters(corpus, superuser, assessor):
     assert "2 judgments" in text and "By campaign" in text and "By assessor" in text
     assert client.get("/admin/annotation/judgment/add/").status_code == 403
     assert client.get(f"/admin/annotation/campaign/{campaign.pk}/change/").status_code == 200
+    assert client.get(f"/admin/annotation/campaignitem/?campaign__id__exact={campaign.pk}").status_code == 200
+    assert client.get("/admin/annotation/assignment/").status_code == 200
 
 
 def test_admin_creates_a_campaign_with_its_items(corpus, superuser):

@@ -79,8 +79,11 @@ def test_warmup_takes_unanimous_utterances_and_says_where_it_fell_back(mixed):
 def test_the_same_seed_gives_the_same_split(mixed):
     first = campaign_create(corpus=mixed, name="a", created_by=None, seed=11)
     second = campaign_create(corpus=mixed, name="b", created_by=None, seed=11)
-    order = lambda c: list(c.items.filter(role="warmup").order_by("position").values_list("utterance__name", flat=True))  # noqa: E731
-    assert order(first) == order(second)
+
+    def warmup_order(campaign):
+        return list(campaign.items.filter(role="warmup").order_by("position").values_list("utterance__name", flat=True))
+
+    assert warmup_order(first) == warmup_order(second)
 
 
 def test_warmup_picked_by_hand(mixed):

@@ -60,7 +60,10 @@ def test_assessor_labels_warmup_and_scored_items_with_the_keyboard(
     script_errors, failed_requests = [], []
     page.on("pageerror", lambda error: script_errors.append(str(error)))
     # The browser asks for /favicon.ico on its own; the site has none, which is harmless.
-    page.on("response", lambda r: r.status >= 400 and "favicon" not in r.url and failed_requests.append(f"{r.status} {r.url}"))
+    page.on(
+        "response",
+        lambda r: r.status >= 400 and "favicon" not in r.url and failed_requests.append(f"{r.status} {r.url}"),
+    )
 
     _sign_in_with_the_keyboard(page, live_server.url, assessor.username)
     assert "Browser round" in page.content()
@@ -91,7 +94,10 @@ def test_assessor_labels_warmup_and_scored_items_with_the_keyboard(
         if index == 0:
             assert page.inner_text("#replay-info") == "0 replays left"
             # The server answers byte ranges, so the browser can seek in the audio.
-            assert page.evaluate("() => { const a = document.getElementById('audio'); return a.seekable.length > 0 && a.seekable.end(0) > 0.5; }")
+            assert page.evaluate(
+                "() => { const a = document.getElementById('audio');"
+                " return a.seekable.length > 0 && a.seekable.end(0) > 0.5; }"
+            )
             # The waveform was decoded and drawn: the canvas is not blank.
             assert page.evaluate(
                 "() => { const c = document.getElementById('waveform'); const d = c.getContext('2d')"
