@@ -360,10 +360,15 @@
     if (event.ctrlKey || event.metaKey || event.altKey || event.repeat) return;
     const target = event.target;
     if (target && (target.tagName === "INPUT" || target.tagName === "TEXTAREA" || target.isContentEditable)) return;
+    // On a focused button or link, Space and Enter keep their usual meaning (press it), so the
+    // page stays usable with Tab; the page puts focus back on itself after each step.
+    const onControl = target && (target.tagName === "BUTTON" || target.tagName === "A" || target.tagName === "SELECT");
     if (event.key === " " || event.code === "Space") {
-      event.preventDefault(); // no page scroll, no click on a focused button
+      if (onControl) return;
+      event.preventDefault(); // no page scroll
       playFromStart();
     } else if (event.key === "Enter") {
+      if (onControl) return;
       event.preventDefault();
       if (phase === "answered") loadNext();
     } else if (/^[1-9]$/.test(event.key)) {
@@ -373,10 +378,6 @@
         answer(config.classes[index]);
       }
     }
-  });
-  // A focused button would otherwise treat the release of Space as a click (a second play).
-  document.addEventListener("keyup", (event) => {
-    if (event.key === " " && event.target && event.target.tagName === "BUTTON") event.preventDefault();
   });
 
   showProgress();

@@ -124,3 +124,37 @@ def test_assessor_labels_warmup_and_scored_items_with_the_keyboard(
     assert all(0 < j.response_ms < 60_000 for j in judgments)
     # The eighth item is reserved for the assessor, not yet answered.
     assert campaign.assignments.filter(assessor=assessor, answered_at__isnull=True).count() == 1
+
+
+def test_mouse_and_tab_focus_work_and_no_feedback_when_it_is_off(
+    chromium, live_server, live_server_closes_db_connections, allow_db_beside_playwright, tmp_path
+):
+    """Clicks (a phone user's taps) and Space/Enter on a focused button act once each; with feedback
+    off the page shows no expert label after a scored answer."""
+    corpus = make_corpus(tmp_path / "tiny", name="tiny", classes=CLASSES, seconds=0.4)
+    campaign = campaign_create(corpus=corpus, name="Quiet round", created_by=None, feedback=False, warmup_per_class=0)
+    assessor = make_user("assessor", username="tapper")
+    context = chromium.new_context(viewport=PHONE, has_touch=True)
+    page = context.new_page()
+    _sign_in_with_the_keyboard(page, live_server.url, assessor.username)
+    page.goto(f"{live_server.url}/campaigns/{campaign.pk}/label/")
+
+    page.click("#play:not([disabled])")
+    page.click('.choice[data-label="anger"]:not([disabled])')
+    page.wait_for_selector("#feedback:not([hidden])")
+    assert page.inner_text("#feedback") == "Saved: anger."
+    assert page.locator(".choice.expert").count() == 0
+    page.click("#next:not([hidden])")
+
+    page.wait_for_selector("#play:not([disabled])")
+    page.focus("#play")
+    page.keyboard.press("Space")  # the focused button is pressed once: one play, no replay
+    page.wait_for_selector(".choice:not([disabled])")
+    page.focus('.choice[data-label="neutral"]')
+    page.keyboard.press("Enter")
+    page.wait_for_selector("#feedback:not([hidden])")
+    assert page.inner_text("#feedback") == "Saved: neutral."
+    context.close()
+
+    judgments = list(Judgment.objects.filter(campaign=campaign, assessor=assessor).order_by("position"))
+    assert [(j.phase, j.answer, j.replays) for j in judgments] == [("main", "anger", 0), ("main", "neutral", 0)]
