@@ -50,6 +50,11 @@ class FeatureExtractionError(Exception):
     """Extraction cannot go on; the message names the utterance and what is wrong with it."""
 
 
+def error_text(exc: BaseException) -> str:
+    """What a failed set shows: our own errors as they are, others with their type."""
+    return str(exc) if isinstance(exc, FeatureExtractionError) else f"{type(exc).__name__}: {exc}"
+
+
 # --- planning -------------------------------------------------------------------------------
 
 
@@ -183,7 +188,9 @@ def feature_chunk_extract(
     if feature_set.status in (FeatureSet.Status.READY, FeatureSet.Status.FAILED):
         return False
     if not 0 <= chunk_index < len(feature_set.chunks):
-        raise FeatureExtractionError(f"feature set {feature_set_id} has no chunk {chunk_index}")
+        # A message from before the set was re-planned (its corpus changed): nothing to do.
+        logger.warning("feature set %s has no chunk %s (re-planned since); skipped", feature_set_id, chunk_index)
+        return False
     chunk = feature_set.chunks[chunk_index]
     folder = feature_set.store_folder
     if shard_exists(folder, chunk["key"]):
@@ -294,8 +301,10 @@ def feature_set_ensure(*, corpus: Corpus, preset: str = "paper", progress: Progr
             feature_chunk_extract(feature_set_id=feature_set.pk, chunk_index=index, on_utterance=on_utterance)
             done = before + len(chunk["ids"])
             FeatureSet.objects.filter(pk=feature_set.pk).update(progress_done=done)
-    except FeatureExtractionError as exc:
-        feature_set_fail(feature_set_id=feature_set.pk, error=str(exc))
+    except Exception as exc:
+        # Bad audio or anything unexpected (disk full, database gone): the set says why.
+        # An interruption (KeyboardInterrupt) leaves it running, to be resumed.
+        feature_set_fail(feature_set_id=feature_set.pk, error=error_text(exc))
         raise
     ready = feature_set_finalise(feature_set_id=feature_set.pk)
     if ready is None:
@@ -343,6 +352,9 @@ def feature_set_run_chunk(*, feature_set_id: int, chunk_index: int) -> None:
         feature_set_fail(feature_set_id=feature_set_id, error=str(exc))
         logger.warning("feature set %s failed: %s", feature_set_id, exc)
         return
+    except Exception as exc:
+        feature_set_fail(feature_set_id=feature_set_id, error=f"chunk {chunk_index}: {error_text(exc)}")
+        raise
     feature_set_record_progress(feature_set_id=feature_set_id)
     feature_set_finalise(feature_set_id=feature_set_id)
 

@@ -285,3 +285,25 @@ def test_extract_features_command_reports_a_failure_naming_the_utterance(corpus)
     Utterance.objects.get(corpus=corpus, name="two").audio_file.unlink()
     with pytest.raises(CommandError, match="feature extraction failed: utterance two"):
         call_command("extract_features", "--corpus", "feat")
+
+
+def test_a_chunk_message_from_an_older_plan_does_nothing(corpus):
+    feature_set = services.feature_set_prepare(corpus=corpus)
+    assert services.feature_chunk_extract(feature_set_id=feature_set.pk, chunk_index=99) is False
+    feature_set.refresh_from_db()
+    assert feature_set.status == FeatureSet.Status.PENDING and feature_set.error == ""
+
+
+def test_an_unexpected_error_fails_the_set_and_says_what_it_was(corpus, monkeypatch):
+    def disk_full(*args, **kwargs):
+        raise OSError("No space left on device")
+
+    monkeypatch.setattr(services, "write_shard", disk_full)
+    with pytest.raises(OSError):
+        feature_set_ensure(corpus=corpus)
+    feature_set = FeatureSet.objects.get()
+    assert feature_set.status == FeatureSet.Status.FAILED
+    assert feature_set.error == "OSError: No space left on device"
+    # The next run, with space again, starts over from what is on disk and finishes.
+    monkeypatch.undo()
+    assert feature_set_ensure(corpus=corpus).status == FeatureSet.Status.READY
