@@ -143,6 +143,9 @@ CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 # Uploads: larger files stream to disk instead of memory.
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
+# Emotion timeline uploads (/timeline/, POST /api/predict/): largest file and longest recording.
+EMOLAB_PREDICT_MAX_BYTES = int(os.environ.get("EMOLAB_PREDICT_MAX_BYTES") or 100 * 1024 * 1024)
+EMOLAB_PREDICT_MAX_SECONDS = float(os.environ.get("EMOLAB_PREDICT_MAX_SECONDS") or 3600)
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
