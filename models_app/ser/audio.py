@@ -82,37 +82,75 @@ def resample(signal: np.ndarray, from_rate: int, to_rate: int) -> np.ndarray:
     return resample_poly(signal, int(to_rate) // common, int(from_rate) // common)
 
 
-def normalise(signal: np.ndarray, *, total: float | None = None) -> np.ndarray:
-    """The authors' per-utterance normalisation (pyAudioAnalysis's dc_normalize): subtract the
-    mean, divide by the largest absolute value (plus PEAK_GUARD). A new float64 array, peak ~1.
+# Leaves of the summation tree below: small enough to stay in cache for the max and min.
+_SUMMARY_LEAF = 1 << 15
 
-    total: the signal's sum when the caller has it already (saves a pass over long signals).
+
+def signal_summary(signal: np.ndarray) -> tuple[float, float, float]:
+    """(sum, max, min) of a 1-D float64 signal in one pass over memory.
+
+    The sum is bit-identical to ``np.add.reduce(signal)`` (so the mean is numpy's, and
+    pyAudioAnalysis's, to the last bit): it follows numpy's pairwise summation tree (halves cut
+    at a multiple of 8) down to leaves of up to 32768 samples, sums each leaf with numpy, and
+    takes the leaf's max and min while the leaf is in cache.
     """
+    if signal.size <= _SUMMARY_LEAF:
+        if signal.size == 0:
+            return 0.0, -np.inf, np.inf
+        return float(np.add.reduce(signal)), float(signal.max()), float(signal.min())
+    half = signal.size // 2
+    half -= half % 8
+    left_total, left_high, left_low = signal_summary(signal[:half])
+    right_total, right_high, right_low = signal_summary(signal[half:])
+    return left_total + right_total, max(left_high, right_high), min(left_low, right_low)
+
+
+def normalisation_parameters(signal: np.ndarray, summary: tuple[float, float, float] | None = None) -> tuple[float, float]:
+    """(mean, divisor) of the authors' normalisation: x -> (x - mean) / divisor, with divisor =
+    max |x - mean| + PEAK_GUARD. max |x - mean| is max(max(x) - mean, mean - min(x)) exactly,
+    because subtracting the mean is monotone under rounding. (0, 1) for an empty signal."""
+    if signal.size == 0:
+        return 0.0, 1.0
+    total, high, low = summary if summary is not None else signal_summary(signal)
+    mean = total / signal.size
+    return mean, max(high - mean, -(low - mean)) + PEAK_GUARD
+
+
+def normalise(signal: np.ndarray) -> np.ndarray:
+    """The authors' per-utterance normalisation (pyAudioAnalysis's dc_normalize): subtract the
+    mean, divide by the largest absolute value (plus PEAK_GUARD). A new float64 array, peak ~1."""
     if signal.size == 0:
         return np.zeros(0)
-    mean = (np.add.reduce(signal, axis=None) if total is None else total) / signal.size
-    centred = np.subtract(signal, mean, dtype=np.float64)
-    # max |x - mean| without an |x| temporary: max and -min of the centred signal.
-    peak = max(float(centred.max()), -float(centred.min()))
-    centred /= peak + PEAK_GUARD
+    signal = np.asarray(signal, dtype=np.float64)
+    mean, divisor = normalisation_parameters(signal)
+    centred = np.subtract(signal, mean)
+    centred /= divisor
     return centred
+
+
+def decode_to_rate(samples: np.ndarray, sample_rate: int, target_rate: int) -> tuple[np.ndarray, tuple[float, float, float]]:
+    """Samples -> (the (n,) float64 mono signal at ``target_rate`` Hz, its signal_summary).
+    Raises InvalidAudio for NaN or infinite samples (found through the summary's sum, which they
+    make non-finite, then located in the original samples)."""
+    as_float = to_float(samples)
+    mono = np.asarray(resample(to_mono(as_float), sample_rate, target_rate), dtype=np.float64)
+    summary = signal_summary(mono)
+    if not np.isfinite(summary[0]):
+        check_finite(as_float)
+        raise InvalidAudio("sample values are too large to be audio (their sum overflows)")
+    return mono, summary
 
 
 def prepare_signal(samples: np.ndarray, sample_rate: int, *, target_rate: int, normalised: bool = True) -> np.ndarray:
     """Any samples (int or float, mono or multichannel, any rate) -> the (n,) float64 signal at
     ``target_rate`` Hz that the feature extractor sees. Raises InvalidAudio for NaN/inf samples."""
-    as_float = to_float(samples)
-    # One summing pass finds NaN or inf (they make the sum non-finite); only then look closer.
-    total = np.add.reduce(as_float, axis=None) if as_float.size else 0.0
-    if not np.isfinite(total):
-        check_finite(as_float)
-        raise InvalidAudio("sample values are too large to be audio (their sum overflows)")
-    mono = to_mono(as_float)
-    at_rate = resample(mono, sample_rate, target_rate)
+    mono, summary = decode_to_rate(samples, sample_rate, target_rate)
     if not normalised:
-        return np.array(at_rate, dtype=np.float64)
-    # The sum is reusable when the signal reached the target rate unchanged (the common case).
-    return normalise(at_rate, total=total if at_rate is as_float else None)
+        return np.array(mono, dtype=np.float64)
+    mean, divisor = normalisation_parameters(mono, summary)
+    centred = np.subtract(mono, mean)
+    centred /= divisor
+    return centred
 
 
 def read_audio(path: Path) -> tuple[np.ndarray, int]:

@@ -11,6 +11,7 @@ from models_app.ser.audio import (
     prepare_signal,
     read_audio,
     resample,
+    signal_summary,
     to_float,
     to_mono,
 )
@@ -100,3 +101,16 @@ def test_read_audio_refuses_a_file_that_is_not_audio(tmp_path):
     path.write_bytes(b"RIFF not really a wav file")
     with pytest.raises(InvalidAudio, match="not a readable audio file"):
         read_audio(path)
+
+
+@pytest.mark.parametrize("n", [0, 1, 7, 129, 32768, 32769, 100003, 1_000_001])
+def test_signal_summary_sums_bit_for_bit_as_numpy_does(n):
+    # The mean must be numpy's (and so pyAudioAnalysis's) to the last bit: a one-ulp change of
+    # the normalised samples changes values that are rounding noise, such as a pure tone's spectrum.
+    signal = np.random.default_rng(n).standard_normal(n) * 1e3 + 0.1
+    total, high, low = signal_summary(signal)
+    if n == 0:
+        assert total == 0.0
+        return
+    assert total == np.add.reduce(signal)
+    assert (high, low) == (signal.max(), signal.min())

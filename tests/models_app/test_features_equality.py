@@ -20,9 +20,8 @@ import numpy as np
 import pytest
 from pyAudioAnalysis import ShortTermFeatures
 
-from models_app.ser.audio import normalise, prepare_signal
+from models_app.ser.audio import normalisation_parameters, normalise, prepare_signal
 from models_app.ser.features import FEATURE_NAMES, FEATURE_PRESETS, extract, short_term_features
-from models_app.ser.features.extractor import normalisation_of
 
 RTOL, ATOL = 1e-6, 1e-12
 RTOL_FLOAT64 = 1e-9
@@ -85,7 +84,7 @@ def test_features_equal_pyaudioanalysis(name, raw, rate):
     assert ours.frame_index.tolist() == list(range(reference.shape[0]))
     np.testing.assert_allclose(ours.matrix, reference, rtol=RTOL, atol=ATOL, err_msg=name)
 
-    offset, divisor = normalisation_of(mono_16k)
+    offset, divisor = normalisation_parameters(mono_16k)
     float64 = short_term_features(mono_16k, RATE, WINDOW, STEP, offset=offset, divisor=divisor)
     np.testing.assert_allclose(float64, reference, rtol=RTOL_FLOAT64, atol=ATOL, err_msg=name)
 

@@ -26,7 +26,7 @@ import numpy as np
 import scipy.fft
 from numpy.lib.stride_tricks import sliding_window_view
 
-from models_app.ser.audio import PEAK_GUARD, InvalidAudio, check_finite, resample, to_float, to_mono
+from models_app.ser.audio import decode_to_rate, normalisation_parameters
 from models_app.ser.features.config import ENERGY_COLUMN, N_FEATURES, FeatureConfig
 from models_app.ser.features.spectral_tables import N_CHROMA, N_MFCC, SpectralTables, spectral_tables
 
@@ -36,9 +36,6 @@ EPS = sys.float_info.epsilon
 # few enough that a block's spectra (128 x 1601 complex values, 3.3 MB) stay in cache. Measured
 # best among 32..512 on 10 minutes of audio (docs/features.md).
 BLOCK_FRAMES = 128
-# Samples per chunk of the time-domain pass: 256 KB, so the passes after the first read the
-# chunk from the L2 cache rather than from memory.
-_TIME_CHUNK = 1 << 15
 # A difference of moments that cancels more than this share of its terms is recomputed directly
 # (keeps ~8 significant digits where the shortcut would keep fewer).
 _CANCELLATION_GUARD = 1e-8
@@ -280,7 +277,7 @@ def short_term_features(
     """All frames' 34 features of a mono signal, without any frame selection.
 
     signal: (n_samples,) float; each sample enters as (x - offset) / divisor, so the caller can
-    pass the normalisation (see normalisation_of) instead of a normalised copy; the defaults take
+    pass the normalisation (audio.normalisation_parameters) instead of a normalised copy; the defaults take
     the signal as it is. sample_rate in Hz; window and step in samples.
     Returns (n_frames, 34) float64 in FEATURE_NAMES order.
     """
@@ -314,21 +311,6 @@ def short_term_features(
     return out
 
 
-def normalisation_of(signal: np.ndarray, *, total: float | None = None) -> tuple[float, float]:
-    """(offset, divisor) of the authors' normalisation (audio.normalise): the mean and the peak of
-    |x - mean| plus PEAK_GUARD, found without a normalised copy. max|x - m| is max(x.max() - m,
-    m - x.min()) exactly, since subtracting m is monotone under rounding."""
-    if signal.size == 0:
-        return 0.0, 1.0
-    mean = (np.add.reduce(signal, axis=None) if total is None else total) / signal.size
-    high, low = -np.inf, np.inf
-    for start in range(0, signal.size, _TIME_CHUNK):  # one pass for both, chunks stay in cache
-        chunk = signal[start : start + _TIME_CHUNK]
-        high, low = max(high, float(chunk.max())), min(low, float(chunk.min()))
-    peak = max(float(high - mean), -float(low - mean))
-    return float(mean), peak + PEAK_GUARD
-
-
 def select_frames(energy: np.ndarray, *, drop_edge_frames: bool, min_energy: float | None) -> np.ndarray:
     """Indices of the frames the authors kept. energy: (n_frames,) -> (n_kept,) int64.
 
@@ -352,16 +334,8 @@ def extract(signal: np.ndarray, sample_rate: int, config: FeatureConfig | None =
     Raises audio.InvalidAudio for NaN or infinite samples.
     """
     config = config or FeatureConfig()
-    samples = to_float(signal)
-    # One summing pass finds NaN or inf (they make the sum non-finite); only then look closer.
-    total = np.add.reduce(samples, axis=None) if samples.size else 0.0
-    if not np.isfinite(total):
-        check_finite(samples)
-        raise InvalidAudio("sample values are too large to be audio (their sum overflows)")
-    mono = resample(to_mono(samples), sample_rate, config.sample_rate)
-    offset, divisor = 0.0, 1.0
-    if config.normalise:
-        offset, divisor = normalisation_of(mono, total=total if mono is samples else None)
+    mono, summary = decode_to_rate(signal, sample_rate, config.sample_rate)
+    offset, divisor = normalisation_parameters(mono, summary) if config.normalise else (0.0, 1.0)
     all_frames = short_term_features(
         mono,
         config.sample_rate,
