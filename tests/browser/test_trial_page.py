@@ -26,7 +26,10 @@ def _screenshot_dir() -> Path:
 
 def _sign_in_with_the_keyboard(page, base_url: str, username: str) -> None:
     page.goto(f"{base_url}/accounts/login/")
-    page.keyboard.type(username)  # the username field has autofocus
+    # The username field has autofocus, which the browser applies in a rendering step that may come
+    # after the load event: type only once it has the focus.
+    page.wait_for_function("() => document.activeElement && document.activeElement.id === 'id_username'")
+    page.keyboard.type(username)
     page.keyboard.press("Tab")
     page.keyboard.type(TEST_PASSWORD)
     page.keyboard.press("Enter")
