@@ -166,6 +166,7 @@
   }
 
   async function loadWaveform(url) {
+    delete canvas.dataset.waveform;
     decodedBuffer = null;
     peaks = null;
     drawWaveform();
@@ -179,6 +180,7 @@
       if (item && item.audio_url === url) {
         decodedBuffer = buffer;
         drawWaveform();
+        canvas.dataset.waveform = "drawn"; // for tests and styling: the real waveform is on screen
       }
     } catch (error) {
       // The waveform is a help, not a must: the audio element can still play.
