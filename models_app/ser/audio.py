@@ -83,7 +83,7 @@ def resample(signal: np.ndarray, from_rate: int, to_rate: int) -> np.ndarray:
 
 
 # Leaves of the summation tree below: small enough to stay in cache for the max and min.
-_SUMMARY_LEAF = 1 << 15
+_SUMMARY_LEAF = 1 << 16
 
 
 def signal_summary(signal: np.ndarray) -> tuple[float, float, float]:
@@ -91,7 +91,7 @@ def signal_summary(signal: np.ndarray) -> tuple[float, float, float]:
 
     The sum is bit-identical to ``np.add.reduce(signal)`` (so the mean is numpy's, and
     pyAudioAnalysis's, to the last bit): it follows numpy's pairwise summation tree (halves cut
-    at a multiple of 8) down to leaves of up to 32768 samples, sums each leaf with numpy, and
+    at a multiple of 8) down to leaves of up to 65536 samples, sums each leaf with numpy, and
     takes the leaf's max and min while the leaf is in cache.
     """
     if signal.size <= _SUMMARY_LEAF:

@@ -111,3 +111,14 @@ def test_exact_zeros_count_half_a_crossing_as_in_the_reference():
     assert ours[:, 0] == pytest.approx(reference[:, 0], rel=1e-7)
     # every one of the 3199 neighbour pairs touches zero once: 3199 halves / 3199 pairs
     assert ours[0, 0] == pytest.approx(0.5, rel=1e-7)
+
+
+@pytest.mark.parametrize("window,step", [(3210, 1600), (2048, 512), (400, 160), (3200, 1000), (1000, 1000)])
+def test_other_windows_and_steps_equal_pyaudioanalysis_too(window, step):
+    # Window lengths whose spectrum does not split into 10 equal sub-bands, steps off the
+    # sub-block grid, gaps between frames: the general code paths.
+    mono = _speech(seed=5, voice="en-us+f3", emotion="excitement").astype(np.float64)
+    reference = ShortTermFeatures.feature_extraction(mono * 2**15, RATE, window, step, deltas=False)[0].T
+    offset, divisor = normalisation_parameters(mono)
+    ours = short_term_features(mono, RATE, window, step, offset=offset, divisor=divisor)
+    np.testing.assert_allclose(ours, reference, rtol=RTOL_FLOAT64, atol=ATOL)

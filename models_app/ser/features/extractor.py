@@ -36,6 +36,9 @@ EPS = sys.float_info.epsilon
 # few enough that a block's spectra (128 x 1601 complex values, 3.3 MB) stay in cache. Measured
 # best among 32..512 on 10 minutes of audio (docs/features.md).
 BLOCK_FRAMES = 128
+# Frames per FFT call inside a block: pocketfft needs a batch of about 64 to run at full speed,
+# and 64 spectra (1.6 MB) still fit the L2 cache for the |.| that follows.
+FFT_BATCH = 64
 # A difference of moments that cancels more than this share of its terms is recomputed directly
 # (keeps ~8 significant digits where the shortcut would keep fewer).
 _CANCELLATION_GUARD = 1e-8
@@ -138,13 +141,17 @@ def _time_domain_block(segment: np.ndarray, n_frames: int, window: int, step: in
 # --- frequency domain -----------------------------------------------------------------------
 
 
-class _SpectralState:
-    """What one block of frames passes to the next: the last frame's magnitude for the flux."""
+class _SpectralSums:
+    """Per-frame sums that the blocks collect from their spectra; the features are computed from
+    them for all frames at once afterwards (few numpy calls per block, vectorised finishing)."""
 
-    def __init__(self) -> None:
-        self.magnitude: np.ndarray | None = None  # (n_bins,)
-        self.power: float = 0.0
-        self.mass: float = 0.0
+    def __init__(self, n_frames: int, n_bands: int, n_mel: int) -> None:
+        self.band_power = np.empty((n_frames, n_bands))  # power per sub-band (+ a leftover band)
+        self.moments = np.empty((n_frames, 3))  # sum m, sum f m, sum f^2 m
+        self.cross = np.empty(n_frames)  # m_i . m_{i-1} (frame 0: m_0 . m_0)
+        self.mel = np.empty((n_frames, n_mel))  # filterbank energies of the unscaled magnitude
+        self.chroma = np.empty((n_frames, N_CHROMA))  # chroma before dividing by the frame's power
+        self.rolloff_bin = np.empty(n_frames)  # first bin past the roll-off point, -1 if none
 
 
 def _spectral_block(
@@ -152,86 +159,57 @@ def _spectral_block(
     tables: SpectralTables,
     rolloff_fraction: float,
     n_blocks: int,
-    state: _SpectralState,
-    rows: np.ndarray,
-) -> None:
-    """Features 3..33 of a block of frames (B, window) into rows (B, 34).
+    sums: _SpectralSums,
+    first: int,
+    previous: np.ndarray | None,
+) -> np.ndarray:
+    """Collect the sums of a block of frames (B, window) starting at frame ``first`` into
+    ``sums``. previous: the magnitude of the frame before the block (None for frame 0).
+    Returns the block's last magnitude (n_bins,), the next block's ``previous``.
 
     Works on the unscaled magnitude |FFT| rather than the reference's |FFT| / n_bins; every
-    epsilon that the reference adds to a scaled quantity is scaled along (n_bins or n_bins**2)
-    so the numbers agree. Centroid and spread drop the reference's + eps in the denominator
-    (a relative change below 2.2e-16).
+    epsilon that the reference adds to a scaled quantity is scaled along.
     """
     n_bins = tables.n_bins
     b = frames.shape[0]
+    rows = slice(first, first + b)
     # |FFT| of the whole contiguous spectrum (numpy's vectorised loop; a sliced view would take
-    # its 2x slower strided path), then a view of the n_bins the reference keeps.
-    magnitude = np.abs(scipy.fft.rfft(frames, axis=1, workers=1))[:, :n_bins]  # (B, n_bins)
+    # its 2x slower strided path), FFT_BATCH frames at a time so each batch's complex spectrum
+    # is still in cache when |.| reads it; then a view of the n_bins the reference keeps.
+    magnitude_full = np.empty((b, frames.shape[1] // 2 + 1))  # rfft gives window // 2 + 1 bins
+    for start in range(0, b, FFT_BATCH):
+        np.abs(scipy.fft.rfft(frames[start : start + FFT_BATCH], axis=1, workers=1), out=magnitude_full[start : start + FFT_BATCH])
+    magnitude = magnitude_full[:, :n_bins]  # (B, n_bins)
 
-    # Power per sub-band (the spectral entropy's blocks), then the total power.
     sub_len = n_bins // n_blocks
     covered = n_blocks * sub_len
     banded = magnitude[:, :covered].reshape(b, n_blocks, sub_len)
-    band_power = np.einsum("ijk,ijk->ij", banded, banded)  # (B, n_blocks)
+    band_power = sums.band_power[rows]
+    np.einsum("ijk,ijk->ij", banded, banded, out=band_power[:, :n_blocks])
     if covered < n_bins:
         tail = magnitude[:, covered:]
-        tail_power = np.einsum("ij,ij->i", tail, tail)
-        power = band_power.sum(axis=1) + tail_power
-        coarse_power = np.concatenate([band_power, tail_power[:, None]], axis=1)
-    else:
-        power = band_power.sum(axis=1)
-        coarse_power = band_power
-    power_eps = EPS * n_bins * n_bins  # the reference's eps, on power scaled by 1 / n_bins**2
-    rows[:, _SPECTRAL_ENTROPY] = _entropy(band_power, power, power_eps)
+        band_power[:, n_blocks] = np.einsum("ij,ij->i", tail, tail)
+    np.matmul(magnitude, tables.centroid_moments, out=sums.moments[rows])
+    cross = sums.cross[rows]
+    cross[0] = magnitude[0] @ (magnitude[0] if previous is None else previous)
+    np.einsum("ij,ij->i", magnitude[1:], magnitude[:-1], out=cross[1:])
 
-    # Centroid and spread: first three moments of the magnitude over the bin frequencies.
-    moments = magnitude @ tables.centroid_moments  # (B, 3): sum m, sum f m, sum f^2 m
-    mass, first, second = moments[:, 0], moments[:, 1], moments[:, 2]
-    safe_mass = np.where(mass > 0, mass, 1.0)
-    centroid = first / safe_mass
-    variance_sum = second - centroid * first  # sum (f - c)^2 m, as a difference of moments
-    at_risk = np.flatnonzero(np.abs(variance_sum) <= _CANCELLATION_GUARD * second)
-    if at_risk.size:  # narrow spectra: compute sum (f - c)^2 m directly
-        offsets = tables.bin_hz[None, :] - centroid[at_risk, None]
-        variance_sum[at_risk] = np.einsum("ij,ij->i", offsets * offsets, magnitude[at_risk])
-    nyquist = tables.sample_rate / 2.0
-    rows[:, _CENTROID] = centroid / nyquist
-    rows[:, _SPREAD] = np.sqrt(np.maximum(variance_sum, 0.0) / safe_mass) / nyquist
-
-    # Flux: sum over bins of (m_i / S_i - m_{i-1} / S_{i-1})^2 with S = sum(m) + eps terms, from
-    # ||m_i||^2, ||m_{i-1}||^2 and the dot product of consecutive spectra.
-    mass_eps = mass + EPS * n_bins * n_bins
-    if state.magnitude is None:
-        previous_magnitude, previous_power, previous_mass = magnitude[:1], power[:1], mass_eps[:1]
-    else:
-        previous_magnitude = state.magnitude[None, :]
-        previous_power, previous_mass = np.array([state.power]), np.array([state.mass])
-    prev_power = np.concatenate([previous_power, power[:-1]])
-    prev_mass = np.concatenate([previous_mass, mass_eps[:-1]])
-    cross = np.empty(b)
-    cross[0] = magnitude[0] @ previous_magnitude[0]
-    cross[1:] = np.einsum("ij,ij->i", magnitude[1:], magnitude[:-1])
-    own = power / (mass_eps * mass_eps)
-    other = prev_power / (prev_mass * prev_mass)
-    flux = own + other - 2.0 * cross / (mass_eps * prev_mass)
-    at_risk = np.flatnonzero(np.abs(flux) <= _CANCELLATION_GUARD * (own + other))
-    for row in at_risk:  # (near-)identical consecutive spectra: take the difference directly
-        previous = magnitude[row - 1] if row > 0 else previous_magnitude[0]
-        difference = magnitude[row] / mass_eps[row] - previous / prev_mass[row]
-        flux[row] = difference @ difference
-    if state.magnitude is None:
-        flux[0] = 0.0  # the reference compares the first frame with itself
-    rows[:, _FLUX] = np.maximum(flux, 0.0)
-    state.magnitude, state.power, state.mass = magnitude[-1].copy(), float(power[-1]), float(mass_eps[-1])
+    mel = sums.mel[rows]
+    mel[:] = 0.0
+    for piece in tables.mel_segments:
+        mel[:, piece.filter_start : piece.filter_stop] += magnitude[:, piece.bin_start : piece.bin_stop] @ piece.weights
+    chroma_map = tables.chroma
+    picked = magnitude[:, chroma_map.source_bins]
+    np.matmul((picked * picked) / chroma_map.divisors, chroma_map.class_onehot, out=sums.chroma[rows])
 
     # Roll-off: the first bin where the running power (+ eps) exceeds the fraction of the total.
     # Find the sub-band where it happens from the band sums, then the bin inside that band.
-    threshold = rolloff_fraction * power
-    running_bands = np.cumsum(coarse_power, axis=1) + power_eps
+    power_eps = EPS * n_bins * n_bins  # the reference's eps, on power scaled by 1 / n_bins**2
+    threshold = rolloff_fraction * band_power.sum(axis=1)
+    running_bands = np.cumsum(band_power, axis=1) + power_eps
     crossed = running_bands > threshold[:, None]
     band = crossed.argmax(axis=1)
     rows_b = np.arange(b)
-    found = crossed[rows_b, band]
     before = np.where(band > 0, running_bands[rows_b, band - 1] - power_eps, 0.0)
     if covered == n_bins:
         in_band = banded[rows_b, band]  # (B, sub_len): one contiguous band per frame
@@ -240,27 +218,66 @@ def _spectral_block(
         inside = band[:, None] * sub_len + np.arange(width)[None, :]
         in_band = np.where(inside < n_bins, magnitude[rows_b[:, None], np.minimum(inside, n_bins - 1)], 0.0)
     # Running sums down the columns of the transposed band: numpy vectorises a cumulative sum
-    # across rows, not along one, and the order of additions per frame stays the reference's.
-    band_power_t = np.square(in_band).T.copy()  # (sub_len, B)
-    running_inside = np.cumsum(band_power_t, axis=0)
+    # across rows, not along one.
+    running_inside = np.cumsum(np.square(in_band).T, axis=0)  # (sub_len, B)
     running_inside += before + power_eps
     first_bin = band * sub_len + (running_inside > threshold).argmax(axis=0)
-    rows[:, _ROLLOFF] = np.where(found, first_bin / float(n_bins), 0.0)
+    sums.rolloff_bin[rows] = np.where(crossed[rows_b, band], first_bin, -1)
+    return magnitude[-1].copy()
+
+
+def _spectral_features(
+    sums: _SpectralSums, tables: SpectralTables, n_blocks: int, magnitudes_of, out: np.ndarray
+) -> None:
+    """Features 3..33 of all frames from the collected sums, into out (n_frames, 34).
+
+    magnitudes_of(frame indices) -> (k, n_bins) recomputes the magnitude of a few frames, for the
+    rows where a difference of sums would cancel (narrow or repeated spectra): those are
+    computed directly. Centroid and spread drop the reference's + eps in the denominator
+    (a relative change below 2.2e-16).
+    """
+    n_bins = tables.n_bins
+    power_eps = EPS * n_bins * n_bins
+    power = sums.band_power.sum(axis=1)
+    out[:, _SPECTRAL_ENTROPY] = _entropy(sums.band_power[:, :n_blocks], power, power_eps)
+
+    # Centroid and spread from the first three moments of the magnitude over the bin frequencies.
+    mass, first, second = sums.moments[:, 0], sums.moments[:, 1], sums.moments[:, 2]
+    safe_mass = np.where(mass > 0, mass, 1.0)
+    centroid = first / safe_mass
+    variance_sum = second - centroid * first  # sum (f - c)^2 m, as a difference of moments
+    at_risk = np.flatnonzero((np.abs(variance_sum) <= _CANCELLATION_GUARD * second) & (second > 0))
+    if at_risk.size:  # narrow spectra: sum (f - c)^2 m directly
+        offsets = tables.bin_hz[None, :] - centroid[at_risk, None]
+        variance_sum[at_risk] = np.einsum("ij,ij->i", offsets * offsets, magnitudes_of(at_risk))
+    nyquist = tables.sample_rate / 2.0
+    out[:, _CENTROID] = centroid / nyquist
+    out[:, _SPREAD] = np.sqrt(np.maximum(variance_sum, 0.0) / safe_mass) / nyquist
+
+    # Flux: sum over bins of (m_i / S_i - m_{i-1} / S_{i-1})^2, S = sum(m) + the reference's
+    # eps terms, from the norms and the dot product of consecutive spectra.
+    mass_eps = mass + power_eps
+    share_norm = power / (mass_eps * mass_eps)  # ||m_i / S_i||^2
+    flux = np.zeros_like(power)  # frame 0 is compared with itself in the reference: 0
+    flux[1:] = share_norm[1:] + share_norm[:-1] - 2.0 * sums.cross[1:] / (mass_eps[1:] * mass_eps[:-1])
+    scale = np.concatenate(([0.0], share_norm[1:] + share_norm[:-1]))
+    at_risk = np.flatnonzero((np.abs(flux) <= _CANCELLATION_GUARD * scale) & (scale > 0))
+    if at_risk.size:  # (near-)identical consecutive spectra: take the difference directly
+        current, previous = magnitudes_of(at_risk), magnitudes_of(at_risk - 1)
+        difference = current / mass_eps[at_risk, None] - previous / mass_eps[at_risk - 1, None]
+        flux[at_risk] = np.einsum("ij,ij->i", difference, difference)
+    out[:, _FLUX] = np.maximum(flux, 0.0)
+
+    out[:, _ROLLOFF] = np.where(sums.rolloff_bin >= 0, sums.rolloff_bin / float(n_bins), 0.0)
 
     # MFCC: log10 of the filterbank energies (+ eps), then the DCT.
-    mel_energy = np.zeros((b, tables.mel_filterbank_t.shape[1]))
-    for piece in tables.mel_segments:
-        mel_energy[:, piece.filter_start : piece.filter_stop] += magnitude[:, piece.bin_start : piece.bin_stop] @ piece.weights
-    mel_energy /= n_bins  # the reference's filterbank multiplies |FFT| / n_bins
-    rows[:, _MFCC] = np.log10(mel_energy + EPS) @ tables.dct_t
+    mel = sums.mel / n_bins  # the reference's filterbank multiplies |FFT| / n_bins
+    out[:, _MFCC] = np.log10(mel + EPS) @ tables.dct_t
 
-    # Chroma: a fixed sparse map of the power spectrum, over the frame's total power.
-    chroma_map = tables.chroma
-    picked = magnitude[:, chroma_map.source_bins]
-    chroma = ((picked * picked) / chroma_map.divisors) @ chroma_map.class_onehot
-    chroma /= np.where(power == 0, EPS, power)[:, None]
-    rows[:, _CHROMA] = chroma
-    rows[:, _CHROMA_STD] = chroma.std(axis=1)
+    # Chroma: over the frame's total power (over eps for a silent frame, as the reference).
+    chroma = sums.chroma / np.where(power == 0, EPS, power)[:, None]
+    out[:, _CHROMA] = chroma
+    out[:, _CHROMA_STD] = chroma.std(axis=1)
 
 
 def short_term_features(
@@ -291,9 +308,11 @@ def short_term_features(
     tables = spectral_tables(int(sample_rate), int(window))
     identity = offset == 0.0 and divisor == 1.0
     buffer = None if identity else np.empty(min((BLOCK_FRAMES - 1) * step + window + 1, signal.size))
-    state = _SpectralState()
-    # Block by block: normalise the block's samples into a buffer that stays in cache, then compute
-    # every feature of its frames from there (the normalised signal is never held whole).
+    n_bands = n_entropy_blocks + (1 if tables.n_bins % n_entropy_blocks else 0)
+    sums = _SpectralSums(n_frames, n_bands, tables.mel_filterbank_t.shape[1])
+    previous = None
+    # Block by block: normalise the block's samples into a buffer that stays in cache, then take
+    # what every feature needs from there (the normalised signal is never held whole).
     for first in range(0, n_frames, BLOCK_FRAMES):
         last = min(first + BLOCK_FRAMES, n_frames)
         begin = first * step
@@ -304,10 +323,18 @@ def short_term_features(
             segment = buffer[: end - begin]
             np.subtract(signal[begin:end], offset, out=segment)
             segment /= divisor
-        rows = out[first:last]
-        _time_domain_block(segment, last - first, window, step, n_entropy_blocks, rows)
+        _time_domain_block(segment, last - first, window, step, n_entropy_blocks, out[first:last])
         frames = sliding_window_view(segment[: (last - first - 1) * step + window], window)[::step]
-        _spectral_block(frames, tables, rolloff_fraction, n_entropy_blocks, state, rows)
+        previous = _spectral_block(frames, tables, rolloff_fraction, n_entropy_blocks, sums, first, previous)
+
+    def magnitudes_of(frame_indices: np.ndarray) -> np.ndarray:
+        """The same |FFT| the blocks saw, recomputed for a few frames (k,) -> (k, n_bins)."""
+        frames = np.stack([signal[f * step : f * step + window] for f in frame_indices])
+        if not identity:
+            frames = (frames - offset) / divisor
+        return np.abs(scipy.fft.rfft(frames, axis=1, workers=1))[:, : tables.n_bins]
+
+    _spectral_features(sums, tables, n_entropy_blocks, magnitudes_of, out)
     return out
 
 
