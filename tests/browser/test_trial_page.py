@@ -77,10 +77,10 @@ def test_assessor_labels_warmup_and_scored_items_with_the_keyboard(
     answers = []  # (phase shown, label chosen, expected feedback)
     for index in range(4 + 3):
         assert payload["item"]["phase"] == ("warmup" if index < 4 else "main")
+        page.wait_for_selector("#play:not([disabled])")  # the page has taken the new item in
         banner_visible = page.is_visible("#warmup-banner")
         assert banner_visible == (index < 4)
         if index == 1:  # a warm-up item before listening: the answer buttons wait for the first play
-            page.wait_for_selector("#play:not([disabled])")
             assert page.is_disabled(".choice") and page.is_hidden("#next") and page.is_hidden("#feedback")
             page.screenshot(path=str(_screenshot_dir() / "trial-warmup.png"), full_page=True)
         # Space three times on the first item: one play, one replay, one refused (limit 1).
