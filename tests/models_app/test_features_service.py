@@ -307,3 +307,25 @@ def test_an_unexpected_error_fails_the_set_and_says_what_it_was(corpus, monkeypa
     # The next run, with space again, starts over from what is on disk and finishes.
     monkeypatch.undo()
     assert feature_set_ensure(corpus=corpus).status == FeatureSet.Status.READY
+
+
+def test_extract_features_with_workers_hands_the_chunks_to_celery(corpus, capsys, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        call_command("extract_features", "--corpus", "feat", "--workers")
+    assert "1 chunks handed to the Celery workers" in capsys.readouterr().out
+    assert len(callbacks) == 1  # the enqueueing waits for the commit
+    assert FeatureSet.objects.get().status == FeatureSet.Status.RUNNING
+
+
+def test_the_admin_lists_and_shows_feature_sets_read_only(corpus, client, admin_user):
+    from tests.factories import TEST_PASSWORD
+
+    feature_set = feature_set_ensure(corpus=corpus)
+    admin_user.is_superuser = True  # the demo's admin account is a superuser too
+    admin_user.save()
+    client.login(username=admin_user.username, password=TEST_PASSWORD)
+    listing = client.get("/admin/models_app/featureset/")
+    assert listing.status_code == 200 and b"feat" in listing.content
+    page = client.get(f"/admin/models_app/featureset/{feature_set.pk}/change/")
+    assert page.status_code == 200 and feature_set.config_hash.encode() in page.content
+    assert client.get("/admin/models_app/featureset/add/").status_code == 403
