@@ -217,11 +217,13 @@ def _spectral_block(
         width = max(sub_len, n_bins - covered)
         inside = band[:, None] * sub_len + np.arange(width)[None, :]
         in_band = np.where(inside < n_bins, magnitude[rows_b[:, None], np.minimum(inside, n_bins - 1)], 0.0)
-    # Running sums down the columns of the transposed band: numpy vectorises a cumulative sum
-    # across rows, not along one.
-    running_inside = np.cumsum(np.square(in_band).T, axis=0)  # (sub_len, B)
-    running_inside += before + power_eps
-    first_bin = band * sub_len + (running_inside > threshold).argmax(axis=0)
+    running_inside = np.cumsum(np.square(in_band), axis=1)  # (B, width), in the reference's order
+    running_inside += (before + power_eps)[:, None]
+    past = running_inside > threshold[:, None]
+    # The band's total crossed the threshold; should rounding put the crossing a hair beyond the
+    # band's last running sum, the band's last bin is where it happens.
+    first_bin = band * sub_len + np.where(past.any(axis=1), past.argmax(axis=1), in_band.shape[1] - 1)
+    first_bin = np.minimum(first_bin, n_bins - 1)
     sums.rolloff_bin[rows] = np.where(crossed[rows_b, band], first_bin, -1)
     return magnitude[-1].copy()
 
