@@ -54,7 +54,10 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("--seconds", type=float, default=600.0, help="audio length (default 600 = 10 minutes)")
-        parser.add_argument("--repeats", type=int, default=3, help="runs of each timing; the median is reported")
+        parser.add_argument(
+            "--repeats", type=int, default=3,
+            help="rounds of timing (each: pyAudioAnalysis once, ours and the FFTs 5 times); medians are reported",
+        )  # fmt: skip
         parser.add_argument(
             "--source", choices=("espeak", "synthetic"), default="espeak",
             help="espeak: synthesized speech (demo corpus voices); synthetic: a noise-modulated harmonic signal",
@@ -75,7 +78,7 @@ class Command(BaseCommand):
     def _extractor(self, seconds: float, repeats: int, source: str) -> dict:
         self.stdout.write(f"Preparing {seconds:.0f} s of {source} speech at {SAMPLE_RATE} Hz ...")
         signal = _espeak_speech(seconds) if source == "espeak" else speech_like_signal(seconds, SAMPLE_RATE)
-        self.stdout.write(f"Timing pyAudioAnalysis and ours, {repeats} run(s) each, one thread ...")
+        self.stdout.write(f"Timing pyAudioAnalysis and ours alternately, {repeats} round(s), one thread ...")
         result = benchmark_extractor(signal, SAMPLE_RATE, repeats=repeats)
         self.stdout.write(
             f"  audio:            {result.audio_seconds:.1f} s, {result.n_frames} frames of 200 ms every 100 ms\n"

@@ -25,22 +25,23 @@ from models_app.ser.features.extractor import FFT_BATCH, extract
 # Relative deviations are taken against max(|reference|, this): below it a value is float64
 # rounding noise (e.g. chroma bins of a pure tone at 1e-30), and its absolute deviation is what counts.
 RELATIVE_FLOOR = 1e-12
+SHORT_RUNS = 5  # runs of our extractor and of the FFTs per round of the benchmark
 
 
 @dataclass(frozen=True)
 class ExtractorBenchmark:
     audio_seconds: float
     n_frames: int
-    reference_s: float  # pyAudioAnalysis, median of the runs
-    ours_s: float  # our extractor (normalisation, framing, 34 features, float32 result), median
-    fft_s: float  # the batched real FFTs of all frames alone, median
+    reference_s: float  # pyAudioAnalysis, median of its runs (one per round)
+    ours_s: float  # our extractor (normalisation, framing, 34 features, float32 result), median of its runs
+    fft_s: float  # the batched real FFTs of all frames alone, median of its runs
     speedup: float  # reference_s / ours_s
     realtime_factor: float  # audio_seconds / ours_s
     fft_share: float  # ours_s / fft_s: how many FFT-times the whole extractor takes (1.0 = the floor)
     max_abs_dev: float
     max_rel_dev: float  # max |ours - ref| / max(|ref|, RELATIVE_FLOOR)
     worst_feature: str  # where max_rel_dev occurs
-    repeats: int
+    repeats: int  # rounds; each runs the reference once and ours and the FFTs SHORT_RUNS times
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -105,12 +106,19 @@ def benchmark_extractor(signal: np.ndarray, sample_rate: int = 16000, *, repeats
     with threadpool_limits(limits=1):
         extract(prepared[: 10 * window], sample_rate, config)  # warm the cached tables and FFT plans
         # Runs alternate (reference, ours, FFT, reference, ...) so that a change in the machine's
-        # load during the benchmark falls on all three alike.
+        # load during the benchmark falls on all three alike. Ours and the FFTs take a fraction
+        # of a second, so a moment's load from elsewhere moves them far more than the reference's
+        # seconds: they run SHORT_RUNS times per round, and the medians use every run.
         for _ in range(repeats):
-            for name, function in (("reference", reference_run), ("ours", our_run), ("fft", fft_only)):
-                start = time.perf_counter()
-                result = function()
-                timings[name].append(time.perf_counter() - start)
+            for name, function, runs in (
+                ("reference", reference_run, 1),
+                ("ours", our_run, SHORT_RUNS),
+                ("fft", fft_only, SHORT_RUNS),
+            ):
+                for _ in range(runs):
+                    start = time.perf_counter()
+                    result = function()
+                    timings[name].append(time.perf_counter() - start)
                 if name == "reference":
                     reference = result
                 elif name == "ours":
