@@ -4,11 +4,12 @@ Frame i covers samples [i * step, i * step + window); a signal of n samples has
 floor((n - window) / step) + 1 frames, and none when it is shorter than one window (where the
 reference raises an error, we return an empty matrix).
 
-How it stays fast: the time-domain features come from sums over a grid of short blocks shared by
-overlapping frames; the frequency-domain features from one batched real FFT per block of frames,
-after which every feature is a linear function of the magnitude spectrum (moments, filterbank,
-sub-band power sums, a few chroma bins) or of two consecutive spectra (flux), so each spectrum is
-read a handful of times and never copied. The filterbank, DCT and chroma matrices are cached
+How it stays fast: blocks of frames are normalised into a buffer that stays in cache. The
+time-domain features come from sums over a grid of short sub-blocks shared by overlapping
+frames; the frequency-domain ones from batched real FFTs, after which each frame needs only a few
+sums of its magnitude spectrum (moments, filterbank, sub-band powers, a few chroma bins) and one
+product with the previous spectrum (flux). The sums are collected block by block and turned into
+features for all frames at once. The filterbank, DCT and chroma matrices are cached
 (:mod:`.spectral_tables`).
 
 How it stays exact: every formula, epsilon included, follows the reference. Where an algebraic
@@ -31,9 +32,9 @@ from models_app.ser.features.spectral_tables import N_CHROMA, N_MFCC, SpectralTa
 
 # The reference's guard against log(0) and division by zero (Python's float epsilon, 2.2e-16).
 EPS = sys.float_info.epsilon
-# Frames per batched FFT: enough to amortise numpy's per-call overhead (~100 calls per block),
-# few enough that a block's spectra (128 x 1601 complex values, 3.3 MB) stay in cache. Measured
-# best among 32..512 on 10 minutes of audio (docs/features.md).
+# Frames per block: enough to amortise numpy's per-call overhead (~60 calls per block), few
+# enough that the block's samples and magnitudes (1.6 MB each) stay in cache. Measured on 10
+# minutes of speech: 64 to 256 perform alike, 32 is slower.
 BLOCK_FRAMES = 128
 # Frames per FFT call inside a block: pocketfft needs a batch of about 64 to run at full speed,
 # and 64 spectra (1.6 MB) still fit the L2 cache for the |.| that follows. numpy's pocketfft
