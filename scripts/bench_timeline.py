@@ -8,7 +8,7 @@ trained for one epoch on random sequences: timing does not depend on the weights
 are synthetic: noise bursts of speech-like length with pauses (so the frame selection has silence
 to drop), at 16 kHz mono, plus the 10-minute one as a 44.1 kHz stereo FLAC file read the way an
 upload is (block-wise decoding and resampling). Prints the median of the repeats, and the share
-of the time spent in features, the network and segment forming.
+of the time spent in features, the network, the windows' CTC decoding and segment forming.
 """
 
 from __future__ import annotations
@@ -40,9 +40,9 @@ from models_app.ser.timeline import (  # noqa: E402
     TimelineConfig,
     emotion_timeline,
     form_segments,
+    plan_windows,
     recording_features,
-    smoothed_emotion_shares,
-    windowed_frame_proba,
+    windowed_probabilities,
 )
 from models_app.ser.timeline_audio import read_mono  # noqa: E402
 
@@ -84,33 +84,38 @@ def bench(name: str, model, samples: np.ndarray, rate: int, feature_config, repe
     emotion_timeline(model, samples, rate, feature_config=feature_config, config=config)  # warm caches and tables
     total, timeline = timed(lambda: emotion_timeline(model, samples, rate, feature_config=feature_config, config=config), repeats)
     features_s, features = timed(lambda: recording_features(samples, rate, feature_config), repeats)
-    network_s, probabilities = timed(
-        lambda: windowed_frame_proba(
-            model, features.matrix, window_frames=config.window_frames, margin_frames=config.margin_frames,
+    windowed_s, _ = timed(
+        lambda: windowed_probabilities(
+            model, features.matrix, window_frames=config.window_frames, hop_frames=config.hop_frames,
             windows_per_batch=config.windows_per_batch,
         ),
         repeats,
     )  # fmt: skip
-    full = timeline.probabilities
+    # The network alone, on the same windows and batches; the rest of windowed_probabilities is
+    # the windows' CTC decoding (forward algorithm) and their weighted sum.
+    starts = plan_windows(len(features.matrix), config.window_frames, config.hop_frames)
+    length = min(config.window_frames, len(features.matrix))
+    batches = [starts[i : i + config.windows_per_batch] for i in range(0, len(starts), config.windows_per_batch)]
+    network_s, _ = timed(
+        lambda: [model.predict_frame_proba([features.matrix[s : s + length] for s in batch]) for batch in batches], repeats
+    )
+    decoding_s = max(windowed_s - network_s, 0.0)
     segments_s, _ = timed(
-        lambda: (
-            form_segments(
-                full, timeline.scored, classes=timeline.classes, frame_step_s=timeline.frame_step_s,
-                window_s=timeline.window_s, duration_s=timeline.duration_s, smoothing_s=config.smoothing_s,
-                max_pause_s=config.max_pause_s,
-            ),
-            smoothed_emotion_shares(full, timeline.scored, frame_step_s=timeline.frame_step_s, smoothing_s=config.smoothing_s),
+        lambda: form_segments(
+            timeline.probabilities, timeline.scored, classes=timeline.classes, frame_step_s=timeline.frame_step_s,
+            window_s=timeline.window_s, duration_s=timeline.duration_s, max_pause_s=config.max_pause_s,
         ),
         repeats,
     )  # fmt: skip
-    parts = features_s + network_s + segments_s
+    parts = features_s + network_s + decoding_s + segments_s
     goal = GOALS_S.get(name)
     verdict = "" if goal is None else (f"  goal < {goal * 1000:.0f} ms: " + ("met" if total < goal else "MISSED"))
     print(
         f"{name:<34} {total * 1000:9.1f} ms total{verdict}\n"
         f"{'':<34} features {features_s * 1000:8.1f} ms ({100 * features_s / parts:4.1f}%), "
         f"network {network_s * 1000:8.1f} ms ({100 * network_s / parts:4.1f}%), "
-        f"segments {segments_s * 1000:6.1f} ms ({100 * segments_s / parts:4.1f}%); "
+        f"window decoding {decoding_s * 1000:6.1f} ms ({100 * decoding_s / parts:4.1f}%), "
+        f"segments {segments_s * 1000:5.1f} ms ({100 * segments_s / parts:4.1f}%); "
         f"{timeline.n_frames} frames, {len(features.kept_index)} scored, {len(timeline.segments)} segments"
     )
 

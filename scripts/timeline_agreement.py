@@ -17,12 +17,13 @@ Run it on a throwaway var dir that holds a demo corpus::
     export EMOLAB_VAR_DIR=/tmp/emolab-h7 DEBUG=1
     .venv/bin/python manage.py migrate && .venv/bin/python manage.py build_demo_corpus
     nice -n 10 .venv/bin/python scripts/timeline_agreement.py [--corpus demo] [--preset fast]
-        [--protocol heldout|final] [--folds 5] [--windows 500:100,100:30,1000000:0]
+        [--protocol heldout|final] [--folds 5] [--windows 20:5,30:5] [--save-model PATH]
 
-Prints, per window setting, the frame-level agreement (over the frames the network scored),
-agreement within the neutral and the emotional stretches, the share of stretches found (most of
-their frames right), and the largest difference between the windowed and the whole-sequence
-probabilities.
+Prints, per window setting (window:hop in frames), the frame-level agreement (over the frames the
+network saw), the agreement within the neutral and within the emotional stretches, the share of
+stretches found (most of their frames right) and of utterances where both were found; and the
+same for two baselines: one label per recording (the CTC's exact single-label decision), and
+each frame's most probable emotion from one network pass over the whole recording.
 """
 
 from __future__ import annotations
@@ -48,23 +49,17 @@ def parse_windows(text: str) -> list[tuple[int, int]]:
     return settings
 
 
-def _relabelled(timeline, labels):
-    """A copy of ``timeline`` whose segments are the runs of ``labels`` (frame emotion indices)."""
+def _with_segments(timeline, probabilities):
+    """A copy of ``timeline`` with other per-frame probabilities and the segments they give."""
     from dataclasses import replace
 
-    from models_app.ser.timeline import Segment
+    from models_app.ser.timeline import form_segments
 
-    segments = []
-    for frame, label in enumerate(labels):
-        if label >= 0:
-            segments.append(Segment(0.0, 0.0, timeline.classes[label], 1.0, int(label), frame, frame + 1))
-    return replace(timeline, segments=tuple(segments))
-
-
-def _pooled(agreements) -> float:
-    frames = np.array([a.n_frames for a in agreements])
-    overall = np.array([a.agreement for a in agreements])
-    return float(np.nansum(overall * frames) / frames.sum())
+    segments = form_segments(
+        probabilities, timeline.scored, classes=timeline.classes, frame_step_s=timeline.frame_step_s,
+        window_s=timeline.window_s, duration_s=timeline.duration_s, max_pause_s=1.0,
+    )  # fmt: skip
+    return replace(timeline, probabilities=probabilities, segments=tuple(segments))
 
 
 def main() -> int:
@@ -74,8 +69,7 @@ def main() -> int:
     parser.add_argument("--protocol", choices=("heldout", "final"), default="heldout")
     parser.add_argument("--folds", type=int, default=5)
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--windows", default="", help="window:margin settings to compare (default: the config's)")
-    parser.add_argument("--smoothing", default="", help="smoothing_s values to compare (default: the config's)")
+    parser.add_argument("--windows", default="", help="window:hop settings in frames to compare, e.g. 20:5,30:5 (default: the config's)")
     parser.add_argument("--save-model", type=Path, help="with --protocol final: save the model (a checkpoint) here")
     args = parser.parse_args()
 
@@ -98,7 +92,6 @@ def main() -> int:
         recording_features,
         span_agreement,
         timeline_from_features,
-        windowed_frame_proba,
     )
 
     torch.set_num_threads(1)
@@ -108,11 +101,8 @@ def main() -> int:
         return 2
     config = preset(args.preset)
     feature_config = feature_config_for_preset(config.feature_preset)
-    classes = list(corpus.classes)
     default = TimelineConfig()
-    windows = parse_windows(args.windows) if args.windows else [(default.window_frames, default.margin_frames)]
-    smoothings = [float(v) for v in args.smoothing.split(",")] if args.smoothing else [default.smoothing_s]
-    settings = [(w, m, s) for w, m in windows for s in smoothings]
+    settings = parse_windows(args.windows) if args.windows else [(default.window_frames, default.hop_frames)]
 
     labelled = list(experiment_utterances(corpus).order_by("id"))
     long_ones = [u for u in Utterance.objects.filter(corpus=corpus).select_related("session").order_by("id") if u.emotion_spans]
@@ -143,8 +133,8 @@ def main() -> int:
         plans = [(np.arange(len(usable)), long_ones)]
 
     results = {setting: [] for setting in settings}
-    one_label = []  # baseline: the whole recording given the model's one utterance label
-    seam_differences = {setting: 0.0 for setting in windows}
+    one_label = []  # baseline: every frame given the model's one label for the whole recording
+    one_pass = []  # baseline: each frame's emotion read from one network pass over the recording
     for number, (train_indices, evaluated) in enumerate(plans, start=1):
         started = time.perf_counter()
         estimator = build_estimator("ctc", config)
@@ -156,24 +146,22 @@ def main() -> int:
               f"final loss {estimator.history_[-1]['loss']:.3f}; {len(evaluated)} long utterances")
         for utterance in evaluated:
             recording = recordings[utterance.pk]
-            whole = None
-            if len(recording.matrix):
-                whole = windowed_frame_proba(estimator, recording.matrix, window_frames=10**9, margin_frames=0)
-            for window, margin, smoothing in settings:
-                timeline_config = TimelineConfig(window_frames=window, margin_frames=margin, smoothing_s=smoothing)
+            for window, hop in settings:
+                timeline_config = TimelineConfig(window_frames=window, hop_frames=hop)
                 timeline = timeline_from_features(estimator, recording, config=timeline_config)
-                results[(window, margin, smoothing)].append(span_agreement(timeline, utterance.emotion_spans))
-            if whole is not None:
-                # The same frames labelled with the CTC's exact single-label decision for the
-                # whole recording: what one label per recording gets right.
-                label = estimator.proba_from_frame_proba([whole]).argmax(axis=1)[0]
-                timeline = timeline_from_features(estimator, recording)
-                labels = np.where(timeline.scored, label, -1)
-                one_label.append(span_agreement(_relabelled(timeline, labels), utterance.emotion_spans))
-            for window, margin in windows:
-                if whole is not None:
-                    windowed = windowed_frame_proba(estimator, recording.matrix, window_frames=window, margin_frames=margin)
-                    seam_differences[(window, margin)] = max(seam_differences[(window, margin)], float(np.abs(windowed - whole).max()))
+                results[(window, hop)].append(span_agreement(timeline, utterance.emotion_spans))
+            if not len(recording.matrix):
+                continue
+            whole = estimator.predict_frame_proba([recording.matrix])[0]  # (n_kept, K+1), blank last
+            # Baseline 1: the CTC's exact single-label decision for the whole recording, on every frame.
+            label = int(estimator.proba_from_frame_proba([whole]).argmax(axis=1)[0])
+            probabilities = np.zeros_like(timeline.probabilities)
+            probabilities[:, label] = 1.0
+            one_label.append(span_agreement(_with_segments(timeline, probabilities), utterance.emotion_spans))
+            # Baseline 2: one pass over the recording, each frame's most probable emotion (blank left out).
+            probabilities = np.zeros_like(timeline.probabilities)
+            probabilities[recording.kept_index] = whole
+            one_pass.append(span_agreement(_with_segments(timeline, probabilities), utterance.emotion_spans))
 
     print(f"\nprotocol {args.protocol}, preset {args.preset}, {len(long_ones)} long utterances")
     if args.save_model and args.protocol == "final":
@@ -181,31 +169,35 @@ def main() -> int:
 
         save_estimator(estimator, args.save_model, config=config)
         print(f"model saved to {args.save_model}")
-    print(f"baseline, one label (CTC exact single label) per recording: frame agreement {_pooled(one_label):.3f}")
-    for (window, margin, smoothing), agreements in results.items():
-        frames = np.array([a.n_frames for a in agreements])
-        overall = np.array([a.agreement for a in agreements])
-        pooled = float(np.nansum(overall * frames) / frames.sum())
-        per_emotion = {}
-        for a in agreements:
-            for emotion, (share, n) in a.per_emotion.items():
-                hits, total = per_emotion.get(emotion, (0.0, 0))
-                per_emotion[emotion] = (hits + share * n, total + n)
-        neutral = per_emotion.pop("neutral", (0.0, 0))
-        emotional_hits = sum(h for h, _ in per_emotion.values())
-        emotional_total = sum(n for _, n in per_emotion.values())
-        parts = np.array([a.parts_found for a in agreements])
-        both = np.mean([a.parts_found == 1.0 for a in agreements])
-        print(
-            f"window {window} frames, margin {margin}, smoothing {smoothing} s: frame agreement {pooled:.3f} "
-            f"(per utterance mean {np.nanmean(overall):.3f}, sd {np.nanstd(overall):.3f}); "
-            f"neutral stretches {neutral[0] / max(neutral[1], 1):.3f}, "
-            f"emotional stretches {emotional_hits / max(emotional_total, 1):.3f} "
-            + "(" + ", ".join(f"{e} {h / n:.3f}" for e, (h, n) in sorted(per_emotion.items()) if n) + "); "
-            f"stretches found {np.nanmean(parts):.3f}, both found in {both:.3f} of utterances; "
-            f"max |windowed - whole| probability {seam_differences[(window, margin)]:.2e}"
-        )
+    print(f"baseline, one label per recording (the CTC's exact single-label decision): {_summary(one_label)}")
+    print(f"baseline, one network pass, each frame's most probable emotion: {_summary(one_pass)}")
+    for (window, hop), agreements in results.items():
+        print(f"timeline, windows of {window} frames every {hop}: {_summary(agreements)}")
     return 0
+
+
+def _summary(agreements) -> str:
+    """Frame agreement pooled over utterances, within neutral and emotional stretches, stretches found."""
+    frames = np.array([a.n_frames for a in agreements])
+    overall = np.array([a.agreement for a in agreements])
+    pooled = float(np.nansum(overall * frames) / frames.sum())
+    per_emotion = {}
+    for a in agreements:
+        for emotion, (share, n) in a.per_emotion.items():
+            hits, total = per_emotion.get(emotion, (0.0, 0))
+            per_emotion[emotion] = (hits + share * n, total + n)
+    neutral = per_emotion.pop("neutral", (0.0, 0))
+    emotional_hits = sum(h for h, _ in per_emotion.values())
+    emotional_total = sum(n for _, n in per_emotion.values())
+    parts = np.array([a.parts_found for a in agreements])
+    both = np.mean([a.parts_found == 1.0 for a in agreements])
+    return (
+        f"frame agreement {pooled:.3f} (per utterance mean {np.nanmean(overall):.3f}, sd {np.nanstd(overall):.3f}); "
+        f"neutral stretches {neutral[0] / max(neutral[1], 1):.3f}, "
+        f"emotional stretches {emotional_hits / max(emotional_total, 1):.3f} "
+        + "(" + ", ".join(f"{e} {h / n:.3f}" for e, (h, n) in sorted(per_emotion.items()) if n) + "); "
+        f"stretches found {np.nanmean(parts):.3f}, both in {both:.3f} of the utterances"
+    )
 
 
 if __name__ == "__main__":

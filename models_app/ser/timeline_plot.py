@@ -1,12 +1,11 @@
 """The emotion timeline as an SVG figure, drawn with matplotlib's object API (no pyplot, so
 nothing touches a display or a global figure registry: safe in web workers and threads).
 
-Three panels over one time axis (seconds):
+Two panels over one time axis (seconds):
 
 1. the waveform (its min/max envelope) with the segments shaded in their emotion's colour;
-2. the smoothed emotion shares the segments were formed from (blank taken out);
-3. the network's raw per-frame probability of any emotion, 1 - p(blank), on a log scale: CTC's
-   spikes, which show *that* an emotion was heard rather than where (see timeline.py).
+2. the per-frame probability of each emotion, and of "none" (dashed grey), that the segments
+   were formed from (see timeline.py).
 
 Long recordings are reduced to at most ``max_points`` points per curve (bucket min/max for the
 waveform, bucket means for the curves), so an hour-long timeline is a figure of a few hundred kB.
@@ -24,6 +23,7 @@ from models_app.ser.timeline import Timeline
 
 _SVG_SETTINGS = {"svg.fonttype": "none", "svg.hashsalt": "emolab-timeline", "font.size": 9}
 MAX_POINTS = 2000  # per curve: finer than a screen's pixels across the figure
+_NONE_COLOUR = "#9e9e9e"
 
 
 def emotion_colours(classes) -> dict[str, tuple]:
@@ -65,8 +65,8 @@ def timeline_svg(timeline: Timeline, envelope: tuple[np.ndarray, np.ndarray], *,
     """The figure as SVG text. ``envelope``: (low, high) from :func:`waveform_envelope`."""
     colours = emotion_colours(timeline.classes)
     with matplotlib.rc_context(_SVG_SETTINGS):
-        figure = Figure(figsize=(10, 5.6), layout="constrained")
-        wave, shares, raw = figure.subplots(3, 1, sharex=True, height_ratios=[1.2, 1.2, 0.8])
+        figure = Figure(figsize=(10, 4.4), layout="constrained")
+        wave, curves = figure.subplots(2, 1, sharex=True, height_ratios=[1.0, 1.2])
 
     duration = max(timeline.duration_s, 1e-9)
     low, high = envelope
@@ -86,21 +86,16 @@ def timeline_svg(timeline: Timeline, envelope: tuple[np.ndarray, np.ndarray], *,
         wave.set_title(title, pad=14)
 
     if timeline.n_frames:
-        starts, mean_shares = _bucket_means(timeline.shares, MAX_POINTS)
+        starts, means = _bucket_means(timeline.probabilities, MAX_POINTS)
         centres = starts * timeline.frame_step_s + timeline.window_s / 2
         for index, name in enumerate(timeline.classes):
-            shares.plot(centres, mean_shares[:, index], color=colours[name], linewidth=1.2, label=name)
-        starts, mean_probabilities = _bucket_means(timeline.probabilities, MAX_POINTS)
-        emotion_mass = np.clip(1.0 - mean_probabilities[:, -1], 1e-6, 1.0)
-        raw.plot(starts * timeline.frame_step_s + timeline.window_s / 2, emotion_mass, color="#333333", linewidth=0.8)
-    shares.set_ylim(0, 1)
-    shares.set_ylabel("emotion share")
-    shares.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=8, frameon=False)
-    raw.set_yscale("log")
-    raw.set_ylim(1e-6, 1.5)
-    raw.set_ylabel("1 - p(blank)")
-    raw.set_xlabel("time (s)")
-    raw.set_xlim(0, duration)
+            curves.plot(centres, means[:, index], color=colours[name], linewidth=1.2, label=name)
+        curves.plot(centres, means[:, -1], color=_NONE_COLOUR, linewidth=1.0, linestyle="--", label="none")
+    curves.set_ylim(0, 1.02)
+    curves.set_ylabel("probability")
+    curves.set_xlabel("time (s)")
+    curves.set_xlim(0, duration)
+    curves.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=8, frameon=False)
 
     buffer = io.StringIO()
     with matplotlib.rc_context(_SVG_SETTINGS):

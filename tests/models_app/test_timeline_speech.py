@@ -6,22 +6,23 @@ voices), then draws the timelines of long recordings of two other voices: a neut
 an angry or sad one, in both orders. Everything is seeded, so a run repeats exactly on one machine.
 
 The threshold: ten runs of this test with seeds 0-9 (data and network alike) measured a
-frame-level agreement of 0.80 to 0.88 (seed 0: 0.88) and found 81-94% of the stretches. A single
+frame-level agreement of 0.92 to 0.98 (seed 0: 0.94) and found 88-100% of the stretches. A single
 label per recording, even the right one for the longer stretch, agrees on at most the longer
-stretch's share of the frames (computed below: 0.55-0.60 in those runs). The test asks for 0.65,
-for 0.1 above that ceiling, and for 75% of the stretches: it fails when the timeline stops
+stretch's share of the frames (computed below: 0.55-0.59 in those runs). The test asks for 0.75,
+for 0.15 above that ceiling, and for 75% of the stretches: it fails when the timeline stops
 telling the stretches apart, while the spread between seeds (and machines) stays inside the margin.
 """
 
 import numpy as np
 import pytest
 
+from annotation import demo_corpus
+from annotation.demo_corpus.sentences import SENTENCES
 from models_app.ser.features import FEATURE_PRESETS, extract
 from models_app.ser.methods import CTCBLSTM
 from models_app.ser.timeline import emotion_timeline, span_agreement
 
-demo_corpus = pytest.importorskip("annotation.demo_corpus")
-from annotation.demo_corpus.sentences import SENTENCES  # noqa: E402
+pytestmark = pytest.mark.slow  # trains a network on synthesized speech: ~10 s
 
 CLASSES = ("anger", "neutral", "sadness")
 SEED = 0
@@ -76,6 +77,6 @@ def test_timeline_finds_the_neutral_and_the_emotional_stretch(trained):
     agreement = sum(r.agreement * r.n_frames for r in results) / sum(frames)
     one_label_ceiling = sum(ceilings) / sum(frames)
     parts_found = np.mean([r.parts_found for r in results])
-    assert agreement >= 0.65, f"frame agreement {agreement:.3f}"
-    assert agreement >= one_label_ceiling + 0.1, f"agreement {agreement:.3f} vs one label's best {one_label_ceiling:.3f}"
+    assert agreement >= 0.75, f"frame agreement {agreement:.3f}"
+    assert agreement >= one_label_ceiling + 0.15, f"agreement {agreement:.3f} vs one label's best {one_label_ceiling:.3f}"
     assert parts_found >= 0.75, f"stretches found {parts_found:.3f}"

@@ -1,9 +1,11 @@
-"""The emotion timeline with a real (tiny) CTC network: windows that join without seams, frames
-mapped back to their times, the model's frame selection reproduced (models_app/ser/timeline.py)."""
+"""The emotion timeline with a real (tiny) CTC network (models_app/ser/timeline.py): windows
+joined without seams, each frame depending only on the windows around it, frames mapped back to
+their times, the model's frame selection reproduced."""
 
 import numpy as np
 import pytest
 
+from models_app.ser import decoding
 from models_app.ser.features import ENERGY_COLUMN, FEATURE_PRESETS, extract
 from models_app.ser.methods import CTCBLSTM
 from models_app.ser.progress import ProgressEvent
@@ -11,17 +13,18 @@ from models_app.ser.timeline import (
     RecordingFeatures,
     TimelineConfig,
     emotion_timeline,
-    form_segments,
+    plan_windows,
     recording_features,
     timeline_from_features,
-    windowed_frame_proba,
+    window_taper,
+    windowed_probabilities,
 )
 from tests.factories import synthetic_sequences, tone
 
-# Whole-sequence and windowed probabilities of this model differ by 9e-6 at most with a
-# 100-frame margin (measured); 1e-4 leaves room for other CPUs' rounding, and is still 100 times
-# below what a margin of 0 gives (checked below, so the comparison can fail).
-SEAM_TOLERANCE = 1e-4
+WINDOW, HOP = 20, 5
+# Batches of different sizes may sum in another order inside the matrix products: results may
+# differ in the last digits (measured: 0 here; 1e-6 allows for other CPUs), never more.
+BATCH_TOLERANCE = 1e-6
 
 
 @pytest.fixture(scope="module")
@@ -39,63 +42,96 @@ def long_sequence():
     return np.concatenate(X)  # (641, 34): 45 utterances of three emotions in a row
 
 
-def _segments(probabilities, classes):
-    scored = np.ones(len(probabilities), dtype=bool)
-    return form_segments(
-        probabilities, scored, classes=classes, frame_step_s=0.1, window_s=0.2, duration_s=len(probabilities) * 0.1 + 0.1,
-        smoothing_s=0.5, max_pause_s=1.0,
-    )  # fmt: skip
+def _reference(model, matrix, window, hop):
+    """The definition, computed independently: each window alone through the network, its
+    one-emotion labelings by the decoders' forward algorithm, Hann-weighted mean per frame."""
+    n, k = len(matrix), len(model.classes_)
+    total, weights = np.zeros((n, k + 1)), np.zeros(n)
+    for start in plan_windows(n, window, hop):
+        outputs = model.predict_frame_proba([matrix[start : start + window]])[0][model.discard_first_outputs :]
+        log_labelings = np.append(decoding.single_label_log_probabilities(outputs, k), np.log(outputs[:, k]).sum())
+        posterior = np.exp(log_labelings - np.logaddexp.reduce(log_labelings))
+        total[start : start + window] += np.outer(window_taper(window), posterior)
+        weights[start : start + window] += window_taper(window)
+    return total / weights[:, None]
 
 
-def test_windows_join_without_seams(model, long_sequence):
-    whole = model.predict_frame_proba([long_sequence])[0]
+def test_windowed_probabilities_follow_their_definition(model, long_sequence):
     events = []
-    windowed = windowed_frame_proba(
-        model, long_sequence, window_frames=240, margin_frames=100, windows_per_batch=4, progress=events.append
+    batched = windowed_probabilities(
+        model, long_sequence, window_frames=WINDOW, hop_frames=HOP, windows_per_batch=50, progress=events.append
     )
-    assert windowed.shape == whole.shape == (641, 4)
-    assert np.abs(windowed - whole).max() < SEAM_TOLERANCE
-    classes = [str(c) for c in model.classes_]
-    whole_segments = [(s.emotion, s.start_frame, s.end_frame) for s in _segments(whole, classes)]
-    assert len(whole_segments) > 3  # the three emotions alternate: a real timeline, not one run
-    assert [(s.emotion, s.start_frame, s.end_frame) for s in _segments(windowed, classes)] == whole_segments
-    # 641 frames, centres of 40 frames: 17 windows, reported in batches of 4
-    assert [e.done for e in events] == [4, 8, 12, 16, 17] and {e.total for e in events} == {17}
+    assert batched.shape == (641, 4)
+    np.testing.assert_allclose(batched.sum(axis=1), 1.0, rtol=1e-12)
+    np.testing.assert_allclose(batched, _reference(model, long_sequence, WINDOW, HOP), rtol=0, atol=BATCH_TOLERANCE)
+    # 641 frames: windows at 0, 5, ..., 620 and 621: 126 windows, reported in batches of 50
+    assert [e.done for e in events] == [50, 100, 126] and {e.total for e in events} == {126}
     assert all(isinstance(e, ProgressEvent) and e.stage == "timeline" for e in events)
 
 
-def test_cutting_without_a_margin_does_leave_seams(model, long_sequence):
-    # The control for the test above: the comparison is sensitive enough to see real seams.
-    whole = model.predict_frame_proba([long_sequence])[0]
-    no_margin = windowed_frame_proba(model, long_sequence, window_frames=40, margin_frames=0)
-    assert np.abs(no_margin - whole).max() > 100 * SEAM_TOLERANCE
+def test_batch_size_does_not_change_the_result(model, long_sequence):
+    one_at_a_time = windowed_probabilities(model, long_sequence, window_frames=WINDOW, hop_frames=HOP, windows_per_batch=1)
+    all_at_once = windowed_probabilities(model, long_sequence, window_frames=WINDOW, hop_frames=HOP, windows_per_batch=500)
+    np.testing.assert_allclose(one_at_a_time, all_at_once, rtol=0, atol=BATCH_TOLERANCE)
 
 
-def test_a_recording_shorter_than_a_window_is_one_pass(model, long_sequence):
-    short = long_sequence[:90]
-    np.testing.assert_array_equal(
-        windowed_frame_proba(model, short, window_frames=500, margin_frames=100), model.predict_frame_proba([short])[0]
-    )
+def test_windows_join_without_seams(model, long_sequence):
+    """With overlapping tapered windows, the probabilities change no faster at window boundaries
+    than anywhere else; cutting the same sequence into windows that do not overlap leaves jumps
+    at their edges (the control: it shows the measure can see seams)."""
+    overlapping = windowed_probabilities(model, long_sequence, window_frames=WINDOW, hop_frames=HOP)
+    butted = windowed_probabilities(model, long_sequence, window_frames=WINDOW, hop_frames=WINDOW)
+    edges = np.arange(WINDOW, 620, WINDOW)  # frame t starts a new window in the butted version
+
+    def jumps(probabilities):
+        return np.abs(np.diff(probabilities, axis=0)).max(axis=1)  # (n - 1,): change from frame t - 1 to t
+
+    butted_jumps, overlapping_jumps = jumps(butted), jumps(overlapping)
+    inside = np.setdiff1d(np.arange(1, 640), edges)
+    assert butted_jumps[edges - 1].mean() > 5 * butted_jumps[inside - 1].mean()  # seams at the edges
+    assert overlapping_jumps.max() < 0.5 * butted_jumps[edges - 1].max()
+    # ... and no trace of them in the overlapping version: its changes are as large anywhere
+    assert overlapping_jumps[edges - 1].mean() < 2 * overlapping_jumps.mean()
+
+
+def test_a_frame_depends_only_on_the_windows_around_it(model, long_sequence):
+    # Replace the first 100 frames with other speech (a whole number of hops, so the windows
+    # further on start at the same frames): frames more than a window after the change keep
+    # exactly their probabilities. This is what lets a long recording be processed in pieces.
+    other = synthetic_sequences(n_per_class=4, n_classes=3, seed=7)[0]
+    changed = long_sequence.copy()
+    changed[:100] = np.concatenate(other)[:100]
+    before = windowed_probabilities(model, long_sequence, window_frames=WINDOW, hop_frames=HOP)
+    after = windowed_probabilities(model, changed, window_frames=WINDOW, hop_frames=HOP)
+    np.testing.assert_allclose(after[100 + WINDOW :], before[100 + WINDOW :], rtol=0, atol=BATCH_TOLERANCE)
+    assert np.abs(after[:100] - before[:100]).max() > 0.01  # the changed part did change
+
+
+def test_a_sequence_shorter_than_a_window_is_one_utterance(model, long_sequence):
+    # Eight frames: one window, whose posterior every frame gets: the exact decoder's decision on
+    # the whole sequence (with the none labeling beside the emotions).
+    short = long_sequence[:8]
+    probabilities = windowed_probabilities(model, short, window_frames=WINDOW, hop_frames=HOP)
+    np.testing.assert_allclose(probabilities, np.broadcast_to(probabilities[0], probabilities.shape), rtol=1e-12)
+    exact = model.proba_from_frame_proba(model.predict_frame_proba([short]))[0]  # normalised over emotions only
+    np.testing.assert_allclose(probabilities[0, :-1] / probabilities[0, :-1].sum(), exact, rtol=1e-9)
 
 
 def test_frames_map_back_to_their_times(model, long_sequence):
-    # 12 frames, of which the model's selection kept 7 (frames 0, 1, 5, 6, 10, 11 and 2 dropped).
+    # 15 frames, of which the model's selection kept 7.
     kept_index = np.array([3, 4, 7, 8, 9, 12, 13])
     features = RecordingFeatures(
         matrix=long_sequence[:7], kept_index=kept_index, n_frames=15, frame_step_s=0.1, window_s=0.2, duration_s=1.6
     )
     timeline = timeline_from_features(model, features)
-    network = model.predict_frame_proba([long_sequence[:7]])[0]
-    # The first 2 outputs were never trained (discard_first_outputs): frames 3 and 4 say none.
-    assert model.discard_first_outputs == 2
-    assert timeline.scored.tolist() == [i in (7, 8, 9, 12, 13) for i in range(15)]
-    np.testing.assert_array_equal(timeline.probabilities[[7, 8, 9, 12, 13]], network[2:])
-    none_row = [0.0, 0.0, 0.0, 1.0]
-    for frame in (0, 1, 2, 3, 4, 5, 6, 10, 11, 14):
-        assert timeline.probabilities[frame].tolist() == none_row
-    np.testing.assert_allclose(timeline.probabilities.sum(axis=1), 1.0, rtol=1e-6)
+    assert timeline.scored.tolist() == [i in kept_index for i in range(15)]
+    np.testing.assert_array_equal(
+        timeline.probabilities[kept_index], windowed_probabilities(model, long_sequence[:7], window_frames=WINDOW, hop_frames=HOP)
+    )
+    for frame in sorted(set(range(15)) - set(kept_index.tolist())):
+        assert timeline.probabilities[frame].tolist() == [0.0, 0.0, 0.0, 1.0]
     assert timeline.columns == ("anger", "neutral", "sadness", "none")
-    for segment in timeline.segments:  # segments start and end on scored frames
+    for segment in timeline.segments:  # segments start and end on frames the network saw
         assert timeline.scored[segment.start_frame] and timeline.scored[segment.end_frame - 1]
 
 
