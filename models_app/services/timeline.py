@@ -1,0 +1,268 @@
+"""The emotion timeline of a researcher's recording: check the upload, pick the CTC model, draw
+the timeline (models_app/ser/timeline.py). Nothing is stored: an upload is read from a temporary
+file that is deleted when the work is done, whatever happens, and the result is only returned.
+
+Limits (settings, from the environment):
+- ``EMOLAB_PREDICT_MAX_BYTES``: largest upload, default 100 MB;
+- ``EMOLAB_PREDICT_MAX_SECONDS``: longest recording, default 3600 s (an hour of 16 kHz audio
+  needs about 1 GB of memory at its peak, and takes some 10 s on one core).
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from django.conf import settings
+
+from models_app.job_models import ModelArtifact
+from models_app.selectors.timeline import ctc_artifact_for
+from models_app.ser.audio import InvalidAudio
+from models_app.ser.features import FeatureConfig, feature_config_for_preset
+from models_app.ser.progress import ProgressCallback
+from models_app.ser.timeline import Timeline, emotion_timeline
+from models_app.ser.timeline_audio import read_mono, recording_info
+from models_app.ser.timeline_plot import waveform_envelope
+
+DEFAULT_MAX_BYTES = 100_000_000
+DEFAULT_MAX_SECONDS = 3600.0
+MODEL_CACHE_SIZE = 4  # loaded CTC models kept per process: a few MB each, loading one takes ~50 ms
+
+
+class RecordingError(Exception):
+    """The upload cannot be given a timeline; the message says why, for the person who sent it."""
+
+
+class InvalidRecording(RecordingError):
+    """Not audio, not wav/flac/ogg, empty, damaged, or too short for one frame."""
+
+
+class RecordingTooLarge(RecordingError):
+    """Over EMOLAB_PREDICT_MAX_BYTES."""
+
+
+class RecordingTooLong(RecordingError):
+    """Over EMOLAB_PREDICT_MAX_SECONDS."""
+
+
+class ModelUnusable(Exception):
+    """The CTC model's file is missing or unreadable: an installation problem, not the user's."""
+
+
+def predict_max_bytes() -> int:
+    return int(getattr(settings, "EMOLAB_PREDICT_MAX_BYTES", DEFAULT_MAX_BYTES))
+
+
+def predict_max_seconds() -> float:
+    return float(getattr(settings, "EMOLAB_PREDICT_MAX_SECONDS", DEFAULT_MAX_SECONDS))
+
+
+def _size(n_bytes: int) -> str:
+    return f"{n_bytes / 1e6:.1f} MB" if n_bytes >= 1e6 else f"{n_bytes / 1e3:.0f} kB"
+
+
+def recording_check_size(*, n_bytes: int | None) -> None:
+    """Refuse an upload over the size limit before it is read (``n_bytes`` may be the request's
+    Content-Length: a little more than the file, so this errs on the side of refusing)."""
+    limit = predict_max_bytes()
+    if n_bytes is not None and n_bytes > limit:
+        raise RecordingTooLarge(
+            f"The recording is {_size(n_bytes)}; the limit is {_size(limit)} (EMOLAB_PREDICT_MAX_BYTES)."
+        )
+
+
+# --- models -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LoadedModel:
+    estimator: object  # a fitted CTCBLSTM
+    feature_config: FeatureConfig  # what its training features were computed with
+    label_names: tuple[str, ...]  # the job's class names, index order
+
+
+_cache: OrderedDict[tuple[int, str], LoadedModel] = OrderedDict()
+_cache_lock = threading.Lock()
+
+
+def ctc_model_load(*, artifact: ModelArtifact) -> LoadedModel:
+    """The artifact's estimator, loaded once per process (least recently used of
+    MODEL_CACHE_SIZE evicted). Keyed by artifact id and path: a job that is finalized again gets
+    new artifact rows, so a stale model is never served."""
+    from models_app.ser.persistence import CheckpointError, load_estimator
+
+    key = (artifact.pk, artifact.path)
+    with _cache_lock:
+        if key in _cache:
+            _cache.move_to_end(key)
+            return _cache[key]
+    path = Path(settings.MEDIA_ROOT) / artifact.path
+    try:
+        estimator, metadata = load_estimator(path)
+    except (OSError, CheckpointError) as exc:
+        raise ModelUnusable(f"The CTC model of job {artifact.job_id} cannot be loaded ({exc}).") from exc
+    if metadata["method"] != "ctc":
+        raise ModelUnusable(f"The model file of job {artifact.job_id} holds a {metadata['method']} model, not CTC.")
+    if artifact.feature_config:
+        feature_config = FeatureConfig.from_dict(artifact.feature_config)
+    else:  # a job without a recorded feature set: the preset its checkpoint names
+        feature_config = feature_config_for_preset(metadata.get("feature_preset") or "paper")
+    loaded = LoadedModel(estimator, feature_config, tuple(str(name) for name in artifact.classes))
+    with _cache_lock:
+        _cache[key] = loaded
+        while len(_cache) > MODEL_CACHE_SIZE:
+            _cache.popitem(last=False)
+    return loaded
+
+
+def ctc_model_cache_clear() -> None:
+    with _cache_lock:
+        _cache.clear()
+
+
+# --- timelines --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RecordingTimeline:
+    timeline: Timeline
+    job_id: int
+    artifact_id: int
+    file_name: str
+    format: str
+    sample_rate: int  # of the file, Hz
+    n_channels: int
+    envelope: tuple[np.ndarray, np.ndarray]  # waveform min/max for the figure (timeline_plot)
+
+
+def recording_timeline(
+    *,
+    upload=None,
+    path: Path | None = None,
+    job_id: int | None = None,
+    progress: ProgressCallback | None = None,
+) -> RecordingTimeline:
+    """The emotion timeline of one recording, from an uploaded file (``upload``: a Django
+    UploadedFile) or a file on disk (``path``, the command line).
+
+    The model is chosen first (selectors.timeline.ctc_artifact_for: raises UnknownJob or
+    NoCTCModel), then the recording is checked against the limits and decoded. Raises
+    InvalidRecording, RecordingTooLarge or RecordingTooLong with a message for the user, and
+    ModelUnusable when the model file is broken.
+    """
+    if (upload is None) == (path is None):
+        raise ValueError("give exactly one of upload and path")
+    artifact = ctc_artifact_for(job_id=job_id)
+    model = ctc_model_load(artifact=artifact)
+    if upload is not None:
+        recording_check_size(n_bytes=upload.size)
+        with _upload_on_disk(upload) as on_disk:
+            return _timeline_of_file(on_disk, upload.name or "recording", artifact, model, progress)
+    path = Path(path)
+    if not path.is_file():
+        raise InvalidRecording(f"{path}: no such file")
+    recording_check_size(n_bytes=path.stat().st_size)
+    return _timeline_of_file(path, path.name, artifact, model, progress)
+
+
+class _upload_on_disk:
+    """The upload as a file path for libsndfile: Django's own temporary file when the upload
+    was large enough to be streamed to disk, else a private temporary copy, removed on exit."""
+
+    def __init__(self, upload):
+        self.upload = upload
+        self.folder: str | None = None
+
+    def __enter__(self) -> Path:
+        if hasattr(self.upload, "temporary_file_path"):
+            return Path(self.upload.temporary_file_path())
+        self.folder = tempfile.mkdtemp(prefix="emolab-timeline-")
+        path = Path(self.folder) / "recording"
+        written = 0
+        with path.open("wb") as handle:
+            for chunk in self.upload.chunks():
+                written += len(chunk)
+                recording_check_size(n_bytes=written)  # a file object that lied about its size
+                handle.write(chunk)
+        return path
+
+    def __exit__(self, *exc_info) -> None:
+        if self.folder is not None:
+            shutil.rmtree(self.folder, ignore_errors=True)
+
+
+def _timeline_of_file(path: Path, name: str, artifact, model: LoadedModel, progress) -> RecordingTimeline:
+    if path.stat().st_size == 0:
+        raise InvalidRecording("The file is empty.")
+    try:
+        info = recording_info(path)
+    except InvalidAudio as exc:
+        raise InvalidRecording(f"{name}: {_sentence(str(exc))}") from None
+    limit = predict_max_seconds()
+    if info.duration_s > limit:
+        raise RecordingTooLong(
+            f"{name} lasts {info.duration_s:.1f} s; the limit is {limit:.0f} s (EMOLAB_PREDICT_MAX_SECONDS)."
+        )
+    feature_config = model.feature_config
+    if info.duration_s < feature_config.window_s:
+        raise InvalidRecording(
+            f"{name} lasts {info.duration_s:.3f} s, shorter than one analysis frame ({feature_config.window_s} s)."
+        )
+    try:
+        signal = read_mono(path, target_rate=feature_config.sample_rate)
+        timeline = emotion_timeline(
+            model.estimator,
+            signal,
+            feature_config.sample_rate,
+            feature_config=feature_config,
+            label_names=model.label_names,
+            progress=progress,
+        )
+    except InvalidAudio as exc:
+        raise InvalidRecording(f"{name}: {_sentence(str(exc))}") from None
+    return RecordingTimeline(
+        timeline=timeline,
+        job_id=artifact.job_id,
+        artifact_id=artifact.pk,
+        file_name=name,
+        format=info.format,
+        sample_rate=info.sample_rate,
+        n_channels=info.n_channels,
+        envelope=waveform_envelope(signal),
+    )
+
+
+def _sentence(text: str) -> str:
+    text = text.strip()
+    return text if text.endswith(".") else text + "."
+
+
+def timeline_payload(result: RecordingTimeline, *, decimals: int = 4) -> dict:
+    """The API's (and the command's --json) view of a timeline: plain JSON types, probabilities
+    rounded to ``decimals`` (1e-4 is finer than any decision made from them)."""
+    timeline = result.timeline
+    return {
+        "segments": [
+            {
+                "start": round(s.start_s, 3),
+                "end": round(s.end_s, 3),
+                "emotion": s.emotion,
+                "confidence": round(s.confidence, decimals),
+            }
+            for s in timeline.segments
+        ],
+        "frame_step_s": timeline.frame_step_s,
+        "frame_window_s": timeline.window_s,
+        "classes": list(timeline.classes),
+        "columns": list(timeline.columns),
+        "probabilities": np.round(timeline.probabilities, decimals).tolist(),
+        "scored": timeline.scored.tolist(),
+        "job": result.job_id,
+        "duration": round(timeline.duration_s, 4),
+        "file": {"name": result.file_name, "format": result.format, "sample_rate": result.sample_rate, "channels": result.n_channels},
+    }
