@@ -23,7 +23,8 @@ Prints, per window setting (window:hop in frames), the frame-level agreement (ov
 network saw), the agreement within the neutral and within the emotional stretches, the share of
 stretches found (most of their frames right) and of utterances where both were found; and the
 same for two baselines: one label per recording (the CTC's exact single-label decision), and
-each frame's most probable emotion from one network pass over the whole recording.
+each frame's most probable emotion from one network pass over the whole recording; and for a
+reference that knows the true boundaries: each stretch classified alone.
 """
 
 from __future__ import annotations
@@ -135,6 +136,7 @@ def main() -> int:
     results = {setting: [] for setting in settings}
     one_label = []  # baseline: every frame given the model's one label for the whole recording
     one_pass = []  # baseline: each frame's emotion read from one network pass over the recording
+    oracle = []  # reference: each true stretch given to the network alone (boundaries known)
     for number, (train_indices, evaluated) in enumerate(plans, start=1):
         started = time.perf_counter()
         estimator = build_estimator("ctc", config)
@@ -162,6 +164,15 @@ def main() -> int:
             probabilities = np.zeros_like(timeline.probabilities)
             probabilities[recording.kept_index] = whole
             one_pass.append(span_agreement(_with_segments(timeline, probabilities), utterance.emotion_spans))
+            # Reference: the true boundaries given, each stretch's frames classified alone.
+            probabilities = np.zeros_like(timeline.probabilities)
+            centres = timeline.frame_centres_s()[recording.kept_index]
+            for span in utterance.emotion_spans:
+                inside = (centres >= span["start"]) & (centres < span["end"])
+                if inside.any():
+                    stretch = estimator.predict_frame_proba([recording.matrix[inside]])
+                    probabilities[recording.kept_index[inside], int(estimator.proba_from_frame_proba(stretch).argmax())] = 1.0
+            oracle.append(span_agreement(_with_segments(timeline, probabilities), utterance.emotion_spans))
 
     print(f"\nprotocol {args.protocol}, preset {args.preset}, {len(long_ones)} long utterances")
     if args.save_model and args.protocol == "final":
@@ -171,6 +182,7 @@ def main() -> int:
         print(f"model saved to {args.save_model}")
     print(f"baseline, one label per recording (the CTC's exact single-label decision): {_summary(one_label)}")
     print(f"baseline, one network pass, each frame's most probable emotion: {_summary(one_pass)}")
+    print(f"reference, each true stretch classified alone (boundaries known): {_summary(oracle)}")
     for (window, hop), agreements in results.items():
         print(f"timeline, windows of {window} frames every {hop}: {_summary(agreements)}")
     return 0
