@@ -45,7 +45,7 @@ def recording_info(path: Path | str) -> RecordingInfo:
     try:
         info = soundfile.info(str(path))
     except _DECODE_ERRORS:
-        raise InvalidAudio("the file is not audio that can be read (upload wav, flac or ogg)") from None
+        raise InvalidAudio("the file is not audio that can be read (wav, flac or ogg are)") from None
     if info.format not in ACCEPTED_FORMATS:
         raise InvalidAudio(f"{info.format_info} files are not accepted: upload wav, flac or ogg")
     if info.frames <= 0 or info.samplerate <= 0 or info.channels <= 0:

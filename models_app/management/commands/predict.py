@@ -16,6 +16,9 @@ from models_app.selectors.timeline import NoCTCModel, UnknownJob
 from models_app.services.timeline import ModelUnusable, RecordingError, recording_timeline, timeline_payload
 
 
+MIN_WINDOWS_FOR_A_BAR = 120  # about a minute of speech: shorter files take well under a second
+
+
 class _WindowBar:
     """The timeline's progress events as a tqdm bar over the recording's windows (stderr)."""
 
@@ -23,7 +26,7 @@ class _WindowBar:
         self.name, self.stream, self.bar = name, stream, None
 
     def __call__(self, event) -> None:
-        if event.stage != "timeline":
+        if event.stage != "timeline" or event.total < MIN_WINDOWS_FOR_A_BAR:
             return
         if self.bar is None:
             self.bar = tqdm(total=event.total, desc=self.name, unit="window", file=self.stream, leave=False, mininterval=0.5)
