@@ -255,6 +255,12 @@ def test_no_ctc_model_yet_says_how_to_train_one(api_client, researcher, media_ro
     )  # fmt: skip
 
 
+def test_a_missing_model_file_is_a_server_error_that_says_so(api_client, researcher, job, media_root):
+    artifact = job.artifacts.get(method="ctc")
+    (media_root / artifact.path).unlink()
+    _assert_error(_post(api_client, researcher, audio_bytes(1.0)), 500, f"The CTC model of job {job.pk} cannot be loaded")
+
+
 def test_nothing_is_left_on_disk(api_client, researcher, job, media_root, settings):
     """Neither an accepted nor a refused upload leaves a file behind: not under MEDIA_ROOT, not
     in the temporary folder (large uploads are streamed there by Django first)."""
