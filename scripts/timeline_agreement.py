@@ -45,8 +45,8 @@ os.environ.setdefault("DEBUG", "1")
 def parse_windows(text: str) -> list[tuple[int, int]]:
     settings = []
     for item in text.split(","):
-        window, margin = item.split(":")
-        settings.append((int(window), int(margin)))
+        window, hop = item.split(":")
+        settings.append((int(window), int(hop)))
     return settings
 
 

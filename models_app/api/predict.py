@@ -43,7 +43,7 @@ class SegmentSerializer(serializers.Serializer):
     start = serializers.FloatField(help_text="Seconds from the recording's start.")
     end = serializers.FloatField(help_text="Seconds from the recording's start.")
     emotion = serializers.CharField()
-    confidence = serializers.FloatField(help_text="Mean share of the network's emotion probability that went to this emotion, 0..1.")
+    confidence = serializers.FloatField(help_text="Mean probability of this emotion over the segment's frames, 0..1.")
 
 
 class FileInfoSerializer(serializers.Serializer):
@@ -63,8 +63,9 @@ class PredictResponseSerializer(serializers.Serializer):
     )
     probabilities = serializers.ListField(
         child=serializers.ListField(child=serializers.FloatField()),
-        help_text="Per frame, the CTC network's probability of each column; \"none\" is its blank, or 1 where "
-        "the network did not score the frame (silence, the recording's edges).",
+        help_text="Per frame, the probability of each column: the mean of the CTC decisions of the 2 s windows "
+        "around the frame (\"none\": the empty labeling), or \"none\" = 1 where the network does not look "
+        "(silence, the recording's edges).",
     )
     scored = serializers.ListField(child=serializers.BooleanField(), help_text="Per frame: did the network score it.")
     job = serializers.IntegerField(help_text="The training job whose CTC model drew the timeline.")
