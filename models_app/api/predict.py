@@ -123,7 +123,7 @@ class PredictView(APIView):
                     "frame_window_s": 0.2,
                     "classes": ["anger", "excitement", "neutral", "sadness"],
                     "columns": ["anger", "excitement", "neutral", "sadness", "none"],
-                    "probabilities": [[0.0, 0.0, 0.0, 0.0, 1.0], [0.0003, 0.0, 0.0011, 0.0001, 0.9985]],
+                    "probabilities": [[0.0, 0.0, 0.0, 0.0, 1.0], [0.02, 0.01, 0.93, 0.03, 0.01]],
                     "scored": [False, True],
                     "job": 3,
                     "duration": 8.0,
