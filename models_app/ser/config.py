@@ -102,7 +102,6 @@ class ExperimentConfig:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> ExperimentConfig:
         """Rebuild a config saved with ``to_dict`` (results, checkpoints). Unknown keys are an error."""
-        nested = {f.name: f.type for f in fields(cls)}
         sections = {
             "network": NetworkConfig,
             "training": TrainingConfig,
@@ -110,7 +109,7 @@ class ExperimentConfig:
             "framewise": FramewiseConfig,
             "utterance_stats": UtteranceStatsConfig,
         }
-        unknown = set(data) - set(nested)
+        unknown = set(data) - {f.name for f in fields(cls)}
         if unknown:
             raise ValueError(f"unknown config keys: {', '.join(sorted(unknown))}")
         values: dict[str, Any] = {}

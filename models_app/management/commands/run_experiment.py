@@ -5,7 +5,6 @@
 """
 
 import json
-import os
 from dataclasses import replace
 from pathlib import Path
 
@@ -95,8 +94,11 @@ class Command(BaseCommand):
         parser.add_argument(
             "--threads",
             type=int,
-            default=os.cpu_count() or 1,
-            help="torch threads and forest jobs (default: all cores)",
+            default=1,
+            help=(
+                "torch threads and forest jobs (default 1: on a machine shared with other work, "
+                "more threads than free cores slows training down many times over)"
+            ),
         )
         parser.add_argument("--json", dest="json_path", default="", help="write every number and prediction here")
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import copy
 import math
+import time
 from collections import defaultdict
 
 import numpy as np
@@ -172,6 +173,7 @@ class BLSTMEstimator(ClassifierMixin, BaseEstimator):
             optimizer = self._make_optimizer(network)
             best_loss, best_state, epochs_without_gain = math.inf, None, 0
             for epoch in range(1, self.epochs + 1):
+                epoch_started = time.perf_counter()
                 network.train()
                 order = train_positions[rng.permutation(len(train_positions))]
                 total, count = 0.0, 0
@@ -185,7 +187,7 @@ class BLSTMEstimator(ClassifierMixin, BaseEstimator):
                     optimizer.step()
                     total += float(loss.detach()) * len(batch)
                     count += len(batch)
-                record = {"epoch": epoch, "loss": total / count}
+                record = {"epoch": epoch, "loss": total / count, "seconds": time.perf_counter() - epoch_started}
                 if len(validation_positions):
                     record["val_loss"] = self._evaluate_loss(network, sequences, y_indices, validation_positions, class_weights)
                     if record["val_loss"] < best_loss - 1e-6:
