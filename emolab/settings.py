@@ -148,14 +148,13 @@ EMOLAB_PREDICT_MAX_BYTES = int(os.environ.get("EMOLAB_PREDICT_MAX_BYTES") or 100
 EMOLAB_PREDICT_MAX_SECONDS = float(os.environ.get("EMOLAB_PREDICT_MAX_SECONDS") or 3600)
 
 REST_FRAMEWORK = {
+    # Token first: its WWW-Authenticate header makes DRF answer 401 (not 403) to anonymous calls.
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.SessionAuthentication",
         "rest_framework.authentication.TokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    # 401 rather than 403 for anonymous API calls: TokenAuthentication supplies the
-    # WWW-Authenticate header that makes DRF answer 401.
 }
 
 SPECTACULAR_SETTINGS = {

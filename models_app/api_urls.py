@@ -1,5 +1,12 @@
 """REST API routes of the models app, mounted under /api/."""
 
-from django.urls import path  # noqa: F401
+from django.urls import path
+from rest_framework.routers import SimpleRouter
 
-urlpatterns: list = []
+from models_app.api.jobs import JobViewSet
+from models_app.api.predict import PredictView
+
+router = SimpleRouter()
+router.register("jobs", JobViewSet, basename="job")
+
+urlpatterns = [*router.urls, path("predict/", PredictView.as_view(), name="predict")]

@@ -1,6 +1,16 @@
 """Pages of the models app (training jobs, reports, timeline)."""
 
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from models_app.views import jobs
+from models_app.views.timeline import timeline_page
 
 app_name = "models_app"
-urlpatterns: list = []
+urlpatterns = [
+    path("jobs/", jobs.job_list, name="job-list"),
+    path("jobs/new/", jobs.job_start, name="job-start"),
+    path("jobs/<int:pk>/", jobs.job_detail, name="job-detail"),
+    path("jobs/<int:pk>/cancel/", jobs.job_cancel, name="job-cancel"),
+    path("jobs/<int:pk>/resume/", jobs.job_resume, name="job-resume"),
+    path("timeline/", timeline_page, name="timeline"),
+]

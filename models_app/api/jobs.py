@@ -1,0 +1,105 @@
+"""REST API for training jobs: admins start and cancel; researchers may read; assessors get 403."""
+
+from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import extend_schema
+from rest_framework import mixins, serializers, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.response import Response
+
+from annotation.models import Corpus
+from emolab.roles import IsAdminOrReadOnlyResearcher
+from models_app.job_models import JobUnit, TrainingJob
+from models_app.selectors.jobs import job_progress, jobs_visible_to
+from models_app.services import jobs as job_services
+
+
+class JobCreateSerializer(serializers.Serializer):
+    corpus = serializers.SlugRelatedField(slug_field="name", queryset=Corpus.objects.all())
+    methods = serializers.ListField(
+        child=serializers.ChoiceField(choices=job_services.METHODS), allow_empty=False, max_length=10
+    )
+    preset = serializers.CharField(default="fast", max_length=20)
+    folds = serializers.IntegerField(default=5, min_value=2, max_value=20)
+    seed = serializers.IntegerField(default=0, min_value=0, max_value=2**31 - 1)
+
+
+class JobUnitSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = JobUnit
+        fields = ["kind", "method", "fold", "status", "progress", "detail", "attempts", "error"]
+
+
+class JobSerializer(serializers.ModelSerializer):
+    corpus = serializers.CharField(source="corpus.name")
+    folds = serializers.IntegerField(source="n_folds")
+    created_by = serializers.CharField(source="created_by.username", default=None)
+    progress = serializers.SerializerMethodField()
+    results = serializers.SerializerMethodField()
+    units = JobUnitSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = TrainingJob
+        fields = [
+            "id", "corpus", "methods", "preset", "folds", "seed", "status", "progress", "error", "results",
+            "classes", "created_by", "created_at", "started_at", "finished_at", "code_version", "config", "units",
+        ]  # fmt: skip
+
+    def get_progress(self, job) -> float:
+        return job_progress(job)
+
+    def get_results(self, job) -> dict | None:
+        """Per row: pooled overall and mean class accuracy, with fold spread and confusion."""
+        if job.status != TrainingJob.Status.SUCCEEDED:
+            return None
+        return job.results
+
+
+class JobViewSet(mixins.CreateModelMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    permission_classes = [IsAdminOrReadOnlyResearcher]
+    serializer_class = JobSerializer
+
+    def get_queryset(self):
+        return jobs_visible_to(self.request.user).prefetch_related("units")
+
+    def get_object(self):
+        job = get_object_or_404(self.get_queryset(), pk=self.kwargs["pk"])
+        # Reading a running job is when a dead worker is noticed (no scheduler is needed for it).
+        if job_services.training_job_fail_stalled(job=job):
+            job.refresh_from_db()
+        return job
+
+    @extend_schema(request=JobCreateSerializer, responses={201: JobSerializer})
+    def create(self, request, *args, **kwargs):
+        params = JobCreateSerializer(data=request.data)
+        params.is_valid(raise_exception=True)
+        data = params.validated_data
+        try:
+            job = job_services.training_job_start(
+                corpus=data["corpus"],
+                methods=data["methods"],
+                preset=data["preset"],
+                n_folds=data["folds"],
+                seed=data["seed"],
+                created_by=request.user,
+            )
+        except job_services.JobError as exc:
+            return Response({"detail": str(exc)}, status=status.HTTP_400_BAD_REQUEST)
+        return Response(JobSerializer(job).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=None, responses={200: JobSerializer})
+    @action(detail=True, methods=["post"])
+    def cancel(self, request, pk=None):
+        try:
+            job = job_services.training_job_cancel(job=self.get_object())
+        except job_services.JobError as exc:
+            return Response({"detail": str(exc)}, status=status.HTTP_409_CONFLICT)
+        return Response(JobSerializer(job).data)
+
+    @extend_schema(request=None, responses={200: JobSerializer})
+    @action(detail=True, methods=["post"])
+    def resume(self, request, pk=None):
+        try:
+            job = job_services.training_job_resume(job=self.get_object())
+        except job_services.JobError as exc:
+            return Response({"detail": str(exc)}, status=status.HTTP_409_CONFLICT)
+        return Response(JobSerializer(job).data)

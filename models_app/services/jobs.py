@@ -1,0 +1,396 @@
+"""Training jobs: start, run (called by the Celery tasks), cancel, resume, fail.
+
+Every step is safe to run twice: a unit that already succeeded is skipped, and a unit's results
+replace whatever an interrupted earlier attempt left, so a redelivered task duplicates nothing.
+The job is marked succeeded only by the finalize step, and only when every fold unit succeeded.
+"""
+
+import logging
+import subprocess
+import time
+import traceback
+from collections.abc import Callable
+from datetime import timedelta
+from pathlib import Path
+
+import numpy as np
+from django.conf import settings
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from annotation.models import Corpus
+from annotation.selectors.corpora import experiment_utterances
+from models_app.job_models import FoldResult, JobUnit, ModelArtifact, TrainingJob, UtterancePrediction
+from models_app.ser.progress import ProgressEvent
+
+logger = logging.getLogger(__name__)
+
+METHODS = ("dummy", "framewise", "onelabel", "ctc", "utterance_stats")
+# Rough relative cost of one fold of each method, for a progress bar that moves with the work.
+METHOD_WEIGHTS = {"dummy": 0.05, "utterance_stats": 0.3, "framewise": 1.0, "onelabel": 4.0, "ctc": 5.0}
+PREPARE_WEIGHT = 0.5
+# A running unit that has not reported progress for this long has lost its worker.
+STALE_AFTER = timedelta(minutes=20)
+# Progress is written at most this often (seconds): training loops report far more often.
+PROGRESS_WRITE_INTERVAL_S = 1.0
+
+
+class JobError(Exception):
+    """A request about a job that cannot be honoured; the message says why."""
+
+
+class JobCancelled(Exception):
+    """Raised inside a running unit when its job was cancelled, to stop the work early."""
+
+
+def code_version() -> str:
+    try:
+        result = subprocess.run(
+            ["git", "rev-parse", "--short=12", "HEAD"],
+            cwd=settings.BASE_DIR, capture_output=True, text=True, timeout=5,
+        )  # fmt: skip
+        return result.stdout.strip() if result.returncode == 0 else ""
+    except (OSError, subprocess.SubprocessError):
+        return ""
+
+
+def _enqueue(task, *args) -> None:
+    """Send a task once the surrounding transaction has committed, so the worker finds the rows."""
+    transaction.on_commit(lambda: task.delay(*args))
+
+
+def training_job_start(
+    *, corpus: Corpus, methods: list[str], preset: str, n_folds: int = 5, seed: int = 0, created_by=None
+) -> TrainingJob:
+    from models_app.ser.config import preset as preset_config
+    from models_app.tasks.jobs import prepare_job
+
+    methods = list(dict.fromkeys(methods))  # drop repeats, keep the order
+    unknown = [m for m in methods if m not in METHODS]
+    if unknown:
+        raise JobError(f"unknown methods {', '.join(unknown)}; choose among {', '.join(METHODS)}")
+    if not methods:
+        raise JobError("choose at least one method")
+    try:
+        config = preset_config(preset)
+    except ValueError:
+        raise JobError(f"unknown preset {preset!r}") from None
+    if not 2 <= n_folds <= 20:
+        raise JobError("folds must be between 2 and 20")
+    n_groups = experiment_utterances(corpus).values("session").distinct().count()
+    if n_groups < n_folds:
+        raise JobError(
+            f"corpus {corpus.name} has {n_groups} cross-validation groups (sessions) with labelled utterances; "
+            f"{n_folds} folds need at least {n_folds}"
+        )
+    with transaction.atomic():
+        job = TrainingJob.objects.create(
+            corpus=corpus,
+            methods=methods,
+            preset=preset,
+            config=config.to_dict(),
+            n_folds=n_folds,
+            seed=seed,
+            classes=list(corpus.classes),
+            created_by=created_by,
+            code_version=code_version(),
+        )
+        units = [JobUnit(job=job, kind=JobUnit.Kind.PREPARE, weight=PREPARE_WEIGHT)]
+        for method in methods:
+            units += [
+                JobUnit(job=job, kind=JobUnit.Kind.FOLD, method=method, fold=fold, weight=METHOD_WEIGHTS[method])
+                for fold in range(n_folds)
+            ]
+        # The final models cost about one fold of each method.
+        units.append(JobUnit(job=job, kind=JobUnit.Kind.FINALIZE, weight=sum(METHOD_WEIGHTS[m] for m in methods)))
+        JobUnit.objects.bulk_create(units)
+        _enqueue(prepare_job, job.pk)
+    return job
+
+
+def training_job_cancel(*, job: TrainingJob) -> TrainingJob:
+    with transaction.atomic():
+        job = TrainingJob.objects.select_for_update().get(pk=job.pk)
+        if job.is_finished:
+            raise JobError(f"job {job.pk} has already {job.status}")
+        now = timezone.now()
+        job.status = TrainingJob.Status.CANCELLED
+        job.finished_at = now
+        job.save(update_fields=["status", "finished_at"])
+        job.units.filter(status__in=[JobUnit.Status.QUEUED, JobUnit.Status.RUNNING]).update(
+            status=JobUnit.Status.CANCELLED, finished_at=now
+        )
+    return job
+
+
+def training_job_fail(*, job_id: int, error: str, unit_id: int | None = None) -> None:
+    """Record a final failure. Remaining tasks of the job see it and do nothing."""
+    with transaction.atomic():
+        job = TrainingJob.objects.select_for_update().get(pk=job_id)
+        now = timezone.now()
+        if unit_id is not None:
+            JobUnit.objects.filter(pk=unit_id).update(status=JobUnit.Status.FAILED, error=error, finished_at=now)
+        if job.is_finished:
+            return
+        job.status = TrainingJob.Status.FAILED
+        job.error = error
+        job.finished_at = now
+        job.save(update_fields=["status", "error", "finished_at"])
+        job.units.filter(status=JobUnit.Status.QUEUED).update(status=JobUnit.Status.CANCELLED, finished_at=now)
+
+
+def training_job_fail_stalled(*, job: TrainingJob, now=None) -> bool:
+    """Fail a job one of whose running units stopped reporting (its worker died). Returns True if so."""
+    if job.status != TrainingJob.Status.RUNNING:
+        return False
+    now = now or timezone.now()
+    stale = job.units.filter(status=JobUnit.Status.RUNNING, heartbeat_at__lt=now - STALE_AFTER).first()
+    if stale is None:
+        return False
+    training_job_fail(
+        job_id=job.pk,
+        unit_id=stale.pk,
+        error=(
+            f"worker lost: {stale} stopped reporting progress at {stale.heartbeat_at:%Y-%m-%d %H:%M:%S} UTC "
+            f"(nothing for {int(STALE_AFTER.total_seconds() // 60)} minutes). Resume the job to run what is missing."
+        ),
+    )
+    return True
+
+
+def training_job_resume(*, job: TrainingJob) -> TrainingJob:
+    """Run again what a failed job is missing: succeeded units are kept, the rest is queued again."""
+    from models_app.tasks.jobs import prepare_job
+
+    with transaction.atomic():
+        job = TrainingJob.objects.select_for_update().get(pk=job.pk)
+        if job.status != TrainingJob.Status.FAILED:
+            raise JobError(f"only a failed job can be resumed; job {job.pk} is {job.status}")
+        job.units.exclude(status=JobUnit.Status.SUCCEEDED).update(
+            status=JobUnit.Status.QUEUED, progress=0.0, error="", enqueued=False, heartbeat_at=None
+        )
+        job.status = TrainingJob.Status.QUEUED
+        job.error = ""
+        job.finished_at = None
+        job.save(update_fields=["status", "error", "finished_at"])
+        _enqueue(prepare_job, job.pk)
+    return job
+
+
+# --- the steps the Celery tasks run ---------------------------------------------------------
+
+
+def _claim_unit(unit_id: int) -> JobUnit | None:
+    """Mark a unit running unless it is done or its job is over. None: nothing to do."""
+    with transaction.atomic():
+        unit = JobUnit.objects.select_for_update().select_related("job").get(pk=unit_id)
+        if unit.status == JobUnit.Status.SUCCEEDED or unit.job.is_finished:
+            return None
+        now = timezone.now()
+        unit.status = JobUnit.Status.RUNNING
+        unit.attempts = F("attempts") + 1
+        unit.started_at = unit.started_at or now
+        unit.heartbeat_at = now
+        unit.error = ""
+        unit.save(update_fields=["status", "attempts", "started_at", "heartbeat_at", "error"])
+        job = unit.job
+        if job.status == TrainingJob.Status.QUEUED:
+            job.status = TrainingJob.Status.RUNNING
+            job.started_at = job.started_at or now
+            job.save(update_fields=["status", "started_at"])
+    unit.refresh_from_db()
+    return unit
+
+
+def _progress_writer(unit: JobUnit) -> Callable[[ProgressEvent], None]:
+    """A progress callback for the numerical core: writes the unit's progress (throttled) and stops
+    the work when the job was cancelled or failed meanwhile."""
+    last_write = 0.0
+
+    def report(event: ProgressEvent) -> None:
+        nonlocal last_write
+        now = time.monotonic()
+        if now - last_write < PROGRESS_WRITE_INTERVAL_S and event.done < event.total:
+            return
+        last_write = now
+        detail = {"stage": event.stage, "done": event.done, "total": event.total, **event.detail}
+        JobUnit.objects.filter(pk=unit.pk).update(
+            progress=min(max(event.fraction, 0.0), 0.99), detail=_jsonable(detail), heartbeat_at=timezone.now()
+        )
+        status = TrainingJob.objects.filter(pk=unit.job_id).values_list("status", flat=True).first()
+        if status in TrainingJob.FINISHED:
+            raise JobCancelled(f"job {unit.job_id} is {status}")
+
+    return report
+
+
+def _jsonable(value):
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, np.generic):
+        return value.item()
+    return value
+
+
+def _rounded(array, digits: int = 5):
+    if array is None:
+        return None
+    return np.round(np.asarray(array, dtype=float), digits).tolist()
+
+
+def _finish_unit(unit: JobUnit) -> None:
+    now = timezone.now()
+    JobUnit.objects.filter(pk=unit.pk).update(
+        status=JobUnit.Status.SUCCEEDED, progress=1.0, finished_at=now, heartbeat_at=now
+    )
+
+
+def job_prepare(*, job_id: int) -> None:
+    """Features first (reusing the cache), then one task per (method, fold)."""
+    from models_app.services.features import feature_set_ensure
+    from models_app.tasks.jobs import run_fold_unit
+
+    unit = JobUnit.objects.get(job_id=job_id, kind=JobUnit.Kind.PREPARE)
+    claimed = _claim_unit(unit.pk)
+    job = TrainingJob.objects.select_related("corpus").get(pk=job_id)
+    if claimed is not None:
+        feature_set = feature_set_ensure(
+            corpus=job.corpus, preset=job.config["feature_preset"], progress=_progress_writer(claimed)
+        )
+        TrainingJob.objects.filter(pk=job_id).update(feature_set=feature_set)
+        _finish_unit(claimed)
+    elif job.is_finished:
+        return
+    with transaction.atomic():
+        pending = list(
+            JobUnit.objects.select_for_update()
+            .filter(job_id=job_id, kind=JobUnit.Kind.FOLD, enqueued=False)
+            .exclude(status=JobUnit.Status.SUCCEEDED)
+        )
+        JobUnit.objects.filter(pk__in=[u.pk for u in pending]).update(enqueued=True)
+        for fold_unit in pending:
+            _enqueue(run_fold_unit, fold_unit.pk)
+    _maybe_finalize(job_id)
+
+
+def job_run_fold(*, unit_id: int) -> None:
+    from models_app.selectors.jobs import job_dataset
+    from models_app.ser.config import ExperimentConfig
+    from models_app.ser.experiment import make_folds, run_fold
+
+    unit = _claim_unit(unit_id)
+    if unit is None:
+        return
+    job = unit.job
+    dataset = job_dataset(job)
+    config = ExperimentConfig.from_dict(job.config)
+    fold = make_folds(dataset, job.n_folds, job.seed)[unit.fold]
+    result = run_fold(unit.method, config, dataset, fold, progress=_progress_writer(unit))
+    _store_fold_result(job, unit, result)
+    _finish_unit(unit)
+    _maybe_finalize(job.pk)
+
+
+def _store_fold_result(job: TrainingJob, unit: JobUnit, result) -> None:
+    """Replace what an earlier attempt of this unit stored, in one transaction."""
+    classes = job.classes
+    with transaction.atomic():
+        rows = list(result.metrics)
+        FoldResult.objects.filter(job=job, row__in=rows, fold=unit.fold).delete()
+        UtterancePrediction.objects.filter(job=job, row__in=rows, fold=unit.fold).delete()
+        FoldResult.objects.bulk_create(
+            FoldResult(job=job, method=unit.method, row=row, fold=unit.fold, metrics=_jsonable(metrics))
+            for row, metrics in result.metrics.items()
+        )
+        predictions = []
+        for row, row_predictions in result.predictions.items():
+            for p in row_predictions:
+                predictions.append(
+                    UtterancePrediction(
+                        job=job,
+                        row=row,
+                        fold=unit.fold,
+                        utterance_id=p.utterance_id,
+                        true_label=classes[p.true_label],
+                        predicted_label="" if p.predicted_label is None else classes[p.predicted_label],
+                        probabilities=_rounded(p.probabilities),
+                        frame_probabilities=_rounded(p.frame_probabilities),
+                        decoded=_jsonable(p.decoded_sequence) if p.decoded_sequence is not None else None,
+                    )
+                )
+        UtterancePrediction.objects.bulk_create(predictions, batch_size=500)
+
+
+def _maybe_finalize(job_id: int) -> None:
+    """Enqueue the finalize step exactly once, when every fold unit has succeeded."""
+    from models_app.tasks.jobs import finalize_job
+
+    with transaction.atomic():
+        if JobUnit.objects.filter(job_id=job_id, kind=JobUnit.Kind.FOLD).exclude(status=JobUnit.Status.SUCCEEDED).exists():
+            return
+        claimed = JobUnit.objects.filter(job_id=job_id, kind=JobUnit.Kind.FINALIZE, enqueued=False).update(
+            enqueued=True
+        )
+        if claimed:
+            finalize_unit = JobUnit.objects.get(job_id=job_id, kind=JobUnit.Kind.FINALIZE)
+            _enqueue(finalize_job, finalize_unit.pk)
+
+
+def job_finalize(*, unit_id: int) -> None:
+    """Pool the folds into Table 1 and train the final models on all labelled utterances."""
+    from models_app.selectors.jobs import job_dataset, pooled_results
+    from models_app.ser.config import ExperimentConfig
+    from models_app.ser.experiment import fit_final
+    from models_app.ser.persistence import save_estimator
+
+    unit = _claim_unit(unit_id)
+    if unit is None:
+        return
+    job = unit.job
+    missing = job.units.filter(kind=JobUnit.Kind.FOLD).exclude(status=JobUnit.Status.SUCCEEDED).count()
+    if missing:
+        raise JobError(f"cannot finalize: {missing} fold units have not succeeded")
+    results = pooled_results(job)
+    dataset = job_dataset(job)
+    config = ExperimentConfig.from_dict(job.config)
+    artifact_dir = Path(settings.MEDIA_ROOT) / "models" / f"job-{job.pk}"
+    artifact_dir.mkdir(parents=True, exist_ok=True)
+    report = _progress_writer(unit)
+    artifacts = []
+    for index, method in enumerate(job.methods):
+        report(ProgressEvent(stage="final models", done=index, total=len(job.methods), detail={"method": method}))
+        estimator = fit_final(method, config, dataset, progress=report)
+        path = artifact_dir / f"{method}.ckpt"
+        save_estimator(estimator, path, config=config)
+        artifacts.append(
+            ModelArtifact(
+                job=job,
+                method=method,
+                path=str(path.relative_to(settings.MEDIA_ROOT)),
+                config=job.config,
+                feature_config=job.feature_set.config if job.feature_set else {},
+                classes=job.classes,
+            )
+        )
+    with transaction.atomic():
+        job = TrainingJob.objects.select_for_update().get(pk=job.pk)
+        if job.is_finished:
+            return
+        ModelArtifact.objects.filter(job=job).delete()
+        ModelArtifact.objects.bulk_create(artifacts)
+        _finish_unit(unit)
+        job.results = _jsonable(results)
+        job.status = TrainingJob.Status.SUCCEEDED
+        job.finished_at = timezone.now()
+        job.save(update_fields=["results", "status", "finished_at"])
+
+
+def error_text(exc: BaseException) -> str:
+    """What the job page shows: the exception and the last frames of its traceback."""
+    lines = traceback.format_exception(type(exc), exc, exc.__traceback__)
+    return f"{type(exc).__name__}: {exc}\n\n{''.join(lines[-6:])}"[:8000]
