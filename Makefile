@@ -19,6 +19,7 @@ $(INSTALLED): requirements.txt
 demo: $(INSTALLED)
 	DEBUG=1 $(PY) manage.py migrate --noinput
 	DEBUG=1 $(PY) manage.py build_demo_corpus --if-absent
+	DEBUG=1 $(PY) manage.py ensure_demo_campaign
 	DEBUG=1 $(PY) manage.py create_demo_accounts
 	DEBUG=1 $(PY) -m emolab.demo_runner
 
