@@ -5,8 +5,13 @@ from rest_framework.routers import SimpleRouter
 
 from models_app.api.jobs import JobViewSet
 from models_app.api.predict import PredictView
+from models_app.api.reports import ComparisonReportView
 
 router = SimpleRouter()
 router.register("jobs", JobViewSet, basename="job")
 
-urlpatterns = [*router.urls, path("predict/", PredictView.as_view(), name="predict")]
+urlpatterns = [
+    *router.urls,
+    path("predict/", PredictView.as_view(), name="predict"),
+    path("reports/comparison/", ComparisonReportView.as_view(), name="report-comparison"),
+]

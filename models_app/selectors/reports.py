@@ -1,0 +1,325 @@
+"""Reads for the comparison report (issue 7): a training job and a relabelling campaign turned into
+the records of the Django-free analysis (``models_app/ser/analysis``), and the report built from them.
+
+Every input is read with a handful of ``values_list`` queries per report (no query per utterance).
+Utterances are joined across the three inputs by their primary key.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+
+from django.core.cache import cache
+from django.db.models import Count, Max
+
+from annotation.models import Campaign, CampaignItem, Corpus, ExpertVote, Judgment, Utterance
+from models_app.job_models import TrainingJob, UtterancePrediction
+from models_app.ser.analysis import HumanJudgment, Prediction, UtteranceRecord, build_comparison
+from models_app.ser.analysis.inputs import CTC_ROWS, ROW_LABELS, DecodedSpan
+
+# A report is recomputed per CSV and SVG download; one minute of cache spares the bootstrap on a
+# page with a dozen figures, and the key carries the data's fingerprint so new answers show at once.
+REPORT_CACHE_SECONDS = 60
+# The features' frame step when a job names no feature set (the paper: 100 ms).
+DEFAULT_FRAME_STEP_S = 0.1
+
+
+class ReportInputError(ValueError):
+    """The chosen job and campaign cannot make one report (shown to the user as a 400)."""
+
+
+def report_corpus(*, job: TrainingJob | None, campaign: Campaign | None) -> Corpus:
+    """The corpus the report is about: the job's or the campaign's, which must be the same."""
+    if job is None and campaign is None:
+        raise ReportInputError("choose a training job, a campaign or both")
+    if job is not None and campaign is not None and job.corpus_id != campaign.corpus_id:
+        raise ReportInputError(
+            f"training job {job.pk} is on corpus {job.corpus.name!r} but campaign {campaign.pk} is on corpus "
+            f"{campaign.corpus.name!r}: a report compares answers on the same utterances"
+        )
+    return job.corpus if job is not None else campaign.corpus
+
+
+def report_classes(*, job: TrainingJob | None, campaign: Campaign | None, corpus: Corpus) -> list[str]:
+    """The class order of every matrix: the job's label map (its probabilities follow it), else the
+    campaign's answer buttons, else the corpus's class set."""
+    if job is not None and job.classes:
+        return list(job.classes)
+    if campaign is not None and campaign.classes:
+        return list(campaign.classes)
+    return list(corpus.classes)
+
+
+def report_utterances(*, corpus: Corpus) -> list[UtteranceRecord]:
+    """Every utterance of the corpus with its expert votes (self-evaluations left out)."""
+    votes: dict[int, list[tuple[str, ...]]] = defaultdict(list)
+    vote_rows = (
+        ExpertVote.objects.filter(utterance__corpus=corpus, is_self_evaluation=False)
+        .order_by("utterance_id", "rater")
+        .values_list("utterance_id", "categories")
+    )
+    for utterance_id, categories in vote_rows:
+        votes[utterance_id].append(tuple(categories or ()))
+    rows = Utterance.objects.filter(corpus=corpus).order_by("id").values_list("id", "label", "speaker__code", "session__code")
+    return [
+        UtteranceRecord(
+            id=pk,
+            label=label or None,
+            speaker=speaker,
+            session=session,
+            expert_votes=tuple(votes.get(pk, ())),
+        )
+        for pk, label, speaker, session in rows
+    ]
+
+
+def report_predictions(*, job: TrainingJob) -> dict[str, list[Prediction]]:
+    """The job's stored out-of-fold predictions per Table 1 row; an empty CTC decoding becomes None."""
+    predictions: dict[str, list[Prediction]] = defaultdict(list)
+    rows = (
+        UtterancePrediction.objects.filter(job=job)
+        .order_by("row", "utterance_id")
+        .values_list("row", "utterance_id", "predicted_label", "fold", "probabilities")
+    )
+    for row, utterance_id, predicted, fold, probabilities in rows:
+        predictions[row].append(
+            Prediction(
+                utterance_id=utterance_id,
+                predicted=predicted or None,
+                fold=fold,
+                probabilities=tuple(probabilities) if probabilities else None,
+            )
+        )
+    return dict(predictions)
+
+
+def report_judgments(*, campaign: Campaign) -> list[HumanJudgment]:
+    """Every answer of the campaign; its phase says whether it is a warm-up or a hidden gold answer
+    (the analysis keeps both out of the pooled statistics)."""
+    rows = (
+        Judgment.objects.filter(campaign=campaign)
+        .order_by("assessor__username", "position")
+        .values_list("assessor__username", "utterance_id", "answer", "position", "phase", "response_ms")
+    )
+    return [
+        HumanJudgment(
+            assessor=username,
+            utterance_id=utterance_id,
+            answer=answer,
+            answer_index=position,
+            is_warmup=phase == CampaignItem.Role.WARMUP,
+            is_gold=phase == CampaignItem.Role.GOLD,
+            response_ms=response_ms,
+        )
+        for username, utterance_id, answer, position, phase, response_ms in rows
+    ]
+
+
+def comparison_report(*, job: TrainingJob | None = None, campaign: Campaign | None = None, seed: int = 0) -> dict:
+    """Every section of the comparison report (see docs/reports.md), plus ``job``, ``campaign`` and
+    ``corpus`` naming what it was computed from. Raises ReportInputError for a job and campaign of
+    different corpora, for neither, or for inputs the analysis refuses."""
+    corpus = report_corpus(job=job, campaign=campaign)
+    classes = report_classes(job=job, campaign=campaign, corpus=corpus)
+    predictions = report_predictions(job=job) if job is not None else None
+    judgments = report_judgments(campaign=campaign) if campaign is not None else None
+    try:
+        report = build_comparison(report_utterances(corpus=corpus), predictions, judgments, classes, seed=seed)
+    except ValueError as exc:
+        raise ReportInputError(str(exc)) from exc
+    if job is not None and job.status != TrainingJob.Status.SUCCEEDED:
+        report["missing"].insert(0, f"training job {job.pk} has not succeeded (status {job.status}): its predictions may be partial")
+    report["corpus"] = corpus.name
+    report["job"] = None if job is None else {"id": job.pk, "status": job.status, "preset": job.preset}
+    report["campaign"] = None if campaign is None else {"id": campaign.pk, "name": campaign.name}
+    return report
+
+
+def _data_fingerprint(job: TrainingJob | None, campaign: Campaign | None) -> tuple:
+    """Cheap aggregates that change whenever a prediction or an answer is added or removed."""
+    parts: list = []
+    if job is not None:
+        stats = UtterancePrediction.objects.filter(job=job).aggregate(n=Count("id"), last=Max("id"))
+        parts += [job.pk, job.status, stats["n"], stats["last"]]
+    if campaign is not None:
+        stats = Judgment.objects.filter(campaign=campaign).aggregate(n=Count("id"), last=Max("id"))
+        parts += [campaign.pk, stats["n"], stats["last"]]
+    return tuple(parts)
+
+
+def comparison_report_cached(*, job: TrainingJob | None = None, campaign: Campaign | None = None, seed: int = 0) -> dict:
+    """``comparison_report`` kept for a minute in Django's cache, keyed by the data's fingerprint."""
+    key = "emolab:comparison:%s:%s:%s:%s" % (
+        job.pk if job else "-",
+        campaign.pk if campaign else "-",
+        seed,
+        "-".join(str(part) for part in _data_fingerprint(job, campaign)),
+    )
+    report = cache.get(key)
+    if report is None:
+        report = comparison_report(job=job, campaign=campaign, seed=seed)
+        cache.set(key, report, REPORT_CACHE_SECONDS)
+    return report
+
+
+# --- utterance explorer (figure 4) ------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class UtteranceExplorer:
+    """What the explorer shows for one utterance: predictions per row, the frame probabilities of
+    Framewise (T, K) and CTC (T, K + 1, blank last), CTC's decoded spans, votes and answers."""
+
+    utterance: Utterance
+    classes: list[str]
+    predictions: list[dict]
+    framewise_frames: list | None
+    ctc_frames: list | None
+    ctc_row: str | None
+    decoded: list[DecodedSpan]
+    frame_step_s: float
+    votes: list[dict]
+    answers: list[dict]
+
+    @property
+    def has_frames(self) -> bool:
+        return bool(self.framewise_frames) or bool(self.ctc_frames)
+
+
+def _frame_step_s(job: TrainingJob | None) -> float:
+    if job is not None and job.feature_set_id is not None:
+        return float(job.feature_set.config.get("step_s", DEFAULT_FRAME_STEP_S))
+    return DEFAULT_FRAME_STEP_S
+
+
+def _decoded_spans(decoded, classes: list[str]) -> list[DecodedSpan]:
+    """Stored spans are [class index or name, start_frame, end_frame]."""
+    spans = []
+    for emotion, start, end in decoded or ():
+        name = classes[emotion] if isinstance(emotion, int) and 0 <= emotion < len(classes) else str(emotion)
+        spans.append(DecodedSpan(emotion=name, start_frame=int(start), end_frame=int(end)))
+    return spans
+
+
+def utterance_explorer(
+    *, utterance: Utterance, job: TrainingJob | None = None, campaign: Campaign | None = None
+) -> UtteranceExplorer:
+    """One utterance seen through the job's rows and the campaign's answers (figure 4)."""
+    report_corpus(job=job, campaign=campaign)
+    corpus = job.corpus if job is not None else campaign.corpus
+    if utterance.corpus_id != corpus.pk:
+        raise ReportInputError(f"utterance {utterance.public_id} is not in corpus {corpus.name!r}")
+    classes = report_classes(job=job, campaign=campaign, corpus=corpus)
+    predictions, framewise, ctc, ctc_row, decoded = [], None, None, None, []
+    if job is not None:
+        stored = {
+            p.row: p
+            for p in UtterancePrediction.objects.filter(job=job, utterance=utterance).only(
+                "row", "fold", "predicted_label", "probabilities", "frame_probabilities", "decoded"
+            )
+        }
+        for row in sorted(stored, key=lambda name: (list(ROW_LABELS).index(name) if name in ROW_LABELS else 99, name)):
+            p = stored[row]
+            predictions.append(
+                {
+                    "row": row,
+                    "label": ROW_LABELS.get(row, row),
+                    "fold": p.fold,
+                    "predicted": p.predicted_label or None,
+                    "correct": bool(p.predicted_label) and p.predicted_label == utterance.label,
+                    "probabilities": list(zip(classes, p.probabilities or ())),
+                }
+            )
+        if "framewise" in stored:
+            framewise = stored["framewise"].frame_probabilities
+        ctc_row = next((row for row in CTC_ROWS if row in stored and stored[row].frame_probabilities), None)
+        if ctc_row is not None:
+            ctc = stored[ctc_row].frame_probabilities
+            decoded = _decoded_spans(stored[ctc_row].decoded, classes)
+    votes = [
+        {"rater": rater, "categories": categories, "agrees": utterance.label in categories}
+        for rater, categories in utterance.votes.filter(is_self_evaluation=False)
+        .order_by("rater")
+        .values_list("rater", "categories")
+    ]
+    answers = []
+    if campaign is not None:
+        for username, answer, phase, position, response_ms in (
+            Judgment.objects.filter(campaign=campaign, utterance=utterance)
+            .order_by("assessor__username")
+            .values_list("assessor__username", "answer", "phase", "position", "response_ms")
+        ):
+            answers.append(
+                {
+                    "assessor": username,
+                    "answer": answer,
+                    "phase": phase,
+                    "position": position,
+                    "response_ms": response_ms,
+                    "correct": answer == utterance.label,
+                }
+            )
+    return UtteranceExplorer(
+        utterance=utterance,
+        classes=classes,
+        predictions=predictions,
+        framewise_frames=framewise,
+        ctc_frames=ctc,
+        ctc_row=ctc_row,
+        decoded=decoded,
+        frame_step_s=_frame_step_s(job),
+        votes=votes,
+        answers=answers,
+    )
+
+
+# --- choosing the inputs from a query string --------------------------------------------------
+
+
+class ReportSourceNotFound(LookupError):
+    """The query names a job or a campaign that does not exist (shown as a 404)."""
+
+
+def _query_id(params, name: str) -> int | None:
+    raw = (params.get(name) or "").strip()
+    if not raw:
+        return None
+    if not raw.isdigit():
+        raise ReportInputError(f"{name} must be a positive integer id, got {raw!r}")
+    return int(raw)
+
+
+def report_sources(params) -> tuple[TrainingJob | None, Campaign | None, int]:
+    """(job, campaign, seed) named by a query string's ``job``, ``campaign`` and ``seed``.
+
+    Raises ReportInputError for malformed ids or neither id, ReportSourceNotFound for unknown ones.
+    """
+    job_id, campaign_id = _query_id(params, "job"), _query_id(params, "campaign")
+    seed = _query_id(params, "seed") or 0
+    if job_id is None and campaign_id is None:
+        raise ReportInputError("choose a training job (?job=<id>), a campaign (?campaign=<id>) or both")
+    job = campaign = None
+    if job_id is not None:
+        job = TrainingJob.objects.select_related("corpus", "feature_set").filter(pk=job_id).first()
+        if job is None:
+            raise ReportSourceNotFound(f"no training job {job_id}")
+    if campaign_id is not None:
+        campaign = Campaign.objects.select_related("corpus").filter(pk=campaign_id).first()
+        if campaign is None:
+            raise ReportSourceNotFound(f"no campaign {campaign_id}")
+    report_corpus(job=job, campaign=campaign)
+    return job, campaign, seed
+
+
+def report_choices() -> list[dict]:
+    """Per corpus, the jobs and campaigns a report can be built from (for the chooser page)."""
+    jobs = TrainingJob.objects.select_related("corpus").order_by("-created_at")
+    campaigns = Campaign.objects.select_related("corpus").annotate(n_judgments=Count("judgments")).order_by("-created_at")
+    by_corpus: dict[str, dict] = {}
+    for job in jobs:
+        by_corpus.setdefault(job.corpus.name, {"corpus": job.corpus.name, "jobs": [], "campaigns": []})["jobs"].append(job)
+    for campaign in campaigns:
+        entry = by_corpus.setdefault(campaign.corpus.name, {"corpus": campaign.corpus.name, "jobs": [], "campaigns": []})
+        entry["campaigns"].append(campaign)
+    return [by_corpus[name] for name in sorted(by_corpus)]
