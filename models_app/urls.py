@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from models_app.views import jobs
+from models_app.views import jobs, reports
 from models_app.views.timeline import timeline_page
 
 app_name = "models_app"
@@ -13,4 +13,10 @@ urlpatterns = [
     path("jobs/<int:pk>/cancel/", jobs.job_cancel, name="job-cancel"),
     path("jobs/<int:pk>/resume/", jobs.job_resume, name="job-resume"),
     path("timeline/", timeline_page, name="timeline"),
+    path("reports/", reports.report_choose, name="report-choose"),
+    path("reports/comparison/", reports.report_comparison, name="report-comparison"),
+    path("reports/comparison/csv/<slug:table>/", reports.report_csv, name="report-csv"),
+    path("reports/comparison/svg/<slug:figure>/", reports.report_svg, name="report-svg"),
+    path("reports/utterance/<uuid:utterance_id>/", reports.report_utterance, name="report-utterance"),
+    path("reports/utterance/<uuid:utterance_id>/audio/", reports.report_utterance_audio, name="report-utterance-audio"),
 ]

@@ -323,3 +323,34 @@ def report_choices() -> list[dict]:
         entry = by_corpus.setdefault(campaign.corpus.name, {"corpus": campaign.corpus.name, "jobs": [], "campaigns": []})
         entry["campaigns"].append(campaign)
     return [by_corpus[name] for name in sorted(by_corpus)]
+
+
+def explorer_candidates(*, job: TrainingJob | None, campaign: Campaign | None, limit: int = 200) -> list[dict]:
+    """Utterances worth opening in the explorer: the campaign's scored items (or, without a
+    campaign, the job's predicted utterances), with how many human answers and method rows were
+    wrong on each, the most disputed first. At most ``limit``."""
+    if campaign is not None:
+        pool = Utterance.objects.filter(
+            campaign_items__campaign=campaign, campaign_items__role=CampaignItem.Role.MAIN
+        )
+    else:
+        pool = Utterance.objects.filter(predictions__job=job).distinct()
+    utterances = {pk: {"id": pk, "public_id": public_id, "name": name, "label": label, "n_wrong_humans": 0,
+                       "n_humans": 0, "n_wrong_methods": 0, "n_methods": 0}
+                  for pk, public_id, name, label in pool.values_list("id", "public_id", "name", "label")}  # fmt: skip
+    if campaign is not None:
+        for utterance_id, answer, label in Judgment.objects.scored().filter(campaign=campaign).values_list(
+            "utterance_id", "answer", "utterance__label"
+        ):
+            if utterance_id in utterances:
+                utterances[utterance_id]["n_humans"] += 1
+                utterances[utterance_id]["n_wrong_humans"] += answer != label
+    if job is not None:
+        for utterance_id, predicted, label in UtterancePrediction.objects.filter(job=job).values_list(
+            "utterance_id", "predicted_label", "utterance__label"
+        ):
+            if utterance_id in utterances:
+                utterances[utterance_id]["n_methods"] += 1
+                utterances[utterance_id]["n_wrong_methods"] += predicted != label
+    ordered = sorted(utterances.values(), key=lambda u: (-(u["n_wrong_humans"] + u["n_wrong_methods"]), u["name"]))
+    return ordered[:limit]

@@ -1,0 +1,210 @@
+"""Pages of the comparison report (issue 7) for researchers and admins: a chooser, the report with
+every section's tables and figures, CSV and SVG downloads, and the utterance explorer (figure 4)."""
+
+import csv
+import io
+
+import numpy as np
+from django.http import Http404, HttpResponse, HttpResponseBadRequest
+from django.shortcuts import get_object_or_404, render
+
+from annotation.audio import audio_response, audio_suffix, file_inside
+from annotation.models import Utterance
+from emolab.roles import researcher_required
+from models_app.selectors.reports import (
+    ReportInputError,
+    ReportSourceNotFound,
+    comparison_report_cached,
+    explorer_candidates,
+    report_choices,
+    report_sources,
+    utterance_explorer,
+)
+from models_app.ser.analysis import csv_tables, plots
+
+# The page's sections: title, the CSV tables and the figures each one shows, in the paper's order.
+SECTIONS = [
+    ("overview", "Data overview (figures 1b, 2a, 2b)",
+     ["class_distribution", "expert_agreement", "speakers", "sessions"],
+     ["class_distribution", "consensus", "expert_agreement"]),
+    ("table1", "Table 1: accuracy with 95% bootstrap intervals", ["table1", "mcnemar"], ["table1"]),
+    ("confusion", "Confusion matrices (figures 6a, 7a)", ["confusion"], ["confusion"]),
+    ("disagreement", "Error against expert disagreement (figure 6b)", ["disagreement"], ["disagreement"]),
+    ("residual", "Residual agreement (Table 2)", ["considered_ratio", "residual_agreement"], ["residual_agreement"]),
+    ("human", "Humans", ["assessors", "answer_index", "human_agreement"], ["answer_index"]),
+]  # fmt: skip
+TABLE_NAMES = {filename.removesuffix(".csv") for filename in csv_tables.TABLES}
+
+
+def _report_or_error(request):
+    """(job, campaign, seed, report), or an error response (400 page, 404)."""
+    try:
+        job, campaign, seed = report_sources(request.GET)
+        return (job, campaign, seed, comparison_report_cached(job=job, campaign=campaign, seed=seed)), None
+    except ReportSourceNotFound as exc:
+        raise Http404(str(exc)) from exc
+    except ReportInputError as exc:
+        context = {"error": str(exc), "choices": report_choices()}
+        return None, render(request, "models_app/reports/choose.html", context, status=400)
+
+
+def _query(job, campaign, seed) -> str:
+    parts = []
+    if job is not None:
+        parts.append(f"job={job.pk}")
+    if campaign is not None:
+        parts.append(f"campaign={campaign.pk}")
+    if seed:
+        parts.append(f"seed={seed}")
+    return "&".join(parts)
+
+
+def _parsed(csv_text: str) -> dict:
+    rows = list(csv.reader(io.StringIO(csv_text)))
+    return {"header": rows[0] if rows else [], "rows": rows[1:]}
+
+
+def _percent(value) -> str:
+    return "" if value is None else f"{100 * value:.1f}%"
+
+
+def _interval(ci) -> str:
+    return "" if not ci else f"{100 * ci[0]:.1f}–{100 * ci[1]:.1f}%"
+
+
+def _table1_rows(report: dict) -> list[dict]:
+    """Table 1 as the page shows it: percentages, intervals and the spread (folds or assessors)."""
+    rows = []
+    for row in report["rows"]:
+        values = report["table1"][row["name"]]
+        spread = values.get("overall_accuracy_fold_std")
+        spread_of = "folds"
+        if spread is None and values.get("overall_accuracy_assessor_std") is not None:
+            spread, spread_of = values["overall_accuracy_assessor_std"], "assessors"
+        mca_spread = values.get("mean_class_accuracy_fold_std")
+        if mca_spread is None:
+            mca_spread = values.get("mean_class_accuracy_assessor_std")
+        rows.append(
+            {
+                "name": row["name"],
+                "label": row["label"],
+                "n": values["n"],
+                "n_utterances": values["n_utterances"],
+                "overall": _percent(values["overall_accuracy"]),
+                "overall_ci": _interval(values["overall_accuracy_ci"]),
+                "overall_std": _percent(spread),
+                "mca": _percent(values["mean_class_accuracy"]),
+                "mca_ci": _interval(values["mean_class_accuracy_ci"]),
+                "mca_std": _percent(mca_spread),
+                "spread_of": spread_of if spread is not None else "",
+                "all_agree": _percent(report["disagreement"]["rows"].get(row["name"], {}).get("accuracy_all_agree")),
+            }
+        )
+    return rows
+
+
+@researcher_required
+def report_choose(request):
+    return render(request, "models_app/reports/choose.html", {"choices": report_choices()})
+
+
+@researcher_required
+def report_comparison(request):
+    found, error = _report_or_error(request)
+    if error is not None:
+        return error
+    job, campaign, seed, report = found
+    tables = csv_tables.comparison_csv_tables(report)
+    figures = plots.comparison_figures(report)
+    sections = []
+    for key, title, table_names, figure_names in SECTIONS:
+        sections.append(
+            {
+                "key": key,
+                "title": title,
+                "tables": [{"name": name, **_parsed(tables[f"{name}.csv"])} for name in table_names],
+                "figures": [{"name": name, "svg": figures[f"{name}.svg"]} for name in figure_names if f"{name}.svg" in figures],
+            }
+        )
+    context = {
+        "report": report,
+        "job": job,
+        "campaign": campaign,
+        "query": _query(job, campaign, seed),
+        "sections": sections,
+        "table1_rows": _table1_rows(report),
+        "human": report["human"],
+        "candidates": explorer_candidates(job=job, campaign=campaign),
+    }
+    return render(request, "models_app/reports/comparison.html", context)
+
+
+@researcher_required
+def report_csv(request, table: str):
+    if table not in TABLE_NAMES:
+        raise Http404(f"no table {table!r}")
+    found, error = _report_or_error(request)
+    if error is not None:
+        return error
+    job, campaign, seed, report = found
+    text = csv_tables.TABLES[f"{table}.csv"](report)
+    response = HttpResponse(text, content_type="text/csv; charset=utf-8")
+    name = "_".join(part for part in (report["corpus"], f"job{job.pk}" if job else "", f"campaign{campaign.pk}" if campaign else "", table) if part)
+    response["Content-Disposition"] = f'attachment; filename="{name}.csv"'
+    return response
+
+
+@researcher_required
+def report_svg(request, figure: str):
+    found, error = _report_or_error(request)
+    if error is not None:
+        return error
+    _job, _campaign, _seed, report = found
+    figures = plots.comparison_figures(report)
+    if f"{figure}.svg" not in figures:
+        raise Http404(f"no figure {figure!r} for this report (see the report's missing list)")
+    response = HttpResponse(figures[f"{figure}.svg"], content_type="image/svg+xml")
+    response["Content-Disposition"] = f'inline; filename="{figure}.svg"'
+    response["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
+@researcher_required
+def report_utterance(request, utterance_id):
+    utterance = get_object_or_404(Utterance.objects.select_related("corpus", "speaker", "session"), public_id=utterance_id)
+    try:
+        job, campaign, seed = report_sources(request.GET)
+        explorer = utterance_explorer(utterance=utterance, job=job, campaign=campaign)
+    except ReportSourceNotFound as exc:
+        raise Http404(str(exc)) from exc
+    except ReportInputError as exc:
+        return HttpResponseBadRequest(str(exc))
+    figure = None
+    if explorer.has_frames:
+        figure = plots.frame_probabilities_svg(
+            classes=explorer.classes,
+            frame_step_s=explorer.frame_step_s,
+            framewise=np.asarray(explorer.framewise_frames) if explorer.framewise_frames else None,
+            ctc=np.asarray(explorer.ctc_frames) if explorer.ctc_frames else None,
+            decoded=explorer.decoded,
+            title=f"{utterance.name} (expert label: {utterance.label or 'no consensus'})",
+        )
+    context = {
+        "explorer": explorer,
+        "utterance": utterance,
+        "figure": figure,
+        "job": job,
+        "campaign": campaign,
+        "query": _query(job, campaign, seed),
+    }
+    return render(request, "models_app/reports/utterance.html", context)
+
+
+@researcher_required
+def report_utterance_audio(request, utterance_id):
+    """Researchers may hear any utterance; the file is named by the public id, never its own name."""
+    utterance = get_object_or_404(Utterance.objects.select_related("corpus"), public_id=utterance_id)
+    path = file_inside(utterance.corpus.root, utterance.audio_path)
+    return audio_response(
+        path=path, range_header=request.headers.get("Range"), download_name=f"{utterance.public_id}{audio_suffix(path)}"
+    )

@@ -1,0 +1,159 @@
+"""The comparison report pages, CSV and SVG downloads and the utterance explorer, on the hand-built
+data of test_reports_api (see its docstring for every number)."""
+
+import csv
+import html
+import io
+import xml.etree.ElementTree as ElementTree
+
+import pytest
+from django.core.cache import cache
+
+from annotation.models import Campaign
+from models_app.ser.analysis import csv_tables
+from tests.factories import make_corpus
+from tests.models_app.test_reports_api import CLASSES, build_report_data
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache():
+    cache.clear()
+    yield
+    cache.clear()
+
+
+@pytest.fixture
+def data(db, tmp_path):
+    return build_report_data(tmp_path / "tiny")
+
+
+def _query(data, job=True, campaign=True) -> str:
+    parts = []
+    if job:
+        parts.append(f"job={data['job'].pk}")
+    if campaign:
+        parts.append(f"campaign={data['campaign'].pk}")
+    return "&".join(parts)
+
+
+def test_the_chooser_lists_jobs_and_campaigns_per_corpus(client, researcher, data):
+    client.force_login(researcher)
+    page = client.get("/reports/").content.decode()
+    assert "Corpus tiny" in page
+    assert f'<option value="{data["job"].pk}">' in page
+    assert "relabel (9 answers)" in page  # 8 main answers and alice's warm-up answer
+
+
+def test_the_nav_shows_reports_to_researchers_only(client, researcher, assessor, data):
+    client.force_login(researcher)
+    assert 'href="/reports/"' in client.get("/jobs/").content.decode()
+    client.force_login(assessor)
+    assert 'href="/reports/"' not in client.get("/").content.decode()
+
+
+def test_the_report_page_shows_every_section_with_real_numbers(client, admin_user, data):
+    client.force_login(admin_user)
+    response = client.get(f"/reports/comparison/?{_query(data)}")
+    assert response.status_code == 200
+    page = response.content.decode()
+    for section in ("overview", "table1", "confusion", "disagreement", "residual", "human", "explorer"):
+        assert f'id="{section}"' in page
+    # Table 1 at a glance: framewise 5/8, CTC 7/8, humans 5/8 overall and 75% mean class accuracy.
+    assert "<strong>62.5%</strong>" in page and "<strong>87.5%</strong>" in page and "<strong>75.0%</strong>" in page
+    assert page.count("<svg") >= 8  # every figure inline
+    for table in ("table1", "confusion", "assessors", "human_agreement"):
+        assert f"/reports/comparison/csv/{table}/?{_query(data)}" in html.unescape(page)
+    assert "What is missing" not in page
+
+
+def test_a_job_only_page_says_what_is_missing(client, researcher, data):
+    client.force_login(researcher)
+    page = client.get(f"/reports/comparison/?{_query(data, campaign=False)}").content.decode()
+    assert "What is missing" in page and "no campaign selected" in page
+
+
+def test_pages_refuse_assessors_and_send_anonymous_users_to_sign_in(client, assessor, data):
+    assert client.get(f"/reports/comparison/?{_query(data)}").status_code == 302
+    client.force_login(assessor)
+    for url in ("/reports/", f"/reports/comparison/?{_query(data)}", f"/reports/comparison/csv/table1/?{_query(data)}"):
+        assert client.get(url).status_code == 403
+
+
+def test_bad_choices_get_a_400_page_with_the_reason(client, researcher, data, tmp_path):
+    client.force_login(researcher)
+    assert client.get("/reports/comparison/").status_code == 400
+    other = make_corpus(tmp_path / "other", name="other", speakers=("s9",), per_speaker_class=1)
+    campaign = Campaign.objects.create(corpus=other, name="elsewhere", classes=CLASSES)
+    response = client.get(f"/reports/comparison/?job={data['job'].pk}&campaign={campaign.pk}")
+    assert response.status_code == 400
+    assert "a report compares answers on the same utterances" in response.content.decode()
+    assert client.get("/reports/comparison/?job=999999").status_code == 404
+
+
+@pytest.mark.parametrize("table", sorted(name.removesuffix(".csv") for name in csv_tables.TABLES))
+def test_every_table_downloads_as_csv_with_its_header(client, researcher, data, table):
+    client.force_login(researcher)
+    response = client.get(f"/reports/comparison/csv/{table}/?{_query(data)}")
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("text/csv")
+    assert response["Content-Disposition"] == f'attachment; filename="tiny_job{data["job"].pk}_campaign{data["campaign"].pk}_{table}.csv"'
+    rows = list(csv.reader(io.StringIO(response.content.decode())))
+    assert len({len(row) for row in rows}) == 1  # a rectangle a spreadsheet can open
+
+
+def test_csv_numbers_match_the_hand_computed_ones(client, researcher, data):
+    client.force_login(researcher)
+    text = client.get(f"/reports/comparison/csv/table1/?{_query(data)}").content.decode()
+    rows = {row["row"]: row for row in csv.DictReader(io.StringIO(text))}
+    assert float(rows["dummy"]["overall_accuracy"]) == pytest.approx(0.5)
+    assert float(rows["human"]["mean_class_accuracy"]) == pytest.approx(0.75)
+    assessors = list(csv.DictReader(io.StringIO(
+        client.get(f"/reports/comparison/csv/assessors/?{_query(data)}").content.decode()
+    )))  # fmt: skip
+    assert {(a["assessor"], float(a["overall_accuracy"])) for a in assessors} == {("alice", 1.0), ("bob", 0.25)}
+    assert client.get(f"/reports/comparison/csv/nonsense/?{_query(data)}").status_code == 404
+
+
+@pytest.mark.parametrize("figure", ["class_distribution", "table1", "confusion", "answer_index"])
+def test_figures_download_as_well_formed_svg(client, researcher, data, figure):
+    client.force_login(researcher)
+    response = client.get(f"/reports/comparison/svg/{figure}/?{_query(data)}")
+    assert response.status_code == 200
+    assert response["Content-Type"] == "image/svg+xml"
+    root = ElementTree.fromstring(response.content)
+    assert root.tag.endswith("svg")
+
+
+def test_a_figure_the_data_does_not_allow_is_404(client, researcher, data):
+    client.force_login(researcher)
+    # Without a campaign there is no answer-index curve.
+    assert client.get(f"/reports/comparison/svg/answer_index/?{_query(data, campaign=False)}").status_code == 404
+
+
+def test_the_utterance_explorer_shows_frames_decoding_votes_and_answers(client, researcher, data):
+    client.force_login(researcher)
+    utterance = data["utterances"]["s1_anger_0"]
+    response = client.get(f"/reports/utterance/{utterance.public_id}/?{_query(data)}")
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert "<svg" in page
+    assert "<strong>anger</strong> (frames 1–2)" in page  # CTC's decoded span
+    assert page.count("<td>E") == 3  # three expert votes
+    assert "<td>alice</td><td>anger ✓</td>" in page and "<td>bob</td><td>neutral ✗</td>" in page
+    assert f"/reports/utterance/{utterance.public_id}/audio/" in page
+    assert f"/reports/comparison/?{_query(data)}" in html.unescape(page)
+    empty = data["utterances"]["s2_neutral_1"]
+    page = client.get(f"/reports/utterance/{empty.public_id}/?{_query(data)}").content.decode()
+    assert "empty (no emotion decoded)" in page
+    assert "<td>warmup</td>" in page  # alice's warm-up answer is shown, marked as such
+
+
+def test_researchers_hear_the_audio_and_assessors_do_not(client, researcher, assessor, data):
+    utterance = data["utterances"]["s1_anger_0"]
+    client.force_login(researcher)
+    response = client.get(f"/reports/utterance/{utterance.public_id}/audio/", HTTP_RANGE="bytes=0-43")
+    assert response.status_code == 206
+    assert b"".join(response.streaming_content)[:4] == b"RIFF"
+    assert utterance.name not in response["Content-Disposition"]
+    client.force_login(assessor)
+    assert client.get(f"/reports/utterance/{utterance.public_id}/audio/").status_code == 403
