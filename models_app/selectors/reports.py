@@ -148,19 +148,29 @@ def _data_fingerprint(job: TrainingJob | None, campaign: Campaign | None) -> tup
     return tuple(parts)
 
 
-def comparison_report_cached(*, job: TrainingJob | None = None, campaign: Campaign | None = None, seed: int = 0) -> dict:
-    """``comparison_report`` kept for a minute in Django's cache, keyed by the data's fingerprint."""
-    key = "emolab:comparison:%s:%s:%s:%s" % (
+def report_cache_key(*, job: TrainingJob | None, campaign: Campaign | None, seed: int) -> str:
+    """The cache key of a report: its inputs' ids, the seed and the data's fingerprint."""
+    return "emolab:comparison:%s:%s:%s:%s" % (
         job.pk if job else "-",
         campaign.pk if campaign else "-",
         seed,
         "-".join(str(part) for part in _data_fingerprint(job, campaign)),
     )
+
+
+def comparison_report_keyed(*, job: TrainingJob | None = None, campaign: Campaign | None = None, seed: int = 0):
+    """(cache key, report): ``comparison_report`` kept for a minute in Django's cache, keyed by the
+    data's fingerprint. The key lets a caller cache what it derives from this very report."""
+    key = report_cache_key(job=job, campaign=campaign, seed=seed)
     report = cache.get(key)
     if report is None:
         report = comparison_report(job=job, campaign=campaign, seed=seed)
         cache.set(key, report, REPORT_CACHE_SECONDS)
-    return report
+    return key, report
+
+
+def comparison_report_cached(*, job: TrainingJob | None = None, campaign: Campaign | None = None, seed: int = 0) -> dict:
+    return comparison_report_keyed(job=job, campaign=campaign, seed=seed)[1]
 
 
 # --- utterance explorer (figure 4) ------------------------------------------------------------

@@ -170,3 +170,27 @@ def test_the_report_reads_the_database_in_a_fixed_number_of_queries(data, django
     # Utterances, votes, predictions, judgments: no query per utterance.
     with django_assert_max_num_queries(4):
         comparison_report(job=data["job"], campaign=data["campaign"])
+
+
+def test_the_explorer_refuses_an_utterance_of_another_corpus_and_works_without_a_job(client, researcher, data, tmp_path):
+    client.force_login(researcher)
+    other = make_corpus(tmp_path / "other", name="other", speakers=("s9",), per_speaker_class=1)
+    stranger = other.utterances.first()
+    response = client.get(f"/reports/utterance/{stranger.public_id}/?{_query(data)}")
+    assert response.status_code == 400 and b"not in corpus 'tiny'" in response.content
+    utterance = data["utterances"]["s1_anger_1"]
+    page = client.get(f"/reports/utterance/{utterance.public_id}/?{_query(data, job=False)}").content.decode()
+    assert "No per-frame probabilities stored for this utterance (no training job selected)" in page
+    assert "<td>bob</td><td>neutral ✗</td>" in page
+
+
+def test_svg_downloads_reuse_the_figures_drawn_for_the_page(client, researcher, data, monkeypatch):
+    client.force_login(researcher)
+    assert client.get(f"/reports/comparison/?{_query(data)}").status_code == 200
+    from models_app.ser.analysis import plots
+
+    def must_not_draw(report):
+        raise AssertionError("figures drawn again within the cache minute")
+
+    monkeypatch.setattr(plots, "comparison_figures", must_not_draw)
+    assert client.get(f"/reports/comparison/svg/confusion/?{_query(data)}").status_code == 200
