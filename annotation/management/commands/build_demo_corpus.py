@@ -9,41 +9,11 @@ import time
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
-from tqdm import tqdm
 
+from emolab.command_progress import CommandProgressBar
 from annotation.demo_corpus import DESCRIPTION, DemoCorpusConfig, DemoCorpusError, build_demo_corpus
 from annotation.models import Corpus, corpus_name_validator
 from annotation.services.corpora import CorpusImportError, corpus_import
-
-
-class _Bar:
-    """The builder's and the import service's (done, total) callbacks as a tqdm bar on stderr."""
-
-    def __init__(self, stream, description: str, unit: str):
-        self._stream, self._description, self._unit = stream, description, unit
-        self._bar = None
-
-    def __call__(self, done: int, total: int) -> None:
-        if self._bar is None:
-            self._bar = tqdm(total=total, desc=self._description, unit=self._unit, file=self._stream, mininterval=0.5)
-        self._bar.update(done - self._bar.n)
-
-    def close(self) -> None:
-        if self._bar is not None:
-            self._bar.close()
-
-
-class _RawStderr:
-    """tqdm writes carriage returns; Django's OutputWrapper would end every write with a newline."""
-
-    def __init__(self, wrapper):
-        self._wrapper = wrapper
-
-    def write(self, text: str) -> None:
-        self._wrapper.write(text, style_func=lambda message: message, ending="")
-
-    def flush(self) -> None:
-        self._wrapper.flush()
 
 
 class Command(BaseCommand):
@@ -96,8 +66,7 @@ class Command(BaseCommand):
 
         folder = settings.MEDIA_ROOT / "corpora" / name
         started = time.monotonic()
-        stream = _RawStderr(self.stderr)
-        bar = _Bar(stream, "synthesizing", "utt")
+        bar = CommandProgressBar(self.stderr, "synthesizing", "utt")
         try:
             build = build_demo_corpus(folder, config=config, progress=bar)
         except DemoCorpusError as exc:
@@ -106,7 +75,7 @@ class Command(BaseCommand):
             bar.close()
         synthesized = time.monotonic() - started
 
-        bar = _Bar(stream, "importing", "file")
+        bar = CommandProgressBar(self.stderr, "importing", "file")
         try:
             report = corpus_import(
                 name=name,

@@ -3,44 +3,14 @@
 from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
-from tqdm import tqdm
 
+from emolab.command_progress import CommandProgressBar
 from annotation.importers.formats import FORMATS
 from annotation.services.corpora import CorpusImportError, ImportReport, corpus_import_from_source
 
 # How many entries of a long list (skipped files, mismatches) the summary prints; the full
 # lists are kept in the corpus's import report.
 SHOWN = 10
-
-
-class _ProgressBar:
-    """Adapts the service's (done, total) callback to a tqdm bar on the command's stderr."""
-
-    def __init__(self, stream):
-        self._stream = stream
-        self._bar = None
-
-    def __call__(self, done: int, total: int) -> None:
-        if self._bar is None:
-            self._bar = tqdm(total=total, desc="reading audio", unit="file", file=self._stream, mininterval=0.5)
-        self._bar.update(done - self._bar.n)
-
-    def close(self) -> None:
-        if self._bar is not None:
-            self._bar.close()
-
-
-class _RawStderr:
-    """tqdm writes carriage returns; Django's OutputWrapper would add a newline to each write."""
-
-    def __init__(self, wrapper):
-        self._wrapper = wrapper
-
-    def write(self, text: str) -> None:
-        self._wrapper.write(text, style_func=lambda message: message, ending="")
-
-    def flush(self) -> None:
-        self._wrapper.flush()
 
 
 def _class_names(values: list[str] | None) -> list[str] | None:
@@ -76,7 +46,7 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, format: str, path: Path, name: str | None, classes: list[str] | None, **options):
-        progress = _ProgressBar(_RawStderr(self.stderr))
+        progress = CommandProgressBar(self.stderr, "reading audio", "file")
         try:
             report = corpus_import_from_source(
                 format=format, path=path, name=name, classes=_class_names(classes), progress=progress

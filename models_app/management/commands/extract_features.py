@@ -3,8 +3,8 @@
 import time
 
 from django.core.management.base import BaseCommand, CommandError
-from tqdm import tqdm
 
+from emolab.command_progress import CommandProgressBar
 from annotation.models import Corpus
 from models_app.models import FeatureSet
 from models_app.ser.features import FEATURE_PRESETS
@@ -14,41 +14,21 @@ from models_app.services.features import FeatureExtractionError, feature_set_ens
 SHOWN = 10  # utterances without frames listed in the summary; all are kept on the set
 
 
-class _ProgressBar:
-    """Turns the service's ProgressEvents into a tqdm bar on the command's stderr."""
+class _FeatureProgress:
+    """Turns the service's ProgressEvents into a bar; notes when the cache was reused."""
 
-    def __init__(self, stream):
-        self._stream = stream
-        self._bar = None
+    def __init__(self, command_stderr):
+        self._bar = CommandProgressBar(command_stderr, "extracting features", "utt")
         self.cached = False
 
     def __call__(self, event: ProgressEvent) -> None:
         if event.detail.get("cached"):
             self.cached = True
             return
-        if self._bar is None:
-            self._bar = tqdm(
-                total=event.total, initial=event.done, desc="extracting features", unit="utt",
-                file=self._stream, mininterval=0.5,
-            )  # fmt: skip
-        self._bar.update(event.done - self._bar.n)
+        self._bar(event.done, event.total)
 
     def close(self) -> None:
-        if self._bar is not None:
-            self._bar.close()
-
-
-class _RawStderr:
-    """tqdm writes carriage returns; Django's OutputWrapper would add a newline to each write."""
-
-    def __init__(self, wrapper):
-        self._wrapper = wrapper
-
-    def write(self, text: str) -> None:
-        self._wrapper.write(text, style_func=lambda message: message, ending="")
-
-    def flush(self) -> None:
-        self._wrapper.flush()
+        self._bar.close()
 
 
 class Command(BaseCommand):
@@ -84,7 +64,7 @@ class Command(BaseCommand):
                     "progress is on the set (admin, or run this command again without --workers to finish in-process)."
                 )
             return
-        progress = _ProgressBar(_RawStderr(self.stderr))
+        progress = _FeatureProgress(self.stderr)
         start = time.perf_counter()
         try:
             feature_set = feature_set_ensure(corpus=corpus_row, preset=preset, progress=progress)
