@@ -52,6 +52,7 @@ class TrainingConfig:
     # lowest validation loss; 0 = train for exactly ``epochs`` (the paper: no early stopping).
     validation_fraction: float = 0.0
     patience: int | None = None  # epochs without validation improvement before stopping; None = never stop early
+    n_networks: int = 1  # networks trained from consecutive seeds and averaged; the authors trained one
     onelabel_class_weight: str | None = None  # the authors' one-label network had no class weights
     ctc_class_weight: str | None = "inverse_frequency"  # the authors' CTC weighted each sample by total/count
 

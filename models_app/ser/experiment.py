@@ -119,6 +119,7 @@ def build_estimator(method: str, config: ExperimentConfig):
         gradient_clip=training.gradient_clip,
         validation_fraction=training.validation_fraction,
         patience=training.patience,
+        n_networks=training.n_networks,
         n_threads=config.n_threads,
         random_state=config.seed,
     )
@@ -292,8 +293,8 @@ def run_fold(
     training = {}
     if hasattr(estimator, "history_"):
         training = {
-            "epochs_run": len(estimator.history_),
-            "best_epoch": estimator.best_epoch_,
+            "epochs_run": len(estimator.history_),  # over all networks of an ensemble
+            "best_epochs": estimator.best_epochs_,
             "n_training_utterances": estimator.n_training_utterances_,
             "history": estimator.history_,
         }

@@ -138,8 +138,21 @@ def test_validation_split_holds_out_whole_speakers_and_keeps_the_best_epoch(task
         **TINY_NETWORK, pad_frames=None, epochs=6, validation_fraction=0.2, patience=2, learning_rate=1e-2
     ).fit(X, y, groups=speakers)
     val_losses = [record["val_loss"] for record in estimator.history_]
-    assert estimator.best_epoch_ == 1 + int(np.argmin(val_losses))
+    assert estimator.best_epochs_ == [1 + int(np.argmin(val_losses))]
     assert len(estimator.history_) <= 6
+
+
+def test_an_ensemble_averages_networks_trained_from_consecutive_seeds(task):
+    X, y, X_test, _ = task
+    params = dict(hidden_units=6, dense_units=6, n_threads=1, pad_frames=None, epochs=2)
+    events = []
+    ensemble = CTCBLSTM(**params, n_networks=2, random_state=4).fit(X, y, progress=events.append)
+    members = [CTCBLSTM(**params, random_state=seed).fit(X, y) for seed in (4, 5)]
+    expected = [np.mean(pair, axis=0) for pair in zip(*(m.predict_frame_proba(X_test[:5]) for m in members))]
+    for got, want in zip(ensemble.predict_frame_proba(X_test[:5]), expected):
+        np.testing.assert_allclose(got, want, rtol=1e-6, atol=1e-9)
+    assert [(e.done, e.total) for e in events] == [(1, 4), (2, 4), (3, 4), (4, 4)]
+    assert [r["network"] for r in ensemble.history_] == [0, 0, 1, 1]
 
 
 def test_packed_mode_ignores_padding_from_longer_batch_mates(task):

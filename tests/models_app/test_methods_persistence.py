@@ -50,7 +50,7 @@ def test_network_checkpoints_load_without_unpickling_code(data, tmp_path):
     path = save_estimator(net, tmp_path / "net.ckpt", feature_preset="paper")
     stored = torch.load(path, weights_only=True)  # would raise on any pickled object
     assert stored["method"] == "onelabel"
-    assert set(stored["state"]["network"]) >= {"encoder.lstm.weight_ih_l0", "head.1.weight"}
+    assert set(stored["state"]["networks"][0]) >= {"encoder.lstm.weight_ih_l0", "head.1.weight"}
 
 
 def test_unfitted_damaged_and_foreign_files_are_refused(data, tmp_path):

@@ -70,6 +70,7 @@ class CTCBLSTM(BLSTMEstimator):
         validation_fraction: float = 0.0,
         patience: int | None = None,
         class_weight: str | None = "inverse_frequency",
+        n_networks: int = 1,
         n_threads: int = 1,
         random_state=None,
         discard_first_outputs: int = 2,
@@ -96,6 +97,7 @@ class CTCBLSTM(BLSTMEstimator):
             validation_fraction=validation_fraction,
             patience=patience,
             class_weight=class_weight,
+            n_networks=n_networks,
             n_threads=n_threads,
             random_state=random_state,
         )
@@ -163,7 +165,10 @@ class CTCBLSTM(BLSTMEstimator):
         result: list[np.ndarray | None] = [None] * len(sequences)
         with self._inference_session(), torch.inference_mode():
             for positions, x, lengths in self._inference_batches(sequences):
-                probabilities = self.network_(x, lengths).exp().double().numpy()  # (B, T, K+1)
+                # an ensemble averages its networks' per-frame probabilities
+                probabilities = np.mean(
+                    [network(x, lengths).exp().double().numpy() for network in self.networks_], axis=0
+                )  # (B, T, K+1)
                 for row, position in enumerate(positions):
                     result[position] = probabilities[row, : len(sequences[position])]
         return result

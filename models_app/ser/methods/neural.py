@@ -78,6 +78,7 @@ class BLSTMEstimator(ClassifierMixin, BaseEstimator):
         validation_fraction: float = 0.0,
         patience: int | None = None,
         class_weight: str | None = None,
+        n_networks: int = 1,
         n_threads: int = 1,
         random_state=None,
     ):
@@ -99,6 +100,7 @@ class BLSTMEstimator(ClassifierMixin, BaseEstimator):
         self.validation_fraction = validation_fraction
         self.patience = patience
         self.class_weight = class_weight
+        self.n_networks = n_networks
         self.n_threads = n_threads
         self.random_state = random_state
 
@@ -126,8 +128,8 @@ class BLSTMEstimator(ClassifierMixin, BaseEstimator):
             raise ValueError("validation_fraction must lie in [0, 1)")
         if self.patience is not None and self.validation_fraction == 0.0:
             raise ValueError("early stopping (patience) needs a validation_fraction above 0")
-        if self.epochs < 1 or self.batch_size < 1:
-            raise ValueError("epochs and batch_size must be at least 1")
+        if self.epochs < 1 or self.batch_size < 1 or self.n_networks < 1:
+            raise ValueError("epochs, batch_size and n_networks must be at least 1")
 
     # -- training --------------------------------------------------------------------------------
     def fit(self, X, y, groups=None, progress: ProgressCallback | None = None):
@@ -165,7 +167,28 @@ class BLSTMEstimator(ClassifierMixin, BaseEstimator):
             else np.ones(n_classes)
         )
         self.history_ = []
-        self.best_epoch_ = self.epochs
+        self.best_epochs_ = []
+        self.networks_ = []
+        for index in range(self.n_networks):
+            # Network 0 continues the generator that drew the validation split; the others start
+            # from seed + index, so one network of an ensemble equals a single network of that seed.
+            network_rng = rng if index == 0 else np.random.default_rng(seed + index)
+            self.networks_.append(
+                self._train_network(
+                    index, seed + index, network_rng, sequences, y_indices,
+                    train_positions, validation_positions, class_weights, progress,
+                )  # fmt: skip
+            )
+        return self
+
+    def _train_network(
+        self, index, seed, rng, sequences, y_indices, train_positions, validation_positions, class_weights, progress
+    ):
+        """Train one network; keep the weights of its best validation epoch when there is a
+        validation set. Appends to ``history_`` and ``best_epochs_``."""
+        n_classes = len(self.classes_)
+        best_epoch = self.epochs
+        total_epochs = self.epochs * self.n_networks
         with torch_session(seed, self.n_threads):
             network = self._build_network(self.n_features_in_, n_classes)
             if self.keras_init:
@@ -187,23 +210,29 @@ class BLSTMEstimator(ClassifierMixin, BaseEstimator):
                     optimizer.step()
                     total += float(loss.detach()) * len(batch)
                     count += len(batch)
-                record = {"epoch": epoch, "loss": total / count, "seconds": time.perf_counter() - epoch_started}
+                record = {
+                    "network": index,
+                    "epoch": epoch,
+                    "loss": total / count,
+                    "seconds": time.perf_counter() - epoch_started,  # training only, not validation
+                }
                 if len(validation_positions):
                     record["val_loss"] = self._evaluate_loss(network, sequences, y_indices, validation_positions, class_weights)
                     if record["val_loss"] < best_loss - 1e-6:
                         best_loss, best_state, epochs_without_gain = record["val_loss"], copy.deepcopy(network.state_dict()), 0
-                        self.best_epoch_ = epoch
+                        best_epoch = epoch
                     else:
                         epochs_without_gain += 1
                 self.history_.append(record)
-                progress(ProgressEvent(stage=self.stage, done=epoch, total=self.epochs, detail=dict(record)))
+                done = index * self.epochs + epoch
+                progress(ProgressEvent(stage=self.stage, done=done, total=total_epochs, detail=dict(record)))
                 if self.patience is not None and epochs_without_gain >= self.patience:
                     break
             if best_state is not None:
                 network.load_state_dict(best_state)
         network.eval()
-        self.network_ = network
-        return self
+        self.best_epochs_.append(best_epoch)
+        return network
 
     def _make_optimizer(self, network):
         if self.optimizer == "adam":
@@ -251,7 +280,7 @@ class BLSTMEstimator(ClassifierMixin, BaseEstimator):
 
     # -- inference -------------------------------------------------------------------------------
     def _prepare(self, X) -> list[np.ndarray]:
-        if not hasattr(self, "network_"):
+        if not hasattr(self, "networks_"):
             raise ValueError(f"this {type(self).__name__} is not fitted yet: call fit first")
         sequences = check_sequences(X, n_features=self.n_features_in_)
         return self.scaler_.transform(sequences) if self.scaler_ is not None else sequences
@@ -281,25 +310,27 @@ class BLSTMEstimator(ClassifierMixin, BaseEstimator):
             "classes": self.classes_.tolist(),
             "n_features_in": int(self.n_features_in_),
             "n_training_utterances": int(self.n_training_utterances_),
-            "best_epoch": int(self.best_epoch_),
+            "best_epochs": [int(e) for e in self.best_epochs_],
             "history": list(self.history_),
             "scaler_mean": None if self.scaler_ is None else torch.from_numpy(self.scaler_.mean),
             "scaler_scale": None if self.scaler_ is None else torch.from_numpy(self.scaler_.scale),
-            "network": self.network_.state_dict(),
+            "networks": [network.state_dict() for network in self.networks_],
         }
 
     def _restore_learned_state(self, state: dict) -> None:
         self.classes_ = np.asarray(state["classes"])
         self.n_features_in_ = state["n_features_in"]
         self.n_training_utterances_ = state["n_training_utterances"]
-        self.best_epoch_ = state["best_epoch"]
+        self.best_epochs_ = state["best_epochs"]
         self.history_ = state["history"]
         self.scaler_ = (
             None
             if state["scaler_mean"] is None
             else FrameScaler(state["scaler_mean"].numpy(), state["scaler_scale"].numpy())
         )
-        network = self._build_network(self.n_features_in_, len(self.classes_))
-        network.load_state_dict(state["network"])
-        network.eval()
-        self.network_ = network
+        self.networks_ = []
+        for weights in state["networks"]:
+            network = self._build_network(self.n_features_in_, len(self.classes_))
+            network.load_state_dict(weights)
+            network.eval()
+            self.networks_.append(network)

@@ -39,5 +39,7 @@ class OneLabelBLSTM(BLSTMEstimator):
         probabilities = np.empty((len(sequences), len(self.classes_)), dtype=np.float64)
         with self._inference_session(), torch.inference_mode():
             for positions, x, lengths in self._inference_batches(sequences):
-                probabilities[positions] = torch.softmax(self.network_(x, lengths), dim=1).double().numpy()
+                # an ensemble averages its networks' class probabilities
+                per_network = [torch.softmax(network(x, lengths), dim=1).double().numpy() for network in self.networks_]
+                probabilities[positions] = np.mean(per_network, axis=0)
         return probabilities
