@@ -144,43 +144,28 @@ def _fast() -> ExperimentConfig:
     return replace(
         paper,
         name="fast",
-        network=replace(
-            paper.network,
-            hidden_units=32,  # a quarter of the paper's LSTM work per frame
-            dense_units=128,  # the head is most of the CTC network's per-frame work
-            pad_frames=None,  # no compute on padding
-            standardize=True,  # raw features train slowly in few epochs
-        ),
+        # The paper's layer sizes: with a smaller head (128 units) CTC still decoded a quarter of
+        # EmoDB as empty after 15-30 epochs; 512 units decode none (docs/methods.md).
+        network=replace(paper.network, pad_frames=None),  # no compute on padding
         training=replace(
             paper.training,
-            epochs=15,  # minutes, not hours, on the demo corpus
+            epochs=30,  # about a minute for both networks on EmoDB (5 folds, 1 thread)
             learning_rate=3e-3,  # few epochs need larger steps
         ),
-        ctc=replace(paper.ctc, beam_width=10),  # one emotion per utterance: a narrow beam finds the same top path
+        ctc=replace(paper.ctc, beam_width=10),  # one emotion per utterance: a narrow beam finds the same top labeling
         framewise=replace(paper.framewise, n_estimators=100),
         utterance_stats=replace(paper.utterance_stats, n_estimators=100),
     )
 
 
 def _best() -> ExperimentConfig:
-    # Each field differs from ``paper`` because it measurably helped on EmoDB (docs/methods.md).
+    # Each change from ``paper`` measurably helped on EmoDB (3 seeds, docs/methods.md); tried and
+    # dropped because they did not: standardisation (CTC decodings went empty), dropout 0.3,
+    # early stopping on held-out training speakers, one-label class weights, 128 units.
     paper = ExperimentConfig()
     return replace(
         paper,
         name="best",
-        network=replace(
-            paper.network,
-            dropout=0.3,
-            pad_frames=None,
-            standardize=True,
-        ),
-        training=replace(
-            paper.training,
-            learning_rate=1e-3,
-            epochs=80,
-            validation_fraction=0.2,
-            patience=15,
-            onelabel_class_weight="inverse_frequency",
-            gradient_clip=5.0,
-        ),
+        network=replace(paper.network, pad_frames=None),  # packed: +0.02 / +0.01 mean class acc., 3x faster
+        training=replace(paper.training, n_networks=5),  # 5-seed ensemble: +0.04 one-label, +0.02 CTC
     )

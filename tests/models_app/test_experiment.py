@@ -149,7 +149,7 @@ def test_presets_and_config_round_trip():
     assert paper.ctc.beam_width == 100 and paper.ctc.discard_first_outputs == 2 and paper.ctc.min_frames == 6
     assert paper.framewise.n_estimators == 1000 and paper.framewise.class_weight == "balanced"
     assert not paper.network.standardize and paper.network.dropout == 0.0
-    assert fast.training.epochs < paper.training.epochs and best.network.standardize
+    assert fast.training.epochs < paper.training.epochs and best.training.n_networks == 5
     for config in (paper, fast, best):
         assert ExperimentConfig.from_dict(json.loads(json.dumps(config.to_dict()))) == config
     with pytest.raises(ValueError, match="unknown preset"):
