@@ -174,7 +174,8 @@ def main(argv=None) -> None:
         for method, m in report["methods"].items():
             print(
                 f"  {method:<9} {m['seconds_per_epoch']:7.2f} s/epoch  {m['gflop_per_epoch']:8.1f} GFLOP/epoch  "
-                f"{m['achieved_gflops']:6.1f} GFLOP/s = {100 * m['share_of_matmul_peak']:5.1f}% of the matrix-product rate"
+                f"{m['achieved_gflops']:6.1f} GFLOP/s = "
+                f"{100 * m['share_of_matmul_peak']:5.1f}% of the matrix-product rate"
             )
         print(f"  framewise forest, one fold: {report['framewise_fold_seconds']:.1f} s; "
               f"statistics forest: {report['utterance_stats_fold_seconds']:.1f} s; "

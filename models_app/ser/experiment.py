@@ -399,7 +399,8 @@ def fit_final(method: str, config: ExperimentConfig, dataset: Dataset, progress:
     progress = progress or ignore_progress
 
     def forward(event: ProgressEvent) -> None:
-        progress(ProgressEvent(stage=method, done=event.done, total=event.total, detail={**event.detail, "method": method}))
+        detail = {**event.detail, "method": method}
+        progress(ProgressEvent(stage=method, done=event.done, total=event.total, detail=detail))
 
     estimator = build_estimator(method, config)
     return estimator.fit(dataset.features, dataset.labels, groups=dataset.groups, progress=forward)
@@ -472,7 +473,8 @@ class ExperimentResult:
             for row, row_predictions in result.predictions.items():
                 # The CTC rows share one network's frame probabilities: written once, with "ctc".
                 with_frames = row == ROWS_OF_METHOD[result.method][0]
-                predictions.setdefault(row, []).extend(prediction_json(p, classes, with_frames) for p in row_predictions)
+                serialised_row = [prediction_json(p, classes, with_frames) for p in row_predictions]
+                predictions.setdefault(row, []).extend(serialised_row)
         return {
             "classes": list(classes),
             "config": self.config.to_dict(),

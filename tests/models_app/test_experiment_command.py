@@ -74,4 +74,6 @@ def test_command_refuses_what_it_cannot_do(corpus, tmp_path):
     with pytest.raises(CommandError, match="does not exist"):
         call_command("run_experiment", corpus="tiny", json_path=str(tmp_path / "missing" / "x.json"), stdout=StringIO())
     with pytest.raises(CommandError, match="at most 4 folds"):
-        call_command("run_experiment", corpus="tiny", methods="dummy", folds=5, threads=1, stdout=StringIO(), stderr=StringIO())
+        call_command(
+            "run_experiment", corpus="tiny", methods="dummy", folds=5, threads=1, stdout=StringIO(), stderr=StringIO()
+        )

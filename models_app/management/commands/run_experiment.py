@@ -106,7 +106,8 @@ class Command(BaseCommand):
         methods = [m.strip() for m in options["methods"].split(",") if m.strip()]
         unknown = [m for m in methods if m not in METHODS]
         if unknown or not methods:
-            raise CommandError(f"unknown methods {', '.join(unknown) or '(none given)'}; choose from {', '.join(METHODS)}")
+            given = ", ".join(unknown) or "(none given)"
+            raise CommandError(f"unknown methods {given}; choose from {', '.join(METHODS)}")
         if options["folds"] < 2:
             raise CommandError("--folds must be at least 2")
         if options["threads"] < 1:
@@ -150,7 +151,9 @@ class Command(BaseCommand):
 
         bars = _Bars(len(methods) * options["folds"], stream)
         try:
-            result = run_experiment(dataset, methods, config, n_folds=options["folds"], seed=options["seed"], progress=bars)
+            result = run_experiment(
+                dataset, methods, config, n_folds=options["folds"], seed=options["seed"], progress=bars
+            )
         except ValueError as exc:
             raise CommandError(str(exc)) from None
         finally:

@@ -217,10 +217,12 @@ class BLSTMEstimator(ClassifierMixin, BaseEstimator):
                     "seconds": time.perf_counter() - epoch_started,  # training only, not validation
                 }
                 if len(validation_positions):
-                    record["val_loss"] = self._evaluate_loss(network, sequences, y_indices, validation_positions, class_weights)
+                    record["val_loss"] = self._evaluate_loss(
+                        network, sequences, y_indices, validation_positions, class_weights
+                    )
                     if record["val_loss"] < best_loss - 1e-6:
-                        best_loss, best_state, epochs_without_gain = record["val_loss"], copy.deepcopy(network.state_dict()), 0
-                        best_epoch = epoch
+                        best_loss, best_state = record["val_loss"], copy.deepcopy(network.state_dict())
+                        best_epoch, epochs_without_gain = epoch, 0
                     else:
                         epochs_without_gain += 1
                 self.history_.append(record)
