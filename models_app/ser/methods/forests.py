@@ -71,8 +71,7 @@ class FramewiseForest(ClassifierMixin, BaseEstimator):
         return np.split(frame_proba, bounds)
 
     def _full_columns(self, proba: np.ndarray) -> np.ndarray:
-        # The forest saw frame labels as indices; a class whose frames all went elsewhere cannot
-        # vanish because every utterance gives frames, but keep the columns explicit anyway.
+        # The forest was fitted on class indices, so its classes_ are column numbers here.
         full = np.zeros((len(proba), len(self.classes_)))
         full[:, self.forest_.classes_] = proba
         return full
