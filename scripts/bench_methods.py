@@ -3,6 +3,7 @@ epoch needs, as a share of what this CPU does on a large matrix product, and a p
 whole ``paper`` protocol (all methods, 5 folds) on a corpus of IEMOCAP's size.
 
     nice -n 10 .venv/bin/python scripts/bench_methods.py [--threads 1] [--epochs 2]
+    nice -n 10 .venv/bin/python scripts/bench_methods.py --corpora iemocap --full-protocol --jobs 2 --threads 1
 
 Random arrays stand in for features (the work does not depend on the values). Everything is
 measured in one run, so the ratios hold even on a busy machine where absolute seconds do not.
@@ -134,18 +135,36 @@ def bench_corpus(name: str, config: ExperimentConfig, epochs: int, peak: float, 
     return report
 
 
-def run_full_protocol(config: ExperimentConfig, rng: np.random.Generator) -> dict:
+def print_progress(started: float):
+    """A progress callback for the hour-long full run: one line per fold start and every 10th epoch,
+    with the elapsed minutes, on standard error (the report stays on standard output)."""
+
+    def report(event) -> None:
+        epoch = event.detail.get("epoch")
+        if event.done == 0 or (epoch is not None and epoch % 10 == 0):
+            minutes = (time.perf_counter() - started) / 60
+            where = f"{event.stage} fold {event.detail.get('fold')}"
+            print(f"[{minutes:6.1f} min] {where}" + (f" epoch {epoch}" if epoch else ""), file=sys.stderr, flush=True)
+
+    return report
+
+
+def run_full_protocol(config: ExperimentConfig, rng: np.random.Generator, n_jobs: int) -> dict:
     """Run the whole protocol (all methods, 5 folds) on a random IEMOCAP-size corpus: 10 speakers
-    in 5 sessions, as IEMOCAP. Returns wall seconds per method."""
+    in 5 sessions, as IEMOCAP; ``n_jobs`` (method, fold) units at once. Returns wall seconds, and
+    per method the seconds its units took (summed over folds, so with n_jobs > 1 they add up to
+    more than the wall time)."""
     lengths = corpus_lengths("iemocap", rng)
     X, y = random_corpus(lengths, rng)
     speakers = np.array([f"spk{i % 10}" for i in range(len(X))])
     sessions = np.array([f"Ses{i % 10 // 2 + 1}" for i in range(len(X))])
     dataset = Dataset(np.arange(len(X)), X, y, sessions, speakers, ["ang", "exc", "neu", "sad"])
     started = time.perf_counter()
-    result = run_experiment(dataset, list(METHODS), config, n_folds=5, seed=0)
+    progress = print_progress(started)
+    result = run_experiment(dataset, list(METHODS), config, n_folds=5, seed=0, progress=progress, n_jobs=n_jobs)
     seconds = {m: sum(r.seconds for r in result.fold_results if r.method == m) for m in METHODS}
-    return {"wall_seconds": time.perf_counter() - started, "seconds_per_method": seconds}
+    wall = time.perf_counter() - started
+    return {"wall_seconds": wall, "n_jobs": n_jobs, "threads_per_job": config.n_threads, "seconds_per_method": seconds}
 
 
 def main(argv=None) -> None:
@@ -155,6 +174,9 @@ def main(argv=None) -> None:
     parser.add_argument("--preset", default="paper", help="experiment preset to time (default paper)")
     parser.add_argument("--corpora", default="emodb,iemocap", help="emodb, iemocap or both")
     parser.add_argument("--json", default="", help="also write the numbers here")
+    parser.add_argument(
+        "--jobs", type=int, default=1, help="(method, fold) units at once in the full run, each with --threads threads"
+    )
     parser.add_argument(
         "--full-protocol", action="store_true", help="also run the whole protocol on the IEMOCAP-size corpus (long)"
     )
@@ -183,11 +205,12 @@ def main(argv=None) -> None:
         minutes = report["projected_protocol_seconds"] / 60
         print(f"  projected {args.preset} protocol (5 folds, all methods): {minutes:.1f} min (a projection, not a run)")
     if args.full_protocol:
-        full = run_full_protocol(config, rng)
+        full = run_full_protocol(config, rng, args.jobs)
         results["full_protocol"] = full
         per_method = ", ".join(f"{m} {s / 60:.1f}" for m, s in full["seconds_per_method"].items())
-        print(f"\nfull {args.preset} protocol run on the IEMOCAP-size corpus: {full['wall_seconds'] / 60:.1f} min "
-              f"({per_method} min)")  # fmt: skip
+        print(f"\nfull {args.preset} protocol run on the IEMOCAP-size corpus, {args.jobs} unit(s) at once "
+              f"x {args.threads} thread(s): {full['wall_seconds'] / 60:.1f} min wall "
+              f"(unit minutes per method: {per_method})")  # fmt: skip
     if args.json:
         Path(args.json).write_text(json.dumps(results, indent=2))
 

@@ -27,6 +27,7 @@ from models_app.ser.config import ExperimentConfig
 from models_app.ser.cv import Fold, check_no_speaker_leak, grouped_folds
 from models_app.ser.methods import CTCBLSTM, DummyMajority, FramewiseForest, OneLabelBLSTM, UtteranceStatsForest
 from models_app.ser.metrics import NO_PREDICTION, confusion_matrix, mean_and_std, per_class_recall, score
+from models_app.ser.parallel import run_units_in_processes
 from models_app.ser.progress import ProgressCallback, ProgressEvent, ignore_progress
 
 METHODS = ("dummy", "framewise", "onelabel", "ctc", "utterance_stats")
@@ -46,6 +47,7 @@ ROW_TITLES = {
     "ctc_exact": "CTC (exact single label)",
     "utterance_stats": "Utterance statistics forest",
 }
+UNIT_COST_RANK = {"ctc": 0, "onelabel": 1, "framewise": 2, "utterance_stats": 3, "dummy": 4}  # slowest first
 CTC_DECODER_OF_ROW = {"ctc": "beam", "ctc_best_path": "best_path", "ctc_exact": "exact"}
 JSON_DECIMALS = 6  # probabilities in the JSON: enough to rank and recompute, small enough to store
 
@@ -514,15 +516,28 @@ def run_experiment(
     n_folds: int = 5,
     seed: int = 0,
     progress: ProgressCallback | None = None,
+    n_jobs: int = 1,
 ) -> ExperimentResult:
-    """Every method on every fold (``seed`` fixes the folds, ``config.seed`` the models)."""
+    """Every method on every fold (``seed`` fixes the folds, ``config.seed`` the models).
+
+    ``n_jobs`` > 1 runs that many (method, fold) units at once in spawned worker processes, each
+    with ``config.n_threads`` threads; the results are the same as with ``n_jobs=1``."""
     unknown = [m for m in methods if m not in METHODS]
     if unknown:
         raise ValueError(f"unknown methods {', '.join(unknown)}; choose from {', '.join(METHODS)}")
     if len(dataset) == 0:
         raise ValueError("the dataset holds no utterances")
+    if n_jobs < 1:
+        raise ValueError("n_jobs must be at least 1")
     folds = make_folds(dataset, n_folds, seed)
-    fold_results = [run_fold(method, config, dataset, fold, progress) for method in methods for fold in folds]
+    units = [(method, fold) for method in methods for fold in folds]
+    if n_jobs == 1:
+        fold_results = [run_fold(method, config, dataset, fold, progress) for method, fold in units]
+    else:
+        # The networks first: the long units start early, so the short ones fill the gaps at the end.
+        order = sorted(range(len(units)), key=lambda i: UNIT_COST_RANK[units[i][0]])
+        results = run_units_in_processes([units[i] for i in order], dataset, config, n_jobs, progress)
+        fold_results = [result for _, result in sorted(zip(order, results), key=lambda pair: pair[0])]
     return ExperimentResult(
         config=config,
         classes=list(dataset.classes),

@@ -166,3 +166,34 @@ def test_presets_and_config_round_trip():
 def test_unknown_method_is_refused(dataset):
     with pytest.raises(ValueError, match="unknown methods svm"):
         run_experiment(dataset, ["svm"], tiny_config(), n_folds=3)
+
+
+def _predictions(result) -> dict:
+    return {
+        (r.method, r.fold, row): [(p.utterance_id, p.predicted_label, p.probabilities.tolist()) for p in predictions]
+        for r in result.fold_results
+        for row, predictions in r.predictions.items()
+    }
+
+
+def test_units_in_two_processes_give_the_serial_results(dataset):
+    methods = ["dummy", "onelabel", "ctc"]
+    serial = run_experiment(dataset, methods, tiny_config(), n_folds=3, seed=0)
+    events = []
+    parallel = run_experiment(dataset, methods, tiny_config(), n_folds=3, seed=0, progress=events.append, n_jobs=2)
+    assert [(r.method, r.fold) for r in parallel.fold_results] == [(m, f) for m in methods for f in range(3)]
+    assert _predictions(parallel) == _predictions(serial)  # each unit seeds its own models
+    # every worker's progress reached the caller's callback
+    epochs = {(e.detail["method"], e.detail["fold"], e.detail["epoch"]) for e in events if "epoch" in e.detail}
+    assert epochs == {(m, f, n) for m in ("onelabel", "ctc") for f in range(3) for n in (1, 2, 3)}
+    assert sum(1 for e in events if e.detail.get("finished")) == 9
+
+
+def test_a_failing_unit_in_a_worker_stops_the_run_with_its_error(dataset):
+    features = [x.copy() for x in dataset.features]
+    features[0][1, 3] = np.nan
+    broken = replace(dataset, features=features)
+    with pytest.raises(ValueError, match="NaN"):
+        run_experiment(broken, ["framewise", "utterance_stats"], tiny_config(), n_folds=3, seed=0, n_jobs=2)
+    with pytest.raises(ValueError, match="n_jobs must be at least 1"):
+        run_experiment(dataset, ["dummy"], tiny_config(), n_folds=3, n_jobs=0)

@@ -2,6 +2,7 @@
 services: Table 1 on stdout, every number in the JSON."""
 
 import json
+import re
 from io import StringIO
 
 import numpy as np
@@ -31,6 +32,7 @@ def test_command_prints_table_1_and_writes_the_json(corpus, tmp_path):
         preset="fast",
         folds=2,
         threads=1,
+        jobs=2,  # two units at once in worker processes, progress bars side by side
         json_path=str(json_path),
         stdout=out,
         stderr=err,
@@ -50,7 +52,9 @@ def test_command_prints_table_1_and_writes_the_json(corpus, tmp_path):
         assert {p["utterance_id"] for p in data["predictions"][row]} == ids
     # pitch separates the classes: the statistics forest gets them (nearly) all
     assert data["methods"]["utterance_stats"]["mean_class_accuracy"] > 0.8
-    assert "epochs" in err.getvalue()  # the progress bars went to stderr
+    # the progress bars went to stderr: units, and the epochs of each network unit
+    assert re.search(r"ctc fold 1: .*epoch/s, loss=", err.getvalue())
+    assert re.search(r"onelabel fold 0: .*epoch/s, loss=", err.getvalue())
 
 
 def test_dataset_for_corpus_keeps_class_order_and_sessions(corpus):
@@ -73,6 +77,8 @@ def test_command_refuses_what_it_cannot_do(corpus, tmp_path):
         call_command("run_experiment", corpus="tiny", methods="dummy,svm", stdout=StringIO())
     with pytest.raises(CommandError, match="does not exist"):
         call_command("run_experiment", corpus="tiny", json_path=str(tmp_path / "missing" / "x.json"), stdout=StringIO())
+    with pytest.raises(CommandError, match="--jobs must be at least 1"):
+        call_command("run_experiment", corpus="tiny", jobs=0, stdout=StringIO())
     with pytest.raises(CommandError, match="at most 4 folds"):
         call_command(
             "run_experiment", corpus="tiny", methods="dummy", folds=5, threads=1, stdout=StringIO(), stderr=StringIO()

@@ -34,42 +34,50 @@ class _Stream:
 
 
 class _Bars:
-    """Progress: one bar over (method, fold) units, one over the epochs of the current unit."""
+    """Progress: one bar over (method, fold) units, and one over the epochs of each running
+    network unit (several at once with --jobs)."""
 
     def __init__(self, n_units: int, stream: _Stream):
         self.stream = stream
         self.units = tqdm(total=n_units, desc="folds", unit="fold", position=0, file=stream)
-        self.epochs = None
-        self.current = None
+        self.epochs: dict[tuple, tqdm] = {}  # running unit -> its epoch bar
 
     def __call__(self, event: ProgressEvent) -> None:
-        method, fold = event.detail.get("method"), event.detail.get("fold")
-        if (method, fold) != self.current:
-            self._close_epochs()
-            self.current = (method, fold)
-            self.units.set_description(f"{method} fold {fold}")
+        unit = (event.detail.get("method"), event.detail.get("fold"))
         if event.detail.get("finished"):
-            self._close_epochs()
+            self._close_epochs(unit)
             self.units.update(1)
         elif "epoch" in event.detail:
-            if self.epochs is None:
-                self.epochs = tqdm(
-                    total=event.total, desc="  epochs", unit="epoch", position=1, leave=False, file=self.stream
+            bar = self.epochs.get(unit)
+            if bar is None:
+                taken = {b.pos for b in self.epochs.values()}
+                position = next(p for p in range(1, len(self.epochs) + 2) if p not in taken)
+                bar = tqdm(
+                    total=event.total,
+                    desc=f"  {unit[0]} fold {unit[1]}",
+                    unit="epoch",
+                    position=position,
+                    leave=False,
+                    file=self.stream,
                 )
-            self.epochs.n = event.done
+                self.epochs[unit] = bar
+            bar.n = event.done
             postfix = {"loss": f"{event.detail['loss']:.3f}"}
             if "val_loss" in event.detail:
                 postfix["val_loss"] = f"{event.detail['val_loss']:.3f}"
-            self.epochs.set_postfix(postfix, refresh=False)
-            self.epochs.refresh()
+            bar.set_postfix(postfix, refresh=False)
+            bar.refresh()
+        else:
+            self.units.set_description(f"{unit[0]} fold {unit[1]}")
 
-    def _close_epochs(self) -> None:
-        if self.epochs is not None:
-            self.epochs.close()
-            self.epochs = None
+    def _close_epochs(self, unit) -> None:
+        bar = self.epochs.pop(unit, None)
+        if bar is not None:
+            bar.close()
 
     def close(self) -> None:
-        self._close_epochs()
+        for unit in list(self.epochs):
+            self._close_epochs(unit)
         self.units.close()
 
 
@@ -100,6 +108,15 @@ class Command(BaseCommand):
                 "more threads than free cores slows training down many times over)"
             ),
         )
+        parser.add_argument(
+            "--jobs",
+            type=int,
+            default=1,
+            help=(
+                "(method, fold) units run at once, each in its own process with --threads threads "
+                "(default 1; on an idle 2-core machine --jobs 2 --threads 1 is fastest)"
+            ),
+        )
         parser.add_argument("--json", dest="json_path", default="", help="write every number and prediction here")
 
     def handle(self, *args, **options):
@@ -112,6 +129,8 @@ class Command(BaseCommand):
             raise CommandError("--folds must be at least 2")
         if options["threads"] < 1:
             raise CommandError("--threads must be at least 1")
+        if options["jobs"] < 1:
+            raise CommandError("--jobs must be at least 1")
         json_path = Path(options["json_path"]).expanduser() if options["json_path"] else None
         if json_path is not None and not json_path.parent.is_dir():
             raise CommandError(f"--json: folder {json_path.parent} does not exist")
@@ -152,7 +171,13 @@ class Command(BaseCommand):
         bars = _Bars(len(methods) * options["folds"], stream)
         try:
             result = run_experiment(
-                dataset, methods, config, n_folds=options["folds"], seed=options["seed"], progress=bars
+                dataset,
+                methods,
+                config,
+                n_folds=options["folds"],
+                seed=options["seed"],
+                progress=bars,
+                n_jobs=options["jobs"],
             )
         except ValueError as exc:
             raise CommandError(str(exc)) from None
