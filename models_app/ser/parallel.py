@@ -1,7 +1,7 @@
 """(method, fold) units of an experiment in several worker processes at once.
 
 Why processes: a BLSTM epoch waits on one time step after another with small matrices, so a
-second torch thread gains only about 1.5x, while two single-threaded units on two cores gain
+second torch thread gains only 1.3-1.7x, while two single-threaded units on two cores gain
 nearly 2x (docs/methods.md, Timing). The Celery workers already run one unit per core; this
 gives the command line and the benchmark the same.
 
