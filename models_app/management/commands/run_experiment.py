@@ -54,6 +54,7 @@ class _Bars:
                 position = next(p for p in range(1, len(self.epochs) + 2) if p not in taken)
                 bar = tqdm(
                     total=event.total,
+                    initial=event.done,  # the rate then counts from the first epoch, not from zero
                     desc=f"  {unit[0]} fold {unit[1]}",
                     unit="epoch",
                     position=position,
@@ -61,7 +62,7 @@ class _Bars:
                     file=self.stream,
                 )
                 self.epochs[unit] = bar
-            bar.n = event.done
+            bar.update(event.done - bar.n)
             postfix = {"loss": f"{event.detail['loss']:.3f}"}
             if "val_loss" in event.detail:
                 postfix["val_loss"] = f"{event.detail['val_loss']:.3f}"
