@@ -1,7 +1,17 @@
 from django import forms
 from django.contrib import admin, messages
 
-from annotation.models import Assignment, Campaign, CampaignItem, Corpus, ExpertVote, Judgment, Session, Speaker, Utterance
+from annotation.models import (
+    Assignment,
+    Campaign,
+    CampaignItem,
+    Corpus,
+    ExpertVote,
+    Judgment,
+    Session,
+    Speaker,
+    Utterance,
+)
 from annotation.services.campaigns import CampaignSetupError, campaign_plan, campaign_populate, campaign_set_open
 
 
@@ -32,7 +42,17 @@ class ExpertVoteInline(admin.TabularInline):
 
 @admin.register(Utterance)
 class UtteranceAdmin(admin.ModelAdmin):
-    list_display = ("name", "corpus", "speaker", "session", "label", "rule_label", "n_raters", "n_dissenting", "duration_s")
+    list_display = (
+        "name",
+        "corpus",
+        "speaker",
+        "session",
+        "label",
+        "rule_label",
+        "n_raters",
+        "n_dissenting",
+        "duration_s",
+    )
     list_filter = ("corpus", "label")
     search_fields = ("name", "transcript")
     list_select_related = ("corpus", "speaker", "session")
@@ -85,7 +105,16 @@ class CampaignItemInline(admin.TabularInline):
 @admin.register(Campaign)
 class CampaignAdmin(admin.ModelAdmin):
     form = CampaignAdminForm
-    list_display = ("name", "corpus", "is_open", "judgments_per_item", "feedback", "gold_share", "created_by", "created_at")
+    list_display = (
+        "name",
+        "corpus",
+        "is_open",
+        "judgments_per_item",
+        "feedback",
+        "gold_share",
+        "created_by",
+        "created_at",
+    )
     list_filter = ("is_open", "corpus", "feedback")
     search_fields = ("name",)
     filter_horizontal = ("assessors",)
@@ -123,8 +152,17 @@ class CampaignAdmin(admin.ModelAdmin):
 @admin.register(Judgment)
 class JudgmentAdmin(admin.ModelAdmin):
     list_display = (
-        "created_at", "campaign", "assessor", "utterance", "phase", "answer", "expert_label", "is_correct",
-        "response_ms", "replays", "position",
+        "created_at",
+        "campaign",
+        "assessor",
+        "utterance",
+        "phase",
+        "answer",
+        "expert_label",
+        "is_correct",
+        "response_ms",
+        "replays",
+        "position",
     )
     list_filter = ("campaign", "assessor", "phase", "is_correct")
     search_fields = ("utterance__name", "assessor__username")

@@ -19,22 +19,28 @@ class CampaignForm(forms.Form):
     )
     judgments_per_item = forms.IntegerField(
         label="Judgments per utterance",
-        min_value=1, max_value=100, initial=CAMPAIGN_DEFAULTS.judgments_per_item,
+        min_value=1,
+        max_value=100,
+        initial=CAMPAIGN_DEFAULTS.judgments_per_item,
         help_text="Assessors per utterance (the paper: at least 2).",
     )
     feedback = forms.BooleanField(
         label="Show the expert label after each answer",
-        required=False, initial=CAMPAIGN_DEFAULTS.feedback,
+        required=False,
+        initial=CAMPAIGN_DEFAULTS.feedback,
         help_text="Warm-up items always show it (the paper showed it after every answer).",
     )
     warmup_per_class = forms.IntegerField(
         label="Warm-up examples per class",
-        min_value=0, max_value=20, initial=CAMPAIGN_DEFAULTS.warmup_per_class,
+        min_value=0,
+        max_value=20,
+        initial=CAMPAIGN_DEFAULTS.warmup_per_class,
         help_text="Warm-up examples per class, picked among utterances all experts agree on (the paper: 2).",
     )
     warmup_utterances = forms.CharField(
         label="Warm-up utterances (by hand)",
-        required=False, widget=forms.Textarea(attrs={"rows": 3}),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
         help_text="Or name the warm-up utterances yourself (one per line); empty = picked automatically.",
     )
     assessors = forms.ModelMultipleChoiceField(
@@ -45,14 +51,18 @@ class CampaignForm(forms.Form):
         help_text="None ticked = every member of the assessor group.",
     )
     items_per_assessor = forms.IntegerField(
-        label="Scored items per assessor", min_value=1, required=False,
+        label="Scored items per assessor",
+        min_value=1,
+        required=False,
         help_text="Empty = no limit. Warm-up and gold items come on top.",
     )
     replay_limit = forms.IntegerField(
         min_value=0, max_value=100, required=False, help_text="Replays after the first play; empty = no limit."
     )
     gold_share = forms.FloatField(
-        min_value=0.0, max_value=CAMPAIGN_DEFAULTS.max_gold_share, initial=CAMPAIGN_DEFAULTS.gold_share,
+        min_value=0.0,
+        max_value=CAMPAIGN_DEFAULTS.max_gold_share,
+        initial=CAMPAIGN_DEFAULTS.gold_share,
         help_text="Share of each assessor's scored trials that are hidden unanimous gold items (0 = none).",
     )
 

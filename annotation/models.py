@@ -185,7 +185,8 @@ class Campaign(models.Model):
     )
     warmup_per_class = models.PositiveSmallIntegerField(default=CAMPAIGN_DEFAULTS.warmup_per_class)
     feedback = models.BooleanField(
-        default=CAMPAIGN_DEFAULTS.feedback, help_text="Show the expert label after each main answer (warm-up always shows it)."
+        default=CAMPAIGN_DEFAULTS.feedback,
+        help_text="Show the expert label after each main answer (warm-up always shows it).",
     )
     items_per_assessor = models.PositiveIntegerField(
         null=True, blank=True, validators=[MinValueValidator(1)], help_text="Main items per assessor; empty = no limit."

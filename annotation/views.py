@@ -75,7 +75,9 @@ def campaign_detail(request, campaign_id: int):
     campaign = get_object_or_404(Campaign.objects.select_related("corpus", "created_by"), pk=campaign_id)
     overview = campaign_overview(campaign=campaign, now=timezone.now())
     named = sorted(user.username for user in campaign.assessors.all())
-    return render(request, "annotation/campaign_detail.html", {"overview": overview, "campaign": campaign, "named": named})
+    return render(
+        request, "annotation/campaign_detail.html", {"overview": overview, "campaign": campaign, "named": named}
+    )
 
 
 @require_POST

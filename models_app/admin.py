@@ -9,7 +9,18 @@ from models_app.services.features import feature_set_delete
 
 @admin.register(FeatureSet)
 class FeatureSetAdmin(admin.ModelAdmin):
-    list_display = ("id", "corpus", "preset", "status", "n_utterances", "n_frames", "n_empty", "progress", "created_at", "finished_at")
+    list_display = (
+        "id",
+        "corpus",
+        "preset",
+        "status",
+        "n_utterances",
+        "n_frames",
+        "n_empty",
+        "progress",
+        "created_at",
+        "finished_at",
+    )
     list_filter = ("status", "preset", "corpus")
     exclude = ("chunks",)  # thousands of ids: not for reading in a form
     readonly_fields = [f.name for f in FeatureSet._meta.fields if f.name not in ("id", "chunks")]

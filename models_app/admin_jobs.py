@@ -15,9 +15,29 @@ class JobUnitInline(admin.TabularInline):
 
 @admin.register(TrainingJob)
 class TrainingJobAdmin(admin.ModelAdmin):
-    list_display = ("id", "corpus", "preset", "methods", "n_folds", "seed", "status", "created_by", "created_at", "finished_at")
+    list_display = (
+        "id",
+        "corpus",
+        "preset",
+        "methods",
+        "n_folds",
+        "seed",
+        "status",
+        "created_by",
+        "created_at",
+        "finished_at",
+    )
     list_filter = ("status", "preset", "corpus")
-    readonly_fields = ("config", "results", "classes", "code_version", "error", "created_at", "started_at", "finished_at")
+    readonly_fields = (
+        "config",
+        "results",
+        "classes",
+        "code_version",
+        "error",
+        "created_at",
+        "started_at",
+        "finished_at",
+    )
     inlines = [JobUnitInline]
 
 

@@ -67,7 +67,9 @@ def speech_like(seconds: float, rate: int, seed: int = 0) -> np.ndarray:
         burst = int(rng.uniform(0.3, 3.0) * rate)
         envelope[position : position + burst] = rng.uniform(0.1, 0.6)
         position += burst + int(rng.uniform(0.1, 0.8) * rate)
-    return (envelope * rng.standard_normal(n).astype(np.float32) + 1e-4 * rng.standard_normal(n).astype(np.float32)).clip(-1, 1)
+    return (
+        envelope * rng.standard_normal(n).astype(np.float32) + 1e-4 * rng.standard_normal(n).astype(np.float32)
+    ).clip(-1, 1)
 
 
 def timed(function, repeats: int) -> tuple[float, object]:
@@ -82,7 +84,9 @@ def timed(function, repeats: int) -> tuple[float, object]:
 def bench(name: str, model, samples: np.ndarray, rate: int, feature_config, repeats: int) -> None:
     config = TimelineConfig()
     emotion_timeline(model, samples, rate, feature_config=feature_config, config=config)  # warm caches and tables
-    total, timeline = timed(lambda: emotion_timeline(model, samples, rate, feature_config=feature_config, config=config), repeats)
+    total, timeline = timed(
+        lambda: emotion_timeline(model, samples, rate, feature_config=feature_config, config=config), repeats
+    )
     features_s, features = timed(lambda: recording_features(samples, rate, feature_config), repeats)
     windowed_s, _ = timed(
         lambda: windowed_probabilities(
@@ -97,7 +101,8 @@ def bench(name: str, model, samples: np.ndarray, rate: int, feature_config, repe
     length = min(config.window_frames, len(features.matrix))
     batches = [starts[i : i + config.windows_per_batch] for i in range(0, len(starts), config.windows_per_batch)]
     network_s, _ = timed(
-        lambda: [model.predict_frame_proba([features.matrix[s : s + length] for s in batch]) for batch in batches], repeats
+        lambda: [model.predict_frame_proba([features.matrix[s : s + length] for s in batch]) for batch in batches],
+        repeats,
     )
     decoding_s = max(windowed_s - network_s, 0.0)
     segments_s, _ = timed(
@@ -122,7 +127,9 @@ def bench(name: str, model, samples: np.ndarray, rate: int, feature_config, repe
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--model", type=Path, help="a CTC checkpoint (models_app.ser.persistence); default: a paper-sized network")
+    parser.add_argument(
+        "--model", type=Path, help="a CTC checkpoint (models_app.ser.persistence); default: a paper-sized network"
+    )
     parser.add_argument("--repeats", type=int, default=5)
     args = parser.parse_args()
     torch.set_num_threads(1)
@@ -143,7 +150,9 @@ def main() -> int:
         print(f"timeline config: {TimelineConfig()}\nmedian of {args.repeats} runs, one core\n")
 
         bench("10 s clip", model, speech_like(10, 16000, seed=1), 16000, feature_config, args.repeats)
-        bench("10 min recording", model, speech_like(600, 16000, seed=2), 16000, feature_config, max(1, args.repeats // 2))
+        bench(
+            "10 min recording", model, speech_like(600, 16000, seed=2), 16000, feature_config, max(1, args.repeats // 2)
+        )
 
         with tempfile.TemporaryDirectory() as folder:
             path = Path(folder) / "ten-minutes.flac"

@@ -78,8 +78,8 @@ def main(argv=None) -> None:
     django.setup()
     from annotation.models import Corpus
     from models_app.selectors.datasets import dataset_for_corpus
-    from models_app.services.features import feature_set_ensure
     from models_app.ser.config import preset
+    from models_app.services.features import feature_set_ensure
 
     try:
         corpus = Corpus.objects.get(name=args.corpus)

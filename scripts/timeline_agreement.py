@@ -70,7 +70,9 @@ def main() -> int:
     parser.add_argument("--protocol", choices=("heldout", "final"), default="heldout")
     parser.add_argument("--folds", type=int, default=5)
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--windows", default="", help="window:hop settings in frames to compare, e.g. 20:5,30:5 (default: the config's)")
+    parser.add_argument(
+        "--windows", default="", help="window:hop settings in frames to compare, e.g. 20:5,30:5 (default: the config's)"
+    )
     parser.add_argument("--save-model", type=Path, help="with --protocol final: save the model (a checkpoint) here")
     args = parser.parse_args()
 
@@ -98,7 +100,10 @@ def main() -> int:
     torch.set_num_threads(1)
     corpus = Corpus.objects.filter(name=args.corpus).first()
     if corpus is None:
-        print(f"no corpus {args.corpus!r} in {os.environ.get('EMOLAB_VAR_DIR', 'var/')}: run build_demo_corpus first", file=sys.stderr)
+        print(
+            f"no corpus {args.corpus!r} in {os.environ.get('EMOLAB_VAR_DIR', 'var/')}: run build_demo_corpus first",
+            file=sys.stderr,
+        )
         return 2
     config = preset(args.preset)
     feature_config = feature_config_for_preset(config.feature_preset)
@@ -106,8 +111,12 @@ def main() -> int:
     settings = parse_windows(args.windows) if args.windows else [(default.window_frames, default.hop_frames)]
 
     labelled = list(experiment_utterances(corpus).order_by("id"))
-    long_ones = [u for u in Utterance.objects.filter(corpus=corpus).select_related("session").order_by("id") if u.emotion_spans]
-    print(f"{corpus.name}: {len(labelled)} labelled utterances for training, {len(long_ones)} long utterances with spans")
+    long_ones = [
+        u for u in Utterance.objects.filter(corpus=corpus).select_related("session").order_by("id") if u.emotion_spans
+    ]
+    print(
+        f"{corpus.name}: {len(labelled)} labelled utterances for training, {len(long_ones)} long utterances with spans"
+    )
 
     started = time.perf_counter()
     with threadpool_limits(1):
@@ -144,8 +153,10 @@ def main() -> int:
         y = np.array([usable[i].label for i in train_indices])
         with threadpool_limits(1):
             estimator.fit(X, y, groups=groups[train_indices])
-        print(f"model {number}/{len(plans)}: {len(X)} utterances, {time.perf_counter() - started:.0f} s, "
-              f"final loss {estimator.history_[-1]['loss']:.3f}; {len(evaluated)} long utterances")
+        print(
+            f"model {number}/{len(plans)}: {len(X)} utterances, {time.perf_counter() - started:.0f} s, "
+            f"final loss {estimator.history_[-1]['loss']:.3f}; {len(evaluated)} long utterances"
+        )
         for utterance in evaluated:
             recording = recordings[utterance.pk]
             for window, hop in settings:
@@ -171,7 +182,9 @@ def main() -> int:
                 inside = (centres >= span["start"]) & (centres < span["end"])
                 if inside.any():
                     stretch = estimator.predict_frame_proba([recording.matrix[inside]])
-                    probabilities[recording.kept_index[inside], int(estimator.proba_from_frame_proba(stretch).argmax())] = 1.0
+                    probabilities[
+                        recording.kept_index[inside], int(estimator.proba_from_frame_proba(stretch).argmax())
+                    ] = 1.0
             oracle.append(span_agreement(_with_segments(timeline, probabilities), utterance.emotion_spans))
 
     print(f"\nprotocol {args.protocol}, preset {args.preset}, {len(long_ones)} long utterances")
@@ -207,7 +220,9 @@ def _summary(agreements) -> str:
         f"frame agreement {pooled:.3f} (per utterance mean {np.nanmean(overall):.3f}, sd {np.nanstd(overall):.3f}); "
         f"neutral stretches {neutral[0] / max(neutral[1], 1):.3f}, "
         f"emotional stretches {emotional_hits / max(emotional_total, 1):.3f} "
-        + "(" + ", ".join(f"{e} {h / n:.3f}" for e, (h, n) in sorted(per_emotion.items()) if n) + "); "
+        + "("
+        + ", ".join(f"{e} {h / n:.3f}" for e, (h, n) in sorted(per_emotion.items()) if n)
+        + "); "
         f"stretches found {np.nanmean(parts):.3f}, both in {both:.3f} of the utterances"
     )
 

@@ -62,7 +62,9 @@ def make_corpus(
                 )
                 votes = [VoteRecord(rater=f"E{r}", categories=(label,)) for r in range(3)]
                 records.append(
-                    UtteranceRecord(name=utt, speaker=speaker, session=speaker, audio_path=path, label=label, votes=votes)
+                    UtteranceRecord(
+                        name=utt, speaker=speaker, session=speaker, audio_path=path, label=label, votes=votes
+                    )
                 )
     corpus_import(name=name, format="manifest", source_path=root, classes=list(classes), records=records)
     from annotation.models import Corpus

@@ -15,7 +15,9 @@ class ErrorSerializer(serializers.Serializer):
 class CampaignCreateSerializer(serializers.Serializer):
     corpus = serializers.SlugRelatedField(slug_field="name", queryset=Corpus.objects.all())
     name = serializers.CharField(max_length=200)
-    judgments_per_item = serializers.IntegerField(min_value=1, max_value=100, default=CAMPAIGN_DEFAULTS.judgments_per_item)
+    judgments_per_item = serializers.IntegerField(
+        min_value=1, max_value=100, default=CAMPAIGN_DEFAULTS.judgments_per_item
+    )
     feedback = serializers.BooleanField(default=CAMPAIGN_DEFAULTS.feedback)
     assessors = serializers.ListField(
         child=serializers.CharField(max_length=150),
@@ -24,7 +26,9 @@ class CampaignCreateSerializer(serializers.Serializer):
         help_text="Usernames; empty = every member of the assessor group.",
     )
     classes = serializers.ListField(
-        child=serializers.CharField(max_length=30), required=False, default=list,
+        child=serializers.CharField(max_length=30),
+        required=False,
+        default=list,
         help_text="A subset of the corpus's classes, in button order; empty = all of them.",
     )
     items_per_assessor = serializers.IntegerField(min_value=1, required=False, allow_null=True, default=None)
@@ -34,7 +38,9 @@ class CampaignCreateSerializer(serializers.Serializer):
     )
     warmup_per_class = serializers.IntegerField(min_value=0, max_value=20, default=CAMPAIGN_DEFAULTS.warmup_per_class)
     warmup_utterances = serializers.ListField(
-        child=serializers.CharField(max_length=255), required=False, default=list,
+        child=serializers.CharField(max_length=255),
+        required=False,
+        default=list,
         help_text="Utterance names to use as warm-up examples; empty = picked automatically.",
     )
 
@@ -53,8 +59,20 @@ class CampaignSerializer(serializers.ModelSerializer):
     class Meta:
         model = Campaign
         fields = [
-            "id", "name", "corpus", "classes", "judgments_per_item", "feedback", "items_per_assessor",
-            "replay_limit", "gold_share", "is_open", "assessors", "setup_notes", "created_at", "progress",
+            "id",
+            "name",
+            "corpus",
+            "classes",
+            "judgments_per_item",
+            "feedback",
+            "items_per_assessor",
+            "replay_limit",
+            "gold_share",
+            "is_open",
+            "assessors",
+            "setup_notes",
+            "created_at",
+            "progress",
         ]
         read_only_fields = fields
 
@@ -96,5 +114,9 @@ class AnswerSerializer(serializers.Serializer):
 
 class AnswerResultSerializer(serializers.Serializer):
     item = serializers.UUIDField()
-    correct = serializers.BooleanField(required=False, help_text="Only when the campaign gives feedback (always in warm-up).")
-    expert_label = serializers.CharField(required=False, help_text="Only when the campaign gives feedback (always in warm-up).")
+    correct = serializers.BooleanField(
+        required=False, help_text="Only when the campaign gives feedback (always in warm-up)."
+    )
+    expert_label = serializers.CharField(
+        required=False, help_text="Only when the campaign gives feedback (always in warm-up)."
+    )

@@ -83,7 +83,10 @@ class CampaignListCreateView(APIView):
     )
     def get(self, request: Request) -> Response:
         campaigns = list(campaigns_visible_to(user=request.user).prefetch_related("assessors"))
-        context = {"states": _states_for(campaigns, request.user), "can_manage": campaign_user_can_manage(user=request.user)}
+        context = {
+            "states": _states_for(campaigns, request.user),
+            "can_manage": campaign_user_can_manage(user=request.user),
+        }
         return Response(CampaignSerializer(campaigns, many=True, context=context).data)
 
     @extend_schema(

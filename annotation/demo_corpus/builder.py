@@ -200,7 +200,9 @@ def prepare_folder(out_dir: Path, config: DemoCorpusConfig) -> None:
         for old in out_dir.glob("Ses*/Ses*/*.wav"):
             old.unlink()
     out_dir.mkdir(parents=True, exist_ok=True)
-    (out_dir / MARKER_FILE).write_text(json.dumps({"generator": "emolab build_demo_corpus", **asdict(config)}, indent=2))
+    (out_dir / MARKER_FILE).write_text(
+        json.dumps({"generator": "emolab build_demo_corpus", **asdict(config)}, indent=2)
+    )
 
 
 def build_demo_corpus(
@@ -269,7 +271,10 @@ def summarize(records: list[UtteranceRecord]) -> dict:
         "no_majority_share": rule_labels[""] / n if n else 0.0,
         "label_matches_rendering": sum(
             1 for r in records if consensus_from_votes([v.categories for v in r.votes]).label == r.source_label
-        ) / n if n else 0.0,
+        )
+        / n
+        if n
+        else 0.0,
         "total_hours": sum(durations) / 3600,
         "mean_duration_s": float(np.mean(durations)) if durations else 0.0,
     }

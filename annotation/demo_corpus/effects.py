@@ -66,7 +66,9 @@ def silence(seconds: float, sample_rate: int = TARGET_SAMPLE_RATE) -> np.ndarray
     return np.zeros(int(round(seconds * sample_rate)), dtype=np.float32)
 
 
-def add_room_noise(x: np.ndarray, rng: np.random.Generator, rms: float, sample_rate: int = TARGET_SAMPLE_RATE) -> np.ndarray:
+def add_room_noise(
+    x: np.ndarray, rng: np.random.Generator, rms: float, sample_rate: int = TARGET_SAMPLE_RATE
+) -> np.ndarray:
     """Add a low, slightly dark noise floor of the given RMS (full scale = 1), as a quiet room
     adds: pauses are then not digital zeros, and their energy stays well below speech."""
     noise = rng.standard_normal(x.size).astype(np.float32)

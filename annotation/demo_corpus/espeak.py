@@ -18,6 +18,7 @@ espeak_Initialize seeds from the clock; ``espeak_ng_SetRandSeed`` (espeak-ng 1.5
 from the caller's seed, so the output is the same on every run, not only within one second.
 """
 
+import _ctypes
 import atexit
 import ctypes
 import shutil
@@ -26,7 +27,6 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 
-import _ctypes
 import numpy as np
 
 ESPEAK_SAMPLE_RATE = 22050  # Hz; what espeak-ng's formant synthesizer produces
@@ -116,7 +116,9 @@ def _private_library() -> tuple[str, bytes]:
             copy = folder / "libespeak-ng-private.so"
             shutil.copyfile(library, copy)
         except OSError as exc:
-            raise EspeakError(f"cannot make a private copy of the espeak-ng library in {tempfile.gettempdir()}: {exc}") from exc
+            raise EspeakError(
+                f"cannot make a private copy of the espeak-ng library in {tempfile.gettempdir()}: {exc}"
+            ) from exc
         _private_copy = copy
     return str(_private_copy), data
 
@@ -147,7 +149,12 @@ def _check(result: int, what: str) -> None:
 
 
 def synthesize_speech(
-    text: str, *, voice: str, parameters: SpeechParameters = SpeechParameters(), ssml: bool = False, random_seed: int = 0
+    text: str,
+    *,
+    voice: str,
+    parameters: SpeechParameters = SpeechParameters(),
+    ssml: bool = False,
+    random_seed: int = 0,
 ) -> np.ndarray:
     """Speak ``text`` with an espeak-ng voice (``"en-us+f3"``: language + variant).
 
@@ -186,7 +193,9 @@ def synthesize_speech(
     return samples
 
 
-def _speak(lib: ctypes.CDLL, encoded: bytes, voice: str, parameters: SpeechParameters, ssml: bool, random_seed: int) -> np.ndarray:
+def _speak(
+    lib: ctypes.CDLL, encoded: bytes, voice: str, parameters: SpeechParameters, ssml: bool, random_seed: int
+) -> np.ndarray:
     """One synthesis on an initialised library; the caller holds the lock."""
     lib.espeak_SetSynthCallback(_callback)
     _check(lib.espeak_ng_SetRandSeed(random_seed), "the random seed")

@@ -105,12 +105,15 @@ def _clamp(value: float, limits: tuple[int, int]) -> int:
     return int(round(min(max(value, limits[0]), limits[1])))
 
 
-def draw_rendering(emotion: str, speaker: DemoSpeaker, rng: np.random.Generator, intensity: float = 1.0, jitter: bool = True) -> Rendering:
+def draw_rendering(
+    emotion: str, speaker: DemoSpeaker, rng: np.random.Generator, intensity: float = 1.0, jitter: bool = True
+) -> Rendering:
     """The speaker's rendering of ``emotion`` at ``intensity``, with per-utterance variation.
 
     ``jitter=False`` gives the style's exact centre (for tests that compare classes).
     """
     style = style_at(emotion, intensity)
+
     # Log-normal factors keep rates and ranges positive; sizes are a few percent, like one
     # speaker's variation between takes of the same line.
     def factor(sd: float) -> float:

@@ -46,7 +46,9 @@ class VotePlan:
     mixed_with_neutral: bool = False  # a long utterance with a neutral stretch
 
 
-def plan_contested(emotions: Sequence[str], clarities: Sequence[float], share: float, rng: np.random.Generator) -> list[bool]:
+def plan_contested(
+    emotions: Sequence[str], clarities: Sequence[float], share: float, rng: np.random.Generator
+) -> list[bool]:
     """Mark ``share`` of each emotion's utterances (rounded half up) as contested, choosing the less
     clearly rendered ones more often. Returns one flag per utterance, in input order."""
     if not 0.0 <= share < 1.0:
@@ -83,7 +85,9 @@ def _category_probabilities(plan: VotePlan, rater: str, p_named: float) -> tuple
     return categories, p / p.sum()
 
 
-def _draw_votes(plan: VotePlan, raters: Sequence[str], p_named: float, p_multi: float, rng: np.random.Generator) -> list[tuple[str, ...]]:
+def _draw_votes(
+    plan: VotePlan, raters: Sequence[str], p_named: float, p_multi: float, rng: np.random.Generator
+) -> list[tuple[str, ...]]:
     votes = []
     for rater in raters:
         categories, p = _category_probabilities(plan, rater, p_named)
@@ -107,7 +111,9 @@ def _fallback_votes(plan: VotePlan, raters: Sequence[str]) -> list[tuple[str, ..
     return [(plan.emotion,), (first,), (second,)][: len(raters)]
 
 
-def simulate_votes(plan: VotePlan, rng: np.random.Generator, *, p_four_raters: float = 0.4, p_multi: float = 0.05) -> dict[str, tuple[str, ...]]:
+def simulate_votes(
+    plan: VotePlan, rng: np.random.Generator, *, p_four_raters: float = 0.4, p_multi: float = 0.05
+) -> dict[str, tuple[str, ...]]:
     """Votes for one utterance, {rater id: categories}, whose rule verdict matches ``plan.contested``.
 
     A rater names the rendered emotion with probability 0.5 + 0.4 x clarity when the utterance is

@@ -63,7 +63,9 @@ def parse_emodb(root: Path) -> ParseResult:
         match = _FILE_NAME.match(path.stem)
         if not match:
             result.skipped.append(
-                SkippedItem(path=str(path), reason="name does not follow EmoDB's <SS><TTT><E><V>.wav (e.g. 03a01Fa.wav)")
+                SkippedItem(
+                    path=str(path), reason="name does not follow EmoDB's <SS><TTT><E><V>.wav (e.g. 03a01Fa.wav)"
+                )
             )
             continue
         letter = match["emotion"]

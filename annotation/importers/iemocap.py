@@ -137,7 +137,9 @@ def _parse_block(block: _Block, *, dialog: str, session_number: int) -> tuple[_P
     if utterance_dialog != dialog:
         raise MalformedBlock(f"{utterance} belongs to dialog {utterance_dialog}, not {dialog}", block.first_line)
     if int(id_match["session"]) != session_number:
-        raise MalformedBlock(f"{utterance} belongs to session {id_match['session']}, not Session{session_number}", block.first_line)
+        raise MalformedBlock(
+            f"{utterance} belongs to session {id_match['session']}, not Session{session_number}", block.first_line
+        )
     code = header["code"]
     if code != IEMOCAP_NO_MAJORITY and code not in IEMOCAP_CODES:
         raise MalformedBlock(f"unknown majority code {code!r}", block.first_line)
@@ -181,9 +183,7 @@ def _session_folders(root: Path) -> list[tuple[int, Path]]:
         if match and path.is_dir():
             folders.append((int(match["number"]), path))
     if not folders:
-        raise SourceError(
-            f"no Session1 ... Session5 folders in {root}: point at the IEMOCAP_full_release folder"
-        )
+        raise SourceError(f"no Session1 ... Session5 folders in {root}: point at the IEMOCAP_full_release folder")
     return folders
 
 
@@ -193,9 +193,7 @@ def parse_iemocap(root: Path) -> ParseResult:
     sessions = _session_folders(root)
     missing = sorted(set(range(1, 6)) - {number for number, _ in sessions})
     if missing:
-        result.warnings.append(
-            "sessions missing from the release: " + ", ".join(f"Session{n}" for n in missing)
-        )
+        result.warnings.append("sessions missing from the release: " + ", ".join(f"Session{n}" for n in missing))
     first_seen: dict[str, str] = {}
     n_apple_double = 0
     n_without_transcript = 0
@@ -225,7 +223,9 @@ def parse_iemocap(root: Path) -> ParseResult:
                 try:
                     parsed, notes = _parse_block(block, dialog=dialog, session_number=session_number)
                 except MalformedBlock as exc:
-                    result.skipped.append(SkippedItem(path=str(evaluation_file), reason=f"malformed block: {exc.reason}", line=exc.line))
+                    result.skipped.append(
+                        SkippedItem(path=str(evaluation_file), reason=f"malformed block: {exc.reason}", line=exc.line)
+                    )
                     continue
                 result.warnings.extend(f"{evaluation_file}:{note.removeprefix('line ')}" for note in notes)
                 if parsed.utterance in first_seen:

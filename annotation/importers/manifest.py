@@ -70,7 +70,9 @@ def _row_value(row: dict, column: str) -> str:
 def parse_manifest(csv_path: Path) -> ParseResult:
     csv_path = Path(csv_path)
     if not csv_path.is_file():
-        raise SourceError(f"manifest not found: {csv_path}" if not csv_path.exists() else f"manifest is not a file: {csv_path}")
+        raise SourceError(
+            f"manifest not found: {csv_path}" if not csv_path.exists() else f"manifest is not a file: {csv_path}"
+        )
     folder = csv_path.parent
     result = ParseResult()
     refused: list[str] = []
@@ -102,7 +104,9 @@ def parse_manifest(csv_path: Path) -> ParseResult:
                 refused.append(f"{csv_path}:{line}: path {value!r} {why}")
                 continue
             try:
-                record = _record_from_row(row, value=value, audio_path=audio_path, first_line_of_path=first_line_of_path)
+                record = _record_from_row(
+                    row, value=value, audio_path=audio_path, first_line_of_path=first_line_of_path
+                )
             except BadRow as exc:
                 result.skipped.append(SkippedItem(path=str(csv_path), reason=str(exc), line=line))
                 continue

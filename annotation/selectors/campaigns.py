@@ -75,11 +75,7 @@ def main_item_loads(*, campaign: Campaign, now: datetime, exclude_assessor_id: i
     """item id -> judgments recorded + reservations still live (not answered, not expired), for the
     main items; ``exclude_assessor_id``'s own reservations are not counted."""
     loads = Counter(
-        dict(
-            Judgment.objects.filter(campaign=campaign, phase=Role.MAIN)
-            .values_list("item_id")
-            .annotate(n=Count("id"))
-        )
+        dict(Judgment.objects.filter(campaign=campaign, phase=Role.MAIN).values_list("item_id").annotate(n=Count("id")))
     )
     reservations = Assignment.objects.filter(
         campaign=campaign, item__role=Role.MAIN, answered_at__isnull=True, expires_at__gt=now
@@ -132,11 +128,7 @@ def assessor_state(*, campaign: Campaign, assessor, now: datetime) -> AssessorSt
     items = CampaignItem.objects.filter(campaign=campaign)
     role_counts = Counter(dict(items.values_list("role").annotate(n=Count("id"))))
     judged = Counter(
-        dict(
-            Judgment.objects.filter(campaign=campaign, assessor=assessor)
-            .values_list("phase")
-            .annotate(n=Count("id"))
-        )
+        dict(Judgment.objects.filter(campaign=campaign, assessor=assessor).values_list("phase").annotate(n=Count("id")))
     )
     main_done = judged[Role.MAIN]
     quota_left = math.inf if campaign.items_per_assessor is None else max(0, campaign.items_per_assessor - main_done)
@@ -144,7 +136,9 @@ def assessor_state(*, campaign: Campaign, assessor, now: datetime) -> AssessorSt
     if quota_left > 0:
         loads = main_item_loads(campaign=campaign, now=now, exclude_assessor_id=assessor.pk)
         judged_ids = set(
-            Judgment.objects.filter(campaign=campaign, assessor=assessor, phase=Role.MAIN).values_list("item_id", flat=True)
+            Judgment.objects.filter(campaign=campaign, assessor=assessor, phase=Role.MAIN).values_list(
+                "item_id", flat=True
+            )
         )
         main_ids = items.filter(role=Role.MAIN).values_list("id", flat=True)
         open_count = sum(

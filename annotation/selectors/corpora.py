@@ -34,12 +34,8 @@ def corpus_summary(corpus: Corpus) -> CorpusSummary:
         ((label or "(no consensus)", n) for label, n in label_counts.items() if label not in corpus.classes),
         key=lambda item: -item[1],
     )
-    speakers = list(
-        utterances.values_list("speaker__code").annotate(n=Count("id")).order_by("speaker__code")
-    )
-    sessions = list(
-        utterances.values_list("session__code").annotate(n=Count("id")).order_by("session__code")
-    )
+    speakers = list(utterances.values_list("speaker__code").annotate(n=Count("id")).order_by("speaker__code"))
+    sessions = list(utterances.values_list("session__code").annotate(n=Count("id")).order_by("session__code"))
     return CorpusSummary(
         corpus=corpus,
         n_utterances=sum(label_counts.values()),

@@ -138,9 +138,7 @@ def campaign_plan_items(
     by_class: dict[str, list[Utterance]] = {label: [u for u in pool if u.label == label] for label in classes}
     empty = [label for label, us in by_class.items() if not us]
     if empty:
-        raise CampaignSetupError(
-            f"corpus {corpus.name} has no utterance labelled {', '.join(empty)}", field="classes"
-        )
+        raise CampaignSetupError(f"corpus {corpus.name} has no utterance labelled {', '.join(empty)}", field="classes")
     notes: list[str] = []
 
     if warmup_names:
@@ -148,8 +146,7 @@ def campaign_plan_items(
         unknown = [name for name in warmup_names if name not in by_name]
         if unknown:
             raise CampaignSetupError(
-                "warm-up utterances not found in the corpus with a label of the class set: "
-                + ", ".join(unknown[:10]),
+                "warm-up utterances not found in the corpus with a label of the class set: " + ", ".join(unknown[:10]),
                 field="warmup_utterances",
             )
         if len(set(warmup_names)) != len(warmup_names):

@@ -72,7 +72,10 @@ def class_set(names: Sequence[str]) -> list[str]:
 def _relative_audio_path(root: Path, given_root: Path, audio_path: Path) -> str:
     # Compare unresolved paths first: a release whose files are symlinks into a data store
     # (git-annex, DVC) must keep working. A path that leaves the folder lexically is refused.
-    for base, path in ((Path(os.path.abspath(given_root)), Path(os.path.abspath(audio_path))), (root, audio_path.resolve())):
+    for base, path in (
+        (Path(os.path.abspath(given_root)), Path(os.path.abspath(audio_path))),
+        (root, audio_path.resolve()),
+    ):
         try:
             return path.relative_to(base).as_posix()
         except ValueError:
@@ -129,7 +132,12 @@ def _rule_mismatch(name: str, label: str, rule_label: str, n_raters: int) -> str
 
 
 def _probe_all(
-    records: Sequence[UtteranceRecord], *, root: Path, given_root: Path, report: ImportReport, progress: ProgressCallback | None
+    records: Sequence[UtteranceRecord],
+    *,
+    root: Path,
+    given_root: Path,
+    report: ImportReport,
+    progress: ProgressCallback | None,
 ) -> list[tuple[UtteranceRecord, AudioInfo, str]]:
     probed = []
     total = len(records)
@@ -212,7 +220,13 @@ def corpus_import(
             )
         else:
             _update_corpus_fields(
-                corpus, report, format=format, root=root, classes=classes, description=description, is_synthetic=is_synthetic
+                corpus,
+                report,
+                format=format,
+                root=root,
+                classes=classes,
+                description=description,
+                is_synthetic=is_synthetic,
             )
         _write_utterances(corpus, probed, report)
 
@@ -232,7 +246,14 @@ def corpus_import(
 
 
 def _update_corpus_fields(
-    corpus: Corpus, report: ImportReport, *, format: str, root: Path, classes: list[str], description: str, is_synthetic: bool
+    corpus: Corpus,
+    report: ImportReport,
+    *,
+    format: str,
+    root: Path,
+    classes: list[str],
+    description: str,
+    is_synthetic: bool,
 ) -> None:
     if corpus.format != format:
         raise CorpusImportError(f"corpus {corpus.name!r} exists with format {corpus.format!r}; choose another --name")
@@ -250,7 +271,9 @@ def _update_corpus_fields(
         corpus.is_synthetic = is_synthetic
 
 
-def _write_utterances(corpus: Corpus, probed: list[tuple[UtteranceRecord, AudioInfo, str]], report: ImportReport) -> None:
+def _write_utterances(
+    corpus: Corpus, probed: list[tuple[UtteranceRecord, AudioInfo, str]], report: ImportReport
+) -> None:
     speakers = {speaker.code: speaker for speaker in corpus.speakers.all()}
     sessions = {session.code: session for session in corpus.sessions.all()}
     existing = {utterance.name: utterance for utterance in corpus.utterances.prefetch_related("votes")}
@@ -325,7 +348,13 @@ def _write_utterances(corpus: Corpus, probed: list[tuple[UtteranceRecord, AudioI
         )
 
 
-def _speaker(corpus: Corpus, speakers: dict[str, Speaker], record: UtteranceRecord, gender_given: dict[str, str], report: ImportReport) -> Speaker:
+def _speaker(
+    corpus: Corpus,
+    speakers: dict[str, Speaker],
+    record: UtteranceRecord,
+    gender_given: dict[str, str],
+    report: ImportReport,
+) -> Speaker:
     gender = record.speaker_gender
     if gender:
         first = gender_given.setdefault(record.speaker, gender)

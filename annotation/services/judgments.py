@@ -123,7 +123,9 @@ def _choose_item(campaign: Campaign, assessor, now: datetime) -> CampaignItem | 
     loads = main_item_loads(campaign=campaign, now=now, exclude_assessor_id=assessor.pk)
     candidates = [
         item
-        for item in items.filter(role=Role.MAIN).only("id", "public_id", "role", "utterance_id", "campaign_id", "position")
+        for item in items.filter(role=Role.MAIN).only(
+            "id", "public_id", "role", "utterance_id", "campaign_id", "position"
+        )
         if item.id not in judged_item_ids and loads[item.id] < campaign.judgments_per_item
     ]
     if not candidates:

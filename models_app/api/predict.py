@@ -35,7 +35,9 @@ class UploadField(serializers.FileField):
 class PredictRequestSerializer(serializers.Serializer):
     audio = UploadField(help_text="The recording: wav, flac or ogg; any sample rate; mono or stereo.")
     job = serializers.IntegerField(
-        required=False, min_value=1, help_text="Training job whose final CTC model to use (default: the latest that has one)."
+        required=False,
+        min_value=1,
+        help_text="Training job whose final CTC model to use (default: the latest that has one).",
     )
 
 
@@ -59,12 +61,12 @@ class PredictResponseSerializer(serializers.Serializer):
     frame_window_s = serializers.FloatField(help_text="Length of each frame in seconds.")
     classes = serializers.ListField(child=serializers.CharField(), help_text="The model's emotions.")
     columns = serializers.ListField(
-        child=serializers.CharField(), help_text="The probability columns: the emotions, then \"none\"."
+        child=serializers.CharField(), help_text='The probability columns: the emotions, then "none".'
     )
     probabilities = serializers.ListField(
         child=serializers.ListField(child=serializers.FloatField()),
         help_text="Per frame, the probability of each column: the mean of the CTC decisions of the 2 s windows "
-        "around the frame (\"none\": the empty labeling), or \"none\" = 1 where the network does not look "
+        'around the frame ("none": the empty labeling), or "none" = 1 where the network does not look '
         "(silence, the recording's edges).",
     )
     scored = serializers.ListField(child=serializers.BooleanField(), help_text="Per frame: did the network score it.")
@@ -103,11 +105,16 @@ class PredictView(APIView):
         request={"multipart/form-data": PredictRequestSerializer},
         responses={
             200: PredictResponseSerializer,
-            400: OpenApiResponse(PredictErrorSerializer, description="Not audio, not wav/flac/ogg, empty, damaged, too short or too long."),
+            400: OpenApiResponse(
+                PredictErrorSerializer,
+                description="Not audio, not wav/flac/ogg, empty, damaged, too short or too long.",
+            ),
             401: OpenApiResponse(PredictErrorSerializer, description="Not signed in."),
             403: OpenApiResponse(PredictErrorSerializer, description="Researchers and admins only."),
             404: OpenApiResponse(PredictErrorSerializer, description="No such training job."),
-            409: OpenApiResponse(PredictErrorSerializer, description="No trained CTC model yet (the detail says how to train one)."),
+            409: OpenApiResponse(
+                PredictErrorSerializer, description="No trained CTC model yet (the detail says how to train one)."
+            ),
             413: OpenApiResponse(PredictErrorSerializer, description="Over the size limit (EMOLAB_PREDICT_MAX_BYTES)."),
         },
         examples=[
@@ -142,8 +149,12 @@ class PredictView(APIView):
             pass  # a malformed Content-Length: the parser will complain
         params = PredictRequestSerializer(data=request.data)
         if not params.is_valid():
-            problems = "; ".join(f"{field}: {' '.join(map(str, messages))}" for field, messages in params.errors.items())
-            return _error(f"Send the recording as the multipart file field 'audio' (and optionally 'job'). {problems}", 400)
+            problems = "; ".join(
+                f"{field}: {' '.join(map(str, messages))}" for field, messages in params.errors.items()
+            )
+            return _error(
+                f"Send the recording as the multipart file field 'audio' (and optionally 'job'). {problems}", 400
+            )
         try:
             result = recording_timeline(upload=params.validated_data["audio"], job_id=params.validated_data.get("job"))
         except UnknownJob as exc:

@@ -43,7 +43,9 @@ class ComparisonReportView(APIView):
                     "disagreement, residual, human (null without a campaign), missing."
                 ),
             ),
-            400: OpenApiResponse(description="Neither id given, a malformed id, or a job and campaign of different corpora."),
+            400: OpenApiResponse(
+                description="Neither id given, a malformed id, or a job and campaign of different corpora."
+            ),
             404: OpenApiResponse(description="Unknown job or campaign."),
         },
     )

@@ -36,7 +36,9 @@ def feature_config_of(feature_set: FeatureSet) -> FeatureConfig:
 
 def _open_store(feature_set: FeatureSet) -> PackedStore:
     if feature_set.status != FeatureSet.Status.READY:
-        raise FeatureSetNotReady(f"feature set {feature_set.pk} of corpus {feature_set.corpus_id} is {feature_set.status}, not ready")
+        raise FeatureSetNotReady(
+            f"feature set {feature_set.pk} of corpus {feature_set.corpus_id} is {feature_set.status}, not ready"
+        )
     try:
         return PackedStore(feature_set.store_folder)
     except FeatureStoreError as exc:

@@ -61,7 +61,11 @@ def report_utterances(*, corpus: Corpus) -> list[UtteranceRecord]:
     )
     for utterance_id, categories in vote_rows:
         votes[utterance_id].append(tuple(categories or ()))
-    rows = Utterance.objects.filter(corpus=corpus).order_by("id").values_list("id", "label", "speaker__code", "session__code")
+    rows = (
+        Utterance.objects.filter(corpus=corpus)
+        .order_by("id")
+        .values_list("id", "label", "speaker__code", "session__code")
+    )
     return [
         UtteranceRecord(
             id=pk,
@@ -129,7 +133,9 @@ def comparison_report(*, job: TrainingJob | None = None, campaign: Campaign | No
     except ValueError as exc:
         raise ReportInputError(str(exc)) from exc
     if job is not None and job.status != TrainingJob.Status.SUCCEEDED:
-        report["missing"].insert(0, f"training job {job.pk} has not succeeded (status {job.status}): its predictions may be partial")
+        report["missing"].insert(
+            0, f"training job {job.pk} has not succeeded (status {job.status}): its predictions may be partial"
+        )
     report["corpus"] = corpus.name
     report["job"] = None if job is None else {"id": job.pk, "status": job.status, "preset": job.preset}
     report["campaign"] = None if campaign is None else {"id": campaign.pk, "name": campaign.name}
@@ -169,7 +175,9 @@ def comparison_report_keyed(*, job: TrainingJob | None = None, campaign: Campaig
     return key, report
 
 
-def comparison_report_cached(*, job: TrainingJob | None = None, campaign: Campaign | None = None, seed: int = 0) -> dict:
+def comparison_report_cached(
+    *, job: TrainingJob | None = None, campaign: Campaign | None = None, seed: int = 0
+) -> dict:
     return comparison_report_keyed(job=job, campaign=campaign, seed=seed)[1]
 
 
@@ -325,12 +333,18 @@ def report_sources(params) -> tuple[TrainingJob | None, Campaign | None, int]:
 def report_choices() -> list[dict]:
     """Per corpus, the jobs and campaigns a report can be built from (for the chooser page)."""
     jobs = TrainingJob.objects.select_related("corpus").order_by("-created_at")
-    campaigns = Campaign.objects.select_related("corpus").annotate(n_judgments=Count("judgments")).order_by("-created_at")
+    campaigns = (
+        Campaign.objects.select_related("corpus").annotate(n_judgments=Count("judgments")).order_by("-created_at")
+    )
     by_corpus: dict[str, dict] = {}
     for job in jobs:
-        by_corpus.setdefault(job.corpus.name, {"corpus": job.corpus.name, "jobs": [], "campaigns": []})["jobs"].append(job)
+        by_corpus.setdefault(job.corpus.name, {"corpus": job.corpus.name, "jobs": [], "campaigns": []})["jobs"].append(
+            job
+        )
     for campaign in campaigns:
-        entry = by_corpus.setdefault(campaign.corpus.name, {"corpus": campaign.corpus.name, "jobs": [], "campaigns": []})
+        entry = by_corpus.setdefault(
+            campaign.corpus.name, {"corpus": campaign.corpus.name, "jobs": [], "campaigns": []}
+        )
         entry["campaigns"].append(campaign)
     return [by_corpus[name] for name in sorted(by_corpus)]
 
@@ -340,17 +354,17 @@ def explorer_candidates(*, job: TrainingJob | None, campaign: Campaign | None, l
     campaign, the job's predicted utterances), with how many human answers and method rows were
     wrong on each, the most disputed first. At most ``limit``."""
     if campaign is not None:
-        pool = Utterance.objects.filter(
-            campaign_items__campaign=campaign, campaign_items__role=CampaignItem.Role.MAIN
-        )
+        pool = Utterance.objects.filter(campaign_items__campaign=campaign, campaign_items__role=CampaignItem.Role.MAIN)
     else:
         pool = Utterance.objects.filter(predictions__job=job).distinct()
     utterances = {pk: {"id": pk, "public_id": public_id, "name": name, "label": label, "n_wrong_humans": 0,
                        "n_humans": 0, "n_wrong_methods": 0, "n_methods": 0}
                   for pk, public_id, name, label in pool.values_list("id", "public_id", "name", "label")}  # fmt: skip
     if campaign is not None:
-        for utterance_id, answer, label in Judgment.objects.scored().filter(campaign=campaign).values_list(
-            "utterance_id", "answer", "utterance__label"
+        for utterance_id, answer, label in (
+            Judgment.objects.scored()
+            .filter(campaign=campaign)
+            .values_list("utterance_id", "answer", "utterance__label")
         ):
             if utterance_id in utterances:
                 utterances[utterance_id]["n_humans"] += 1

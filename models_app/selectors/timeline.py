@@ -8,7 +8,7 @@ from models_app.job_models import ModelArtifact, TrainingJob
 
 CTC_METHOD = "ctc"
 HOW_TO_TRAIN = (
-    "Start a training job with the CTC method (Jobs > Start a job, or POST /api/jobs/ with \"ctc\" among "
+    'Start a training job with the CTC method (Jobs > Start a job, or POST /api/jobs/ with "ctc" among '
     "its methods); when the job has succeeded, its final CTC model draws emotion timelines."
 )
 

@@ -105,7 +105,9 @@ def signal_summary(signal: np.ndarray) -> tuple[float, float, float]:
     return left_total + right_total, max(left_high, right_high), min(left_low, right_low)
 
 
-def normalisation_parameters(signal: np.ndarray, summary: tuple[float, float, float] | None = None) -> tuple[float, float]:
+def normalisation_parameters(
+    signal: np.ndarray, summary: tuple[float, float, float] | None = None
+) -> tuple[float, float]:
     """(mean, divisor) of the authors' normalisation: x -> (x - mean) / divisor, with divisor =
     max |x - mean| + PEAK_GUARD. max |x - mean| is max(max(x) - mean, mean - min(x)) exactly,
     because subtracting the mean is monotone under rounding. (0, 1) for an empty signal."""
@@ -128,7 +130,9 @@ def normalise(signal: np.ndarray) -> np.ndarray:
     return centred
 
 
-def decode_to_rate(samples: np.ndarray, sample_rate: int, target_rate: int) -> tuple[np.ndarray, tuple[float, float, float]]:
+def decode_to_rate(
+    samples: np.ndarray, sample_rate: int, target_rate: int
+) -> tuple[np.ndarray, tuple[float, float, float]]:
     """Samples -> (the (n,) float64 mono signal at ``target_rate`` Hz, its signal_summary).
     Raises InvalidAudio for NaN or infinite samples (found through the summary's sum, which they
     make non-finite, then located in the original samples)."""

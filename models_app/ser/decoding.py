@@ -145,9 +145,7 @@ def labeling_log_probability(probs: np.ndarray, labeling, blank: int) -> float:
     if n_states > 1:
         alpha[1] = log_probs[0, extended[1]]
     # A state may be entered from two back when it is a symbol different from the one before the blank.
-    can_skip = np.array(
-        [s >= 2 and extended[s] != blank and extended[s] != extended[s - 2] for s in range(n_states)]
-    )
+    can_skip = np.array([s >= 2 and extended[s] != blank and extended[s] != extended[s - 2] for s in range(n_states)])
     for t in range(1, n_frames):
         previous = alpha
         from_one_back = np.concatenate(([-np.inf], previous[:-1]))

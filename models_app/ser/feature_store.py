@@ -89,7 +89,9 @@ def write_shard(folder: Path, key: str, results: Sequence[UtteranceFeatures]) ->
     empty = [r for r in results if r.matrix.shape[0] == 0]
     for result in with_frames:
         if result.matrix.ndim != 2 or result.matrix.shape[1] != N_FEATURES:
-            raise ValueError(f"utterance {result.utterance_id}: expected (n, {N_FEATURES}) features, got {result.matrix.shape}")
+            raise ValueError(
+                f"utterance {result.utterance_id}: expected (n, {N_FEATURES}) features, got {result.matrix.shape}"
+            )
     arrays = {
         "utterance_ids": np.array([r.utterance_id for r in with_frames], dtype=np.int64),
         "lengths": np.array([r.matrix.shape[0] for r in with_frames], dtype=np.int64),
@@ -197,7 +199,9 @@ class PackedStore:
         if index.ndim != 2 or index.shape[1] != 3:
             raise FeatureStoreError(f"{self.folder / INDEX_FILE}: expected (n, 3) rows, got {index.shape}")
         if self._features.ndim != 2 or self._features.shape[1] != N_FEATURES:
-            raise FeatureStoreError(f"{self.folder / FEATURES_FILE}: expected (n, {N_FEATURES}), got {self._features.shape}")
+            raise FeatureStoreError(
+                f"{self.folder / FEATURES_FILE}: expected (n, {N_FEATURES}), got {self._features.shape}"
+            )
         n_rows = self._features.shape[0]
         if index.size and int((index[:, 1] + index[:, 2]).max()) > n_rows or self._frame_index.shape[0] != n_rows:
             raise FeatureStoreError(f"feature store in {self.folder} is inconsistent: the index points past the data")

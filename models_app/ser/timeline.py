@@ -210,7 +210,9 @@ def recording_features(samples: np.ndarray, sample_rate: int, feature_config: Fe
         n_entropy_blocks=config.n_entropy_blocks,
     )
     # Select on the float64 energies, exactly as the training features were selected.
-    kept = select_frames(all_frames[:, ENERGY_COLUMN], drop_edge_frames=config.drop_edge_frames, min_energy=config.min_energy)
+    kept = select_frames(
+        all_frames[:, ENERGY_COLUMN], drop_edge_frames=config.drop_edge_frames, min_energy=config.min_energy
+    )
     return RecordingFeatures(
         matrix=all_frames[kept].astype(np.float32),
         kept_index=kept.astype(np.int64),
@@ -309,7 +311,9 @@ def windowed_probabilities(
         for start, posterior in zip(batch, posteriors):
             weighted[start : start + length] += taper[:, None] * posterior
             weights[start : start + length] += taper
-        progress(ProgressEvent(stage="timeline", done=first + len(batch), total=len(starts), detail={"unit": "windows"}))
+        progress(
+            ProgressEvent(stage="timeline", done=first + len(batch), total=len(starts), detail={"unit": "windows"})
+        )
     return weighted / weights[:, None] if n else weighted
 
 

@@ -151,9 +151,8 @@ def _audio_path(utterance: Utterance) -> Path:
 def _no_frames_reason(n_frames_total: int, duration_s: float, config: FeatureConfig) -> str:
     if n_frames_total == 0:
         return f"shorter than one {config.window_s * 1000:.0f} ms frame ({duration_s:.3f} s)"
-    return (
-        f"silent: none of its {n_frames_total} frames has energy above {config.min_energy:g}"
-        + (" (first and last frame dropped)" if config.drop_edge_frames and n_frames_total > 2 else "")
+    return f"silent: none of its {n_frames_total} frames has energy above {config.min_energy:g}" + (
+        " (first and last frame dropped)" if config.drop_edge_frames and n_frames_total > 2 else ""
     )
 
 
@@ -172,7 +171,9 @@ def utterance_features(utterance: Utterance, config: FeatureConfig) -> Utterance
         raise FeatureExtractionError(f"{where}: audio file not found") from None
     except InvalidAudio as exc:
         raise FeatureExtractionError(f"{where}: {exc}") from None
-    reason = "" if features.n_frames else _no_frames_reason(features.n_frames_total, samples.shape[0] / sample_rate, config)
+    reason = (
+        "" if features.n_frames else _no_frames_reason(features.n_frames_total, samples.shape[0] / sample_rate, config)
+    )
     return UtteranceFeatures(utterance.pk, features.matrix, features.frame_index, features.n_frames_total, reason)
 
 
@@ -269,7 +270,9 @@ def _mark_running(feature_set: FeatureSet) -> None:
 # --- the two ways to run it -------------------------------------------------------------------
 
 
-def feature_set_ensure(*, corpus: Corpus, preset: str = "paper", progress: ProgressCallback | None = None) -> FeatureSet:
+def feature_set_ensure(
+    *, corpus: Corpus, preset: str = "paper", progress: ProgressCallback | None = None
+) -> FeatureSet:
     """The ready feature set of ``corpus`` under ``preset``, extracting in this process whatever
     is missing (nothing at all when the cache is current).
 

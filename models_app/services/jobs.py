@@ -331,7 +331,11 @@ def _maybe_finalize(job_id: int) -> None:
     from models_app.tasks.jobs import finalize_job
 
     with transaction.atomic():
-        if JobUnit.objects.filter(job_id=job_id, kind=JobUnit.Kind.FOLD).exclude(status=JobUnit.Status.SUCCEEDED).exists():
+        if (
+            JobUnit.objects.filter(job_id=job_id, kind=JobUnit.Kind.FOLD)
+            .exclude(status=JobUnit.Status.SUCCEEDED)
+            .exists()
+        ):
             return
         claimed = JobUnit.objects.filter(job_id=job_id, kind=JobUnit.Kind.FINALIZE, enqueued=False).update(
             enqueued=True

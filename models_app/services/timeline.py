@@ -264,5 +264,10 @@ def timeline_payload(result: RecordingTimeline, *, decimals: int = 4) -> dict:
         "scored": timeline.scored.tolist(),
         "job": result.job_id,
         "duration": round(timeline.duration_s, 4),
-        "file": {"name": result.file_name, "format": result.format, "sample_rate": result.sample_rate, "channels": result.n_channels},
+        "file": {
+            "name": result.file_name,
+            "format": result.format,
+            "sample_rate": result.sample_rate,
+            "channels": result.n_channels,
+        },
     }

@@ -13,9 +13,9 @@ from annotation.audio import audio_response, audio_suffix, file_inside
 from annotation.models import Utterance
 from emolab.roles import researcher_required
 from models_app.selectors.reports import (
+    REPORT_CACHE_SECONDS,
     ReportInputError,
     ReportSourceNotFound,
-    REPORT_CACHE_SECONDS,
     comparison_report_keyed,
     explorer_candidates,
     report_choices,
@@ -132,7 +132,9 @@ def report_comparison(request):
                 "key": key,
                 "title": title,
                 "tables": [{"name": name, **_parsed(tables[f"{name}.csv"])} for name in table_names],
-                "figures": [{"name": name, "svg": figures[f"{name}.svg"]} for name in figure_names if f"{name}.svg" in figures],
+                "figures": [
+                    {"name": name, "svg": figures[f"{name}.svg"]} for name in figure_names if f"{name}.svg" in figures
+                ],
             }
         )
     context = {
@@ -158,7 +160,16 @@ def report_csv(request, table: str):
     job, campaign, _seed, _key, report = found
     text = csv_tables.TABLES[f"{table}.csv"](report)
     response = HttpResponse(text, content_type="text/csv; charset=utf-8")
-    name = "_".join(part for part in (report["corpus"], f"job{job.pk}" if job else "", f"campaign{campaign.pk}" if campaign else "", table) if part)
+    name = "_".join(
+        part
+        for part in (
+            report["corpus"],
+            f"job{job.pk}" if job else "",
+            f"campaign{campaign.pk}" if campaign else "",
+            table,
+        )
+        if part
+    )
     response["Content-Disposition"] = f'attachment; filename="{name}.csv"'
     return response
 
@@ -180,7 +191,9 @@ def report_svg(request, figure: str):
 
 @researcher_required
 def report_utterance(request, utterance_id):
-    utterance = get_object_or_404(Utterance.objects.select_related("corpus", "speaker", "session"), public_id=utterance_id)
+    utterance = get_object_or_404(
+        Utterance.objects.select_related("corpus", "speaker", "session"), public_id=utterance_id
+    )
     try:
         job, campaign, seed = report_sources(request.GET)
         explorer = utterance_explorer(utterance=utterance, job=job, campaign=campaign)

@@ -8,6 +8,7 @@ from django.utils.safestring import mark_safe
 
 from emolab.roles import researcher_required
 from models_app.selectors.timeline import NoCTCModel, UnknownJob, jobs_with_ctc_model
+from models_app.ser.timeline_plot import colour_hex, emotion_colours, timeline_svg
 from models_app.services.timeline import (
     ModelUnusable,
     RecordingError,
@@ -17,7 +18,6 @@ from models_app.services.timeline import (
     recording_check_size,
     recording_timeline,
 )
-from models_app.ser.timeline_plot import colour_hex, emotion_colours, timeline_svg
 
 
 class TimelineForm(forms.Form):
@@ -30,7 +30,10 @@ class TimelineForm(forms.Form):
     def __init__(self, *args, jobs=(), **kwargs):
         super().__init__(*args, **kwargs)
         choices = [("", "Latest job with a CTC model")]
-        choices += [(job.pk, f"Job {job.pk}: {job.corpus.name}, preset {job.preset}, {job.created_at:%Y-%m-%d %H:%M}") for job in jobs]
+        choices += [
+            (job.pk, f"Job {job.pk}: {job.corpus.name}, preset {job.preset}, {job.created_at:%Y-%m-%d %H:%M}")
+            for job in jobs
+        ]
         self.fields["job"].choices = choices
 
 

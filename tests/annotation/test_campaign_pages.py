@@ -35,14 +35,24 @@ def _signed_in(user) -> Client:
 def _answer_n(campaign, assessor, n, label="anger"):
     for _ in range(n):
         item = assignment_next(campaign=campaign, assessor=assessor).item
-        judgment_record(campaign=campaign, assessor=assessor, item_public_id=item.public_id,
-                        answer=label, response_ms=100, replays=0)
+        judgment_record(
+            campaign=campaign,
+            assessor=assessor,
+            item_public_id=item.public_id,
+            answer=label,
+            response_ms=100,
+            replays=0,
+        )
 
 
 def test_assessors_see_their_campaigns_with_progress_on_home_and_list(corpus, assessor):
     mine = campaign_create(corpus=corpus, name="For everyone", created_by=None)
-    campaign_create(corpus=corpus, name="Only bob", created_by=None,
-                    assessor_usernames=[make_user("assessor", username="bob").username])
+    campaign_create(
+        corpus=corpus,
+        name="Only bob",
+        created_by=None,
+        assessor_usernames=[make_user("assessor", username="bob").username],
+    )
     _answer_n(mine, assessor, 5)
     client = _signed_in(assessor)
     for url in ("/", "/campaigns/"):
@@ -62,7 +72,7 @@ def test_researchers_see_every_campaign_with_coverage(corpus, researcher, assess
     assert '<td class="num">16</td>' in page and '<td class="num">3</td>' in page
     detail = _signed_in(researcher).get(f"/campaigns/{campaign.pk}/").content.decode()
     assert "0 of 16 utterances have 2 judgments" in detail
-    assert "<th>0</th><td class=\"num\">13</td>" in detail and "<th>1</th><td class=\"num\">3</td>" in detail
+    assert '<th>0</th><td class="num">13</td>' in detail and '<th>1</th><td class="num">3</td>' in detail
     assert assessor.username in detail
 
 
@@ -80,11 +90,21 @@ def test_create_form(corpus, researcher):
     client = _signed_in(researcher)
     page = client.get("/campaigns/new/").content.decode()
     assert 'name="csrfmiddlewaretoken"' in page and 'value="alice"' in page
-    response = client.post("/campaigns/new/", {
-        "corpus": "tiny", "name": "Form made", "classes": "neutral, anger", "judgments_per_item": 3,
-        "feedback": "on", "warmup_per_class": 1, "assessors": ["alice"], "items_per_assessor": 5,
-        "replay_limit": 2, "gold_share": 0.1,
-    })
+    response = client.post(
+        "/campaigns/new/",
+        {
+            "corpus": "tiny",
+            "name": "Form made",
+            "classes": "neutral, anger",
+            "judgments_per_item": 3,
+            "feedback": "on",
+            "warmup_per_class": 1,
+            "assessors": ["alice"],
+            "items_per_assessor": 5,
+            "replay_limit": 2,
+            "gold_share": 0.1,
+        },
+    )
     campaign = Campaign.objects.get(name="Form made")
     assert response.status_code == 302 and response["Location"] == f"/campaigns/{campaign.pk}/"
     assert campaign.classes == ["neutral", "anger"] and campaign.judgments_per_item == 3
@@ -96,10 +116,17 @@ def test_create_form(corpus, researcher):
 
 def test_create_form_shows_errors_and_writes_nothing(corpus, researcher):
     client = _signed_in(researcher)
-    response = client.post("/campaigns/new/", {
-        "corpus": "tiny", "name": "Bad", "classes": "anger, joy", "judgments_per_item": 2,
-        "warmup_per_class": 2, "gold_share": 0,
-    })
+    response = client.post(
+        "/campaigns/new/",
+        {
+            "corpus": "tiny",
+            "name": "Bad",
+            "classes": "anger, joy",
+            "judgments_per_item": 2,
+            "warmup_per_class": 2,
+            "gold_share": 0,
+        },
+    )
     assert response.status_code == 200
     assert "joy not in the class set of tiny" in response.content.decode()
     response = client.post("/campaigns/new/", {"corpus": "tiny", "name": "", "judgments_per_item": 0, "gold_share": 0})
@@ -129,7 +156,7 @@ def test_trial_page_access(corpus, assessor, researcher):
     assert _signed_in(make_user("none")).get(f"/campaigns/{campaign.pk}/label/").status_code == 403
     assert _signed_in(researcher).get(f"/campaigns/{campaign.pk}/label/").status_code == 403  # not an assessor
     page = _signed_in(assessor).get(f"/campaigns/{campaign.pk}/label/").content.decode()
-    assert '<kbd>1</kbd><span>anger</span>' in page and '<kbd>2</kbd><span>neutral</span>' in page
+    assert "<kbd>1</kbd><span>anger</span>" in page and "<kbd>2</kbd><span>neutral</span>" in page
     assert 'id="trial-config"' in page and 'name="csrf-token"' in page
 
 
@@ -149,7 +176,9 @@ def test_admin_lists_judgments_with_filters(corpus, superuser, assessor):
     _answer_n(campaign, assessor, 2)
     _answer_n(other, make_user("assessor"), 1)
     client = _signed_in(superuser)
-    page = client.get(f"/admin/annotation/judgment/?campaign__id__exact={campaign.pk}&assessor__id__exact={assessor.pk}")
+    page = client.get(
+        f"/admin/annotation/judgment/?campaign__id__exact={campaign.pk}&assessor__id__exact={assessor.pk}"
+    )
     assert page.status_code == 200
     text = page.content.decode()
     assert "2 judgments" in text and "By campaign" in text and "By assessor" in text
@@ -161,20 +190,42 @@ def test_admin_lists_judgments_with_filters(corpus, superuser, assessor):
 
 def test_admin_creates_a_campaign_with_its_items(corpus, superuser):
     client = _signed_in(superuser)
-    response = client.post("/admin/annotation/campaign/add/", {
-        "corpus": corpus.pk, "name": "From admin", "classes": "[]", "judgments_per_item": 2,
-        "warmup_per_class": 2, "feedback": "on", "gold_share": 0, "is_open": "on",
-        "items-TOTAL_FORMS": 0, "items-INITIAL_FORMS": 0, "items-MIN_NUM_FORMS": 0, "items-MAX_NUM_FORMS": 0,
-    })
+    response = client.post(
+        "/admin/annotation/campaign/add/",
+        {
+            "corpus": corpus.pk,
+            "name": "From admin",
+            "classes": "[]",
+            "judgments_per_item": 2,
+            "warmup_per_class": 2,
+            "feedback": "on",
+            "gold_share": 0,
+            "is_open": "on",
+            "items-TOTAL_FORMS": 0,
+            "items-INITIAL_FORMS": 0,
+            "items-MIN_NUM_FORMS": 0,
+            "items-MAX_NUM_FORMS": 0,
+        },
+    )
     assert response.status_code == 302, response.content.decode()[:3000]
     campaign = Campaign.objects.get(name="From admin")
     assert campaign.classes == ["anger", "neutral"] and campaign.created_by == superuser
     assert campaign.items.filter(role="warmup").count() == 4 and campaign.items.filter(role="main").count() == 12
-    bad = client.post("/admin/annotation/campaign/add/", {
-        "corpus": corpus.pk, "name": "Bad", "classes": '["anger", "joy"]', "judgments_per_item": 2,
-        "warmup_per_class": 2, "gold_share": 0,
-        "items-TOTAL_FORMS": 0, "items-INITIAL_FORMS": 0, "items-MIN_NUM_FORMS": 0, "items-MAX_NUM_FORMS": 0,
-    })
+    bad = client.post(
+        "/admin/annotation/campaign/add/",
+        {
+            "corpus": corpus.pk,
+            "name": "Bad",
+            "classes": '["anger", "joy"]',
+            "judgments_per_item": 2,
+            "warmup_per_class": 2,
+            "gold_share": 0,
+            "items-TOTAL_FORMS": 0,
+            "items-INITIAL_FORMS": 0,
+            "items-MIN_NUM_FORMS": 0,
+            "items-MAX_NUM_FORMS": 0,
+        },
+    )
     assert bad.status_code == 200 and "joy not in the class set" in bad.content.decode()
     assert not Campaign.objects.filter(name="Bad").exists()
 

@@ -23,7 +23,11 @@ def _corpus_with_votes(root: Path, spec: dict[str, list[tuple[str, ...]]], class
         path = write_wav(root / f"{name}.wav", tone(0.05, seed=len(records)))
         records.append(
             UtteranceRecord(
-                name=name, speaker="s1", session="s1", audio_path=path, label=name.split("_")[1],
+                name=name,
+                speaker="s1",
+                session="s1",
+                audio_path=path,
+                label=name.split("_")[1],
                 votes=[VoteRecord(rater=f"E{i}", categories=vote) for i, vote in enumerate(votes)],
             )
         )
@@ -87,9 +91,7 @@ def test_the_same_seed_gives_the_same_split(mixed):
 
 
 def test_warmup_picked_by_hand(mixed):
-    campaign = campaign_create(
-        corpus=mixed, name="c", created_by=None, warmup_names=["u_anger_d1", "u_neutral_none"]
-    )
+    campaign = campaign_create(corpus=mixed, name="c", created_by=None, warmup_names=["u_anger_d1", "u_neutral_none"])
     assert _names(campaign, "warmup") == ["u_anger_d1", "u_neutral_none"]
     assert "2 warm-up utterances picked by hand" in campaign.setup_notes
 

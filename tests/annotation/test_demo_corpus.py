@@ -180,7 +180,9 @@ def test_anger_is_brightest_and_sadness_darkest(renderings, voice):
 
 def test_a_weak_rendering_lies_between_neutral_and_the_full_emotion():
     f0 = {
-        intensity: median_f0(synthesize_utterance(SENTENCE, "en-us+f1", "excitement", seed=2, intensity=intensity, jitter=False))
+        intensity: median_f0(
+            synthesize_utterance(SENTENCE, "en-us+f1", "excitement", seed=2, intensity=intensity, jitter=False)
+        )
         for intensity in (0.0, 0.5, 1.0)
     }
     assert f0[0.0] < f0[0.5] < f0[1.0]
@@ -280,7 +282,12 @@ def test_votes_look_like_human_disagreement(small_build):
     # Sadness is mistaken for neutral above all; excitement for happiness or anger.
     wrong_for = {
         emotion: Counter(
-            c for r in small_build.records if r.source_label == emotion for v in r.votes for c in v.categories if c != emotion
+            c
+            for r in small_build.records
+            if r.source_label == emotion
+            for v in r.votes
+            for c in v.categories
+            if c != emotion
         )
         for emotion in ("sadness", "excitement")
     }
@@ -368,7 +375,9 @@ def test_command_builds_and_imports_a_corpus_that_says_it_is_synthetic(media_roo
     assert utterances.filter(label="").count() == 20  # 25% planned without a majority
     assert set(utterances.values_list("n_raters", flat=True)) == {3, 4}
     assert utterances.exclude(emotion_spans=[]).count() == 30
-    assert ExpertVote.objects.filter(utterance__corpus=corpus).count() == sum(utterances.values_list("n_raters", flat=True))
+    assert ExpertVote.objects.filter(utterance__corpus=corpus).count() == sum(
+        utterances.values_list("n_raters", flat=True)
+    )
     assert all(u.audio_file.is_file() for u in utterances[:5])
     assert "80 utterances from 10 speakers in 5 sessions" in output
 

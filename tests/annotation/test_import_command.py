@@ -38,7 +38,13 @@ def test_summary_counts_labels_in_class_set_first_and_shows_progress(emodb_root)
     assert "this import: 5 created, 0 updated, 0 unchanged" in out
     assert "class set: anger, happiness, neutral, sadness" in out
     label_lines = [line.split() for line in out.splitlines() if line.startswith("   ")][:5]
-    assert label_lines == [["*", "anger", "1"], ["*", "happiness", "1"], ["*", "neutral", "1"], ["*", "sadness", "1"], ["boredom", "1"]]
+    assert label_lines == [
+        ["*", "anger", "1"],
+        ["*", "happiness", "1"],
+        ["*", "neutral", "1"],
+        ["*", "sadness", "1"],
+        ["boredom", "1"],
+    ]
     assert "skipped: 1" in out and "bad-name.wav: name does not follow EmoDB's" in out
     assert "Import finished." in out
     assert "reading audio" in err and "100%" in err and "5/5" in err

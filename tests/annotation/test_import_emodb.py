@@ -17,7 +17,10 @@ def _write(folder, names):
 @pytest.fixture
 def emodb_root(tmp_path):
     root = tmp_path / "emodb"
-    _write(root / "wav", ["03a01Fa.wav", "08a02Wb.wav", "10b01Nc.wav", "16b10Tc.wav", "09a05Lb.wav", "notes.wav", "03a01Xa.wav"])
+    _write(
+        root / "wav",
+        ["03a01Fa.wav", "08a02Wb.wav", "10b01Nc.wav", "16b10Tc.wav", "09a05Lb.wav", "notes.wav", "03a01Xa.wav"],
+    )
     (root / "wav" / "._03a01Fa.wav").write_bytes(b"\x00\x05\x16\x07")
     (root / "README.md").write_text("not audio")
     return root

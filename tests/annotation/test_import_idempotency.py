@@ -77,7 +77,10 @@ def test_changed_votes_replace_the_stored_ones_and_the_label_follows(tmp_path):
     records = _records(tmp_path)
     _import(tmp_path, records)
     assert Utterance.objects.get(name="u1").label == "anger"  # 2 of 3 raters
-    records[0].votes = [VoteRecord(rater="E0", categories=("neutral",)), VoteRecord(rater="E1", categories=("neutral",))]
+    records[0].votes = [
+        VoteRecord(rater="E0", categories=("neutral",)),
+        VoteRecord(rater="E1", categories=("neutral",)),
+    ]
 
     report = _import(tmp_path, records)
 
@@ -144,13 +147,18 @@ def test_utterances_gone_from_the_source_are_kept_and_reported(tmp_path):
     _import(tmp_path, records)
     report = _import(tmp_path, records[:2])
     assert report.n_utterances == 3
-    assert any(w.startswith("1 utterance(s) imported earlier are no longer in the source") and "u3" in w for w in report.warnings)
+    assert any(
+        w.startswith("1 utterance(s) imported earlier are no longer in the source") and "u3" in w
+        for w in report.warnings
+    )
 
 
 def test_a_new_class_set_is_a_reported_change(tmp_path):
     records = _records(tmp_path)
     _import(tmp_path, records)
-    report = corpus_import(name="tiny", format="manifest", source_path=tmp_path, classes=["anger", "sadness", "neutral"], records=records)
+    report = corpus_import(
+        name="tiny", format="manifest", source_path=tmp_path, classes=["anger", "sadness", "neutral"], records=records
+    )
     assert report.corpus_changes == ["class set: anger, neutral -> anger, neutral, sadness"]
     assert report.changed_anything and report.unchanged == 3
     assert Corpus.objects.get(name="tiny").classes == ["anger", "neutral", "sadness"]

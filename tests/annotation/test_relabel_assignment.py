@@ -33,8 +33,13 @@ def _take_and_answer(campaign, assessor, now=None):
     if result.item is None:
         return None
     judgment_record(
-        campaign=campaign, assessor=assessor, item_public_id=result.item.public_id,
-        answer="anger", response_ms=500, replays=0, now=now,
+        campaign=campaign,
+        assessor=assessor,
+        item_public_id=result.item.public_id,
+        answer="anger",
+        response_ms=500,
+        replays=0,
+        now=now,
     )
     return result.item
 
@@ -66,7 +71,9 @@ def test_every_utterance_reaches_the_target_and_none_goes_beyond(corpus):
     assert len(set(order[:16])) == 16
     assert set(_main_counts(campaign).values()) == {2}
     for assessor in assessors:
-        mine = list(Judgment.objects.filter(campaign=campaign, assessor=assessor).values_list("utterance_id", flat=True))
+        mine = list(
+            Judgment.objects.filter(campaign=campaign, assessor=assessor).values_list("utterance_id", flat=True)
+        )
         assert len(mine) == len(set(mine))
         state = assessor_state(campaign=campaign, assessor=assessor, now=timezone.now())
         assert state.finished and state.done == state.total == len(mine)
@@ -102,7 +109,9 @@ def test_each_assessor_has_an_order_of_their_own(corpus):
     ids = list(campaign.items.values_list("public_id", flat=True))
 
     def order(assessor_id):
-        return sorted(ids, key=lambda pid: assessor_rank(seed=campaign.seed, assessor_id=assessor_id, item_public_id=pid))
+        return sorted(
+            ids, key=lambda pid: assessor_rank(seed=campaign.seed, assessor_id=assessor_id, item_public_id=pid)
+        )
 
     assert order(1) == order(1)
     assert order(1) != order(2)
@@ -142,10 +151,24 @@ def test_a_reservation_holds_until_it_expires(corpus):
     assert taken_over.id == reserved.id  # alice's reservation expired
     # Alice answers late: the place is gone, her answer is refused and nothing is stored.
     with pytest.raises(ItemNotAssigned, match="expired"):
-        judgment_record(campaign=campaign, assessor=alice, item_public_id=reserved.public_id,
-                        answer="anger", response_ms=1, replays=0, now=later)
-    judgment_record(campaign=campaign, assessor=bob, item_public_id=reserved.public_id,
-                    answer="anger", response_ms=1, replays=0, now=later)
+        judgment_record(
+            campaign=campaign,
+            assessor=alice,
+            item_public_id=reserved.public_id,
+            answer="anger",
+            response_ms=1,
+            replays=0,
+            now=later,
+        )
+    judgment_record(
+        campaign=campaign,
+        assessor=bob,
+        item_public_id=reserved.public_id,
+        answer="anger",
+        response_ms=1,
+        replays=0,
+        now=later,
+    )
     assert set(_main_counts(campaign).values()) == {1}
 
 
@@ -154,8 +177,15 @@ def test_a_late_answer_counts_when_nobody_took_the_place(corpus):
     alice = make_user("assessor")
     now = timezone.now()
     item = assignment_next(campaign=campaign, assessor=alice, now=now).item
-    result = judgment_record(campaign=campaign, assessor=alice, item_public_id=item.public_id,
-                             answer="neutral", response_ms=5, replays=0, now=now + timedelta(hours=2))
+    result = judgment_record(
+        campaign=campaign,
+        assessor=alice,
+        item_public_id=item.public_id,
+        answer="neutral",
+        response_ms=5,
+        replays=0,
+        now=now + timedelta(hours=2),
+    )
     assert result.created and result.judgment.item_id == item.id
 
 

@@ -50,9 +50,7 @@ def test_confusion_csv_has_a_line_per_row_and_expert_label(tables):
 
 def test_disagreement_csv_leaves_empty_cells_empty(tables):
     records = _records(tables["disagreement.csv"])
-    cell = next(
-        r for r in records if (r["row"], r["expert_label"], r["n_dissenting"]) == ("onelabel", "anger", "2")
-    )
+    cell = next(r for r in records if (r["row"], r["expert_label"], r["n_dissenting"]) == ("onelabel", "anger", "2"))
     assert (cell["n"], cell["error_rate"]) == ("0", "")
 
 

@@ -91,12 +91,8 @@ def _row(answers: dict) -> list[Prediction]:
 def predictions() -> dict[str, list[Prediction]]:
     return {
         "dummy": _row({f"u{i}": N for i in range(1, 11)}),
-        "onelabel": _row(
-            {"u1": A, "u2": N, "u3": A, "u4": N, "u5": S, "u6": N, "u7": A, "u8": S, "u9": N, "u10": S}
-        ),
-        "ctc": _row(
-            {"u1": A, "u2": N, "u3": None, "u4": N, "u5": A, "u6": N, "u7": N, "u8": S, "u9": A, "u10": A}
-        ),
+        "onelabel": _row({"u1": A, "u2": N, "u3": A, "u4": N, "u5": S, "u6": N, "u7": A, "u8": S, "u9": N, "u10": S}),
+        "ctc": _row({"u1": A, "u2": N, "u3": None, "u4": N, "u5": A, "u6": N, "u7": N, "u8": S, "u9": A, "u10": A}),
     }
 
 
@@ -133,13 +129,13 @@ def judgments() -> list[HumanJudgment]:
 def human_versus_method_dataset():
     """Six utterances, one method, and human answers with a clear majority on each utterance:
 
-        utterance label  human answers (majority)   method
-        v1        a      h1 a, h2 a, h3 n  (a)        a
-        v2        a      h1 n              (n)        a
-        v3        n      h1 n, h2 n        (n)        n
-        v4        n      h2 n              (n)        s
-        v5        s      h1 s, h2 s, h3 a  (s)        s
-        v6        s      h3 a              (a)        a
+    utterance label  human answers (majority)   method
+    v1        a      h1 a, h2 a, h3 n  (a)        a
+    v2        a      h1 n              (n)        a
+    v3        n      h1 n, h2 n        (n)        n
+    v4        n      h2 n              (n)        s
+    v5        s      h1 s, h2 s, h3 a  (s)        s
+    v6        s      h3 a              (a)        a
     """
     labels = ["anger", "anger", "neutral", "neutral", "sadness", "sadness"]
     records = [UtteranceRecord(f"v{i}", label, "spk", "ses") for i, label in enumerate(labels, start=1)]

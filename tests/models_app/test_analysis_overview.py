@@ -2,8 +2,8 @@
 
 import pytest
 
-from models_app.ser.analysis.overview import data_overview
 from models_app.ser.analysis.inputs import UtteranceRecord
+from models_app.ser.analysis.overview import data_overview
 from tests.models_app.test_analysis_dataset import CLASSES, utterances
 
 

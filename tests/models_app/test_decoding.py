@@ -78,9 +78,7 @@ def test_exact_single_label_probabilities_by_hand():
 
 
 def test_exact_single_label_on_the_disagreeing_matrix():
-    np.testing.assert_allclose(
-        np.exp(decoding.single_label_log_probabilities(DISAGREE, BLANK_LAST)), [0.5425, 0.0625]
-    )
+    np.testing.assert_allclose(np.exp(decoding.single_label_log_probabilities(DISAGREE, BLANK_LAST)), [0.5425, 0.0625])
 
 
 def test_forward_algorithm_agrees_with_torch_ctc_loss():

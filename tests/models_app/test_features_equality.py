@@ -55,7 +55,11 @@ def _signals():
     yield "one_window_and_one_step", rng.standard_normal(WINDOW + STEP), RATE
     yield "int16_pcm", (speech / np.abs(speech).max() * 20000).astype(np.int16), RATE
     t8 = _seconds(3, 8000)
-    yield "8_khz", np.sin(2 * np.pi * 300 * t8) * (1 + np.sin(2 * np.pi * 3 * t8)) + 0.05 * rng.standard_normal(t8.size), 8000
+    yield (
+        "8_khz",
+        np.sin(2 * np.pi * 300 * t8) * (1 + np.sin(2 * np.pi * 3 * t8)) + 0.05 * rng.standard_normal(t8.size),
+        8000,
+    )
     t48 = _seconds(3, 48000)
     yield "48_khz", np.sin(2 * np.pi * 523.25 * t48) + 0.3 * rng.standard_normal(t48.size), 48000
     yield "stereo", np.stack([speech, 0.3 * speech + 0.01 * rng.standard_normal(speech.size)], axis=1), RATE

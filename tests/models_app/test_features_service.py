@@ -74,7 +74,9 @@ def test_ensure_extracts_every_utterance_with_hand_counted_frames(corpus):
 
     matrices = feature_matrices(feature_set)
     assert {pk: m.shape for pk, m in matrices.items()} == {
-        pk_of(corpus, "one"): (7, 34), pk_of(corpus, "one_and_half"): (12, 34), pk_of(corpus, "two"): (17, 34)
+        pk_of(corpus, "one"): (7, 34),
+        pk_of(corpus, "one_and_half"): (12, 34),
+        pk_of(corpus, "two"): (17, 34),
     }
     # What is stored is exactly what the extractor gives for the file.
     utterance = Utterance.objects.get(pk=pk_of(corpus, "two"))
@@ -194,7 +196,9 @@ def test_an_interrupted_extraction_never_claims_ready_and_resumes_from_its_chunk
     assert resumed.n_frames == 7 + 12 + 17
 
 
-def test_chunks_are_idempotent_and_the_set_is_packed_only_when_all_are_done(corpus, monkeypatch, django_capture_on_commit_callbacks):
+def test_chunks_are_idempotent_and_the_set_is_packed_only_when_all_are_done(
+    corpus, monkeypatch, django_capture_on_commit_callbacks
+):
     monkeypatch.setattr(services, "CHUNK_MAX_UTTERANCES", 2)
     feature_set = services.feature_set_prepare(corpus=corpus, preset="paper")
     assert [len(c["ids"]) for c in feature_set.chunks] == [2, 1]
@@ -217,7 +221,9 @@ def test_chunks_are_idempotent_and_the_set_is_packed_only_when_all_are_done(corp
     assert again.n_frames == 36 and again.finished_at == ready.finished_at
 
 
-def test_async_extraction_enqueues_one_task_per_chunk_after_commit(corpus, monkeypatch, django_capture_on_commit_callbacks):
+def test_async_extraction_enqueues_one_task_per_chunk_after_commit(
+    corpus, monkeypatch, django_capture_on_commit_callbacks
+):
     from models_app.tasks import features as tasks
 
     monkeypatch.setattr(services, "CHUNK_MAX_UTTERANCES", 1)

@@ -28,7 +28,11 @@ def test_shards_pack_into_one_store_that_reads_back_each_utterance(tmp_path):
     write_shard(tmp_path, "a", [result(1, 3), result(2, 0, "silent"), result(3, 5)])
     write_shard(tmp_path, "b", [result(7, 2)])
     summary = pack_shards(tmp_path, ["a", "b"])
-    assert (summary.n_utterances, summary.n_frames, summary.n_frames_total) == (3, 10, (3 + 2) + (0 + 2) + (5 + 2) + (2 + 2))
+    assert (summary.n_utterances, summary.n_frames, summary.n_frames_total) == (
+        3,
+        10,
+        (3 + 2) + (0 + 2) + (5 + 2) + (2 + 2),
+    )
     assert summary.empty == [(2, "silent")]
     assert not (tmp_path / "shards").exists()
 

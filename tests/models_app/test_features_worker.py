@@ -33,7 +33,9 @@ def test_a_real_worker_extracts_every_chunk_and_packs_the_set(tmp_path, monkeypa
     try:
         assert len(feature_set.chunks) == 4
         wait_until(
-            lambda: FeatureSet.objects.get(pk=feature_set.pk).status in (FeatureSet.Status.READY, FeatureSet.Status.FAILED),
+            lambda: (
+                FeatureSet.objects.get(pk=feature_set.pk).status in (FeatureSet.Status.READY, FeatureSet.Status.FAILED)
+            ),
             timeout=120,
             message="the worker to finish the feature set:\n" + celery_worker.log(),
         )

@@ -8,8 +8,8 @@ from django.utils import timezone
 from rest_framework.authtoken.models import Token
 
 from models_app.job_models import JobUnit, TrainingJob
-from models_app.services import jobs as job_services
 from models_app.ser.progress import ProgressEvent
+from models_app.services import jobs as job_services
 from tests.factories import make_corpus
 
 JOB_REQUEST = {"corpus": "tiny", "methods": ["dummy", "framewise"], "preset": "fast", "folds": 2, "seed": 0}
@@ -34,7 +34,9 @@ def test_only_admins_start_jobs(api_client, corpus, role, request):
 
 
 def test_assessors_cannot_read_jobs_and_researchers_can(api_client, corpus, admin_user, assessor, researcher):
-    job = job_services.training_job_start(corpus=corpus, methods=["dummy"], preset="fast", n_folds=2, created_by=admin_user)
+    job = job_services.training_job_start(
+        corpus=corpus, methods=["dummy"], preset="fast", n_folds=2, created_by=admin_user
+    )
     api_client.force_authenticate(assessor)
     assert api_client.get("/api/jobs/").status_code == 403
     assert api_client.get(f"/api/jobs/{job.pk}/").status_code == 403
@@ -79,7 +81,9 @@ def test_bad_job_requests_get_400_with_the_reason(api_client, corpus, admin_user
 
 
 def test_cancel_marks_the_job_and_its_waiting_units(api_client, corpus, admin_user):
-    job = job_services.training_job_start(corpus=corpus, methods=["dummy"], preset="fast", n_folds=2, created_by=admin_user)
+    job = job_services.training_job_start(
+        corpus=corpus, methods=["dummy"], preset="fast", n_folds=2, created_by=admin_user
+    )
     api_client.force_authenticate(admin_user)
     response = api_client.post(f"/api/jobs/{job.pk}/cancel/")
     assert response.status_code == 200 and response.json()["status"] == "cancelled"
@@ -88,7 +92,9 @@ def test_cancel_marks_the_job_and_its_waiting_units(api_client, corpus, admin_us
 
 
 def test_a_running_unit_stops_when_its_job_is_cancelled(corpus, admin_user):
-    job = job_services.training_job_start(corpus=corpus, methods=["dummy"], preset="fast", n_folds=2, created_by=admin_user)
+    job = job_services.training_job_start(
+        corpus=corpus, methods=["dummy"], preset="fast", n_folds=2, created_by=admin_user
+    )
     unit = job.units.get(kind="fold", fold=0)
     report = job_services._progress_writer(unit)
     report(ProgressEvent(stage="onelabel", done=1, total=10, detail={"epoch": 1}))
@@ -100,7 +106,9 @@ def test_a_running_unit_stops_when_its_job_is_cancelled(corpus, admin_user):
 
 
 def test_a_unit_whose_worker_went_silent_fails_the_job_with_the_reason(api_client, corpus, admin_user):
-    job = job_services.training_job_start(corpus=corpus, methods=["dummy"], preset="fast", n_folds=2, created_by=admin_user)
+    job = job_services.training_job_start(
+        corpus=corpus, methods=["dummy"], preset="fast", n_folds=2, created_by=admin_user
+    )
     silent_since = timezone.now() - job_services.STALE_AFTER - timedelta(minutes=1)
     TrainingJob.objects.filter(pk=job.pk).update(status="running")
     JobUnit.objects.filter(job=job, kind="prepare").update(status="running", heartbeat_at=silent_since)
@@ -115,7 +123,9 @@ def test_a_unit_whose_worker_went_silent_fails_the_job_with_the_reason(api_clien
 
 
 def test_job_pages_follow_the_roles(client, corpus, admin_user, researcher, assessor):
-    job = job_services.training_job_start(corpus=corpus, methods=["dummy"], preset="fast", n_folds=2, created_by=admin_user)
+    job = job_services.training_job_start(
+        corpus=corpus, methods=["dummy"], preset="fast", n_folds=2, created_by=admin_user
+    )
     client.force_login(assessor)
     assert client.get("/jobs/").status_code == 403
     client.force_login(researcher)
@@ -124,14 +134,18 @@ def test_job_pages_follow_the_roles(client, corpus, admin_user, researcher, asse
     assert client.get("/jobs/new/").status_code == 403
     client.force_login(admin_user)
     assert "Cancel job" in client.get(f"/jobs/{job.pk}/").content.decode()
-    response = client.post("/jobs/new/", {"corpus": "tiny", "methods": ["dummy"], "preset": "fast", "folds": 2, "seed": 1})
+    response = client.post(
+        "/jobs/new/", {"corpus": "tiny", "methods": ["dummy"], "preset": "fast", "folds": 2, "seed": 1}
+    )
     assert response.status_code == 302
     assert TrainingJob.objects.count() == 2
 
 
 def test_the_start_form_shows_why_a_job_cannot_start(client, corpus, admin_user):
     client.force_login(admin_user)
-    response = client.post("/jobs/new/", {"corpus": "tiny", "methods": ["dummy"], "preset": "fast", "folds": 5, "seed": 0})
+    response = client.post(
+        "/jobs/new/", {"corpus": "tiny", "methods": ["dummy"], "preset": "fast", "folds": 5, "seed": 0}
+    )
     assert response.status_code == 200
     assert "cross-validation groups" in response.content.decode()
 
@@ -139,7 +153,9 @@ def test_the_start_form_shows_why_a_job_cannot_start(client, corpus, admin_user)
 def test_cancel_form_requires_csrf(corpus, admin_user):
     from django.test import Client
 
-    job = job_services.training_job_start(corpus=corpus, methods=["dummy"], preset="fast", n_folds=2, created_by=admin_user)
+    job = job_services.training_job_start(
+        corpus=corpus, methods=["dummy"], preset="fast", n_folds=2, created_by=admin_user
+    )
     client = Client(enforce_csrf_checks=True)
     client.force_login(admin_user)
     assert client.post(f"/jobs/{job.pk}/cancel/").status_code == 403

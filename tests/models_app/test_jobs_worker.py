@@ -30,7 +30,9 @@ def corpus(media_root, transactional_db, tmp_path):
 
 def _wait_finished(job: TrainingJob, worker, timeout: float = 300) -> TrainingJob:
     try:
-        wait_until(lambda: TrainingJob.objects.get(pk=job.pk).is_finished, timeout=timeout, message=f"job {job.pk} to finish")
+        wait_until(
+            lambda: TrainingJob.objects.get(pk=job.pk).is_finished, timeout=timeout, message=f"job {job.pk} to finish"
+        )
     except AssertionError as exc:
         units = list(job.units.values_list("kind", "method", "fold", "status", "progress", "error"))
         raise AssertionError(f"{exc}\nunits: {units}\nworker log:\n{worker.log()}") from None
@@ -47,7 +49,9 @@ def _counts(job):
 
 
 def test_a_fast_job_runs_to_success_and_its_results_are_stored(corpus, admin_user, celery_worker, api_client):
-    job = job_services.training_job_start(corpus=corpus, methods=ALL_METHODS, preset="fast", n_folds=2, created_by=admin_user)
+    job = job_services.training_job_start(
+        corpus=corpus, methods=ALL_METHODS, preset="fast", n_folds=2, created_by=admin_user
+    )
     job = _wait_finished(job, celery_worker, timeout=60)
     assert job.status == "succeeded", job.error + celery_worker.log()
     n_utterances = corpus.utterances.count()  # 24: every one is labelled and long enough
@@ -63,7 +67,9 @@ def test_a_fast_job_runs_to_success_and_its_results_are_stored(corpus, admin_use
         assert 0.0 <= job.results[row]["overall_accuracy"] <= 1.0
     # Test folds never share a speaker with their training folds: each speaker is in one fold.
     folds_per_speaker = {}
-    for speaker, fold in UtterancePrediction.objects.filter(job=job, row="dummy").values_list("utterance__speaker__code", "fold"):
+    for speaker, fold in UtterancePrediction.objects.filter(job=job, row="dummy").values_list(
+        "utterance__speaker__code", "fold"
+    ):
         folds_per_speaker.setdefault(speaker, set()).add(fold)
     assert all(len(folds) == 1 for folds in folds_per_speaker.values())
     ctc = UtterancePrediction.objects.filter(job=job, row="ctc").first()
@@ -83,7 +89,9 @@ def test_a_fast_job_runs_to_success_and_its_results_are_stored(corpus, admin_use
 
 
 def test_a_redelivered_task_duplicates_nothing(corpus, admin_user, celery_worker):
-    job = job_services.training_job_start(corpus=corpus, methods=["dummy", "framewise"], preset="fast", n_folds=2, created_by=admin_user)
+    job = job_services.training_job_start(
+        corpus=corpus, methods=["dummy", "framewise"], preset="fast", n_folds=2, created_by=admin_user
+    )
     job = _wait_finished(job, celery_worker, timeout=60)
     assert job.status == "succeeded", job.error
     before = _counts(job)
@@ -104,7 +112,9 @@ def test_a_redelivered_task_duplicates_nothing(corpus, admin_user, celery_worker
 def test_a_cancelled_job_runs_no_more_work(corpus, admin_user, media_root):
     from tests.worker import WorkerProcess
 
-    job = job_services.training_job_start(corpus=corpus, methods=["dummy"], preset="fast", n_folds=2, created_by=admin_user)
+    job = job_services.training_job_start(
+        corpus=corpus, methods=["dummy"], preset="fast", n_folds=2, created_by=admin_user
+    )
     job_services.training_job_cancel(job=job)
     worker = WorkerProcess().start()
     try:
@@ -121,7 +131,9 @@ def test_a_cancelled_job_runs_no_more_work(corpus, admin_user, media_root):
 def test_a_task_that_raises_fails_the_job_with_its_error(corpus, admin_user, media_root, client):
     from tests.worker import WorkerProcess
 
-    job = job_services.training_job_start(corpus=corpus, methods=["onelabel"], preset="fast", n_folds=2, created_by=admin_user)
+    job = job_services.training_job_start(
+        corpus=corpus, methods=["onelabel"], preset="fast", n_folds=2, created_by=admin_user
+    )
     # A configuration the network refuses: the fold task raises inside PyTorch.
     config = job.config
     config["network"]["hidden_units"] = -5
@@ -141,7 +153,9 @@ def test_a_task_that_raises_fails_the_job_with_its_error(corpus, admin_user, med
 
 
 def test_a_killed_worker_process_is_redelivered_and_the_job_completes(corpus, admin_user, celery_worker):
-    job = job_services.training_job_start(corpus=corpus, methods=["onelabel"], preset="fast", n_folds=2, created_by=admin_user)
+    job = job_services.training_job_start(
+        corpus=corpus, methods=["onelabel"], preset="fast", n_folds=2, created_by=admin_user
+    )
     # Enough epochs (a few ms each on this tiny corpus) to kill the process in the middle of a fold.
     config = job.config
     config["training"]["epochs"] = 3000

@@ -40,7 +40,9 @@ def tiny_ctc_model(seed: int = 0) -> CTCBLSTM:
 
 
 def small_corpus(tmp_path, name="tiny"):
-    return make_corpus(tmp_path / name, name=name, classes=tuple(CLASSES), speakers=("s1", "s2"), per_speaker_class=1, seconds=0.5)
+    return make_corpus(
+        tmp_path / name, name=name, classes=tuple(CLASSES), speakers=("s1", "s2"), per_speaker_class=1, seconds=0.5
+    )
 
 
 def job_with_ctc_model(corpus, model: CTCBLSTM, methods=("ctc",)):
@@ -64,12 +66,20 @@ def job_with_ctc_model(corpus, model: CTCBLSTM, methods=("ctc",)):
 def job_without_ctc_model(corpus, status="succeeded", methods=("dummy",)):
     from models_app.job_models import TrainingJob
 
-    return TrainingJob.objects.create(corpus=corpus, methods=list(methods), preset="fast", config={}, classes=CLASSES, status=status)
+    return TrainingJob.objects.create(
+        corpus=corpus, methods=list(methods), preset="fast", config={}, classes=CLASSES, status=status
+    )
 
 
 def audio_bytes(seconds=3.0, rate=16000, channels=1, file_format="WAV", seed=0) -> bytes:
     """Speech-like test audio: a tone with a pause, so some frames are silent."""
-    signal = np.concatenate([tone(seconds / 2, 300.0, rate, seed=seed), np.zeros(int(0.4 * rate), np.float32), tone(seconds / 2 - 0.4, 200.0, rate, seed=seed + 1)])
+    signal = np.concatenate(
+        [
+            tone(seconds / 2, 300.0, rate, seed=seed),
+            np.zeros(int(0.4 * rate), np.float32),
+            tone(seconds / 2 - 0.4, 200.0, rate, seed=seed + 1),
+        ]
+    )
     if channels == 2:
         signal = np.stack([signal, 0.5 * signal], axis=1)
     buffer = io.BytesIO()
@@ -137,7 +147,9 @@ def test_researcher_gets_segments_and_per_frame_probabilities(api_client, resear
 
 def test_admin_may_use_it_too_and_stereo_44k_flac_and_ogg_are_read(api_client, admin_user, job):
     for file_format, name in (("FLAC", "call.flac"), ("OGG", "call.ogg")):
-        response = _post(api_client, admin_user, audio_bytes(2.0, rate=44100, channels=2, file_format=file_format), name=name)
+        response = _post(
+            api_client, admin_user, audio_bytes(2.0, rate=44100, channels=2, file_format=file_format), name=name
+        )
         assert response.status_code == 200, response.content
         body = response.json()
         assert body["file"]["sample_rate"] == 44100 and body["file"]["channels"] == 2
@@ -173,7 +185,12 @@ def _assert_error(response, status, *fragments):
 
 
 def test_not_audio(api_client, researcher, job):
-    _assert_error(_post(api_client, researcher, b"Just some text, not a recording.", name="notes.wav"), 400, "not audio", "wav, flac or ogg")
+    _assert_error(
+        _post(api_client, researcher, b"Just some text, not a recording.", name="notes.wav"),
+        400,
+        "not audio",
+        "wav, flac or ogg",
+    )
 
 
 def test_empty_file(api_client, researcher, job):
@@ -193,11 +210,18 @@ def test_damaged_flac(api_client, researcher, job):
 
 
 def test_other_audio_formats_are_refused(api_client, researcher, job):
-    _assert_error(_post(api_client, researcher, audio_bytes(1.0, file_format="AIFF"), name="x.aiff"), 400, "not accepted", "wav, flac or ogg")
+    _assert_error(
+        _post(api_client, researcher, audio_bytes(1.0, file_format="AIFF"), name="x.aiff"),
+        400,
+        "not accepted",
+        "wav, flac or ogg",
+    )
 
 
 def test_shorter_than_one_frame(api_client, researcher, job):
-    _assert_error(_post(api_client, researcher, audio_bytes(0.1)[:44 + 1600 * 2]), 400, "shorter than one analysis frame")
+    _assert_error(
+        _post(api_client, researcher, audio_bytes(0.1)[: 44 + 1600 * 2]), 400, "shorter than one analysis frame"
+    )
 
 
 def test_nan_samples(api_client, researcher, job):
@@ -222,12 +246,20 @@ def test_too_large_is_refused_before_the_body_is_parsed(api_client, researcher, 
     response = api_client.post(URL, data=b"x" * 2000, content_type="multipart/form-data; boundary=nothing")
     _assert_error(response, 413, "limit is 1 kB")
     settings.EMOLAB_PREDICT_MAX_BYTES = 10_000
-    assert api_client.post(URL, data=b"x" * 2000, content_type="multipart/form-data; boundary=nothing").status_code == 400
+    assert (
+        api_client.post(URL, data=b"x" * 2000, content_type="multipart/form-data; boundary=nothing").status_code == 400
+    )
 
 
 def test_too_long_with_a_small_configured_limit(api_client, researcher, job, settings):
     settings.EMOLAB_PREDICT_MAX_SECONDS = 2
-    _assert_error(_post(api_client, researcher, audio_bytes(3.0)), 400, "lasts 3.0 s", "limit is 2 s", "EMOLAB_PREDICT_MAX_SECONDS")
+    _assert_error(
+        _post(api_client, researcher, audio_bytes(3.0)),
+        400,
+        "lasts 3.0 s",
+        "limit is 2 s",
+        "EMOLAB_PREDICT_MAX_SECONDS",
+    )
 
 
 def test_missing_audio_field(api_client, researcher, job):
@@ -235,7 +267,9 @@ def test_missing_audio_field(api_client, researcher, job):
 
 
 def test_unknown_job(api_client, researcher, job):
-    _assert_error(_post(api_client, researcher, audio_bytes(1.0), job=job.pk + 1000), 404, f"no training job {job.pk + 1000}")
+    _assert_error(
+        _post(api_client, researcher, audio_bytes(1.0), job=job.pk + 1000), 404, f"no training job {job.pk + 1000}"
+    )
 
 
 def test_job_without_ctc_model(api_client, researcher, media_root, tmp_path, db):
@@ -258,7 +292,9 @@ def test_no_ctc_model_yet_says_how_to_train_one(api_client, researcher, media_ro
 def test_a_missing_model_file_is_a_server_error_that_says_so(api_client, researcher, job, media_root):
     artifact = job.artifacts.get(method="ctc")
     (media_root / artifact.path).unlink()
-    _assert_error(_post(api_client, researcher, audio_bytes(1.0)), 500, f"The CTC model of job {job.pk} cannot be loaded")
+    _assert_error(
+        _post(api_client, researcher, audio_bytes(1.0)), 500, f"The CTC model of job {job.pk} cannot be loaded"
+    )
 
 
 def test_nothing_is_left_on_disk(api_client, researcher, job, media_root, settings):

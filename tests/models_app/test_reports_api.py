@@ -62,7 +62,9 @@ def build_report_data(root, name: str = "tiny") -> dict:
     UtterancePrediction.objects.bulk_create(predictions)
 
     campaign = Campaign.objects.create(corpus=corpus, name="relabel", classes=CLASSES)
-    items = {n: CampaignItem.objects.create(campaign=campaign, utterance=utterances[n], role="main") for n in CAMPAIGN_MAIN}
+    items = {
+        n: CampaignItem.objects.create(campaign=campaign, utterance=utterances[n], role="main") for n in CAMPAIGN_MAIN
+    }
     warmup = CampaignItem.objects.create(campaign=campaign, utterance=utterances["s2_neutral_1"], role="warmup")
     alice, bob = make_user("assessor", "alice"), make_user("assessor", "bob")
 

@@ -15,7 +15,11 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
 def test_researcher_reads_the_report_and_explores_an_utterance(
-    chromium, live_server, live_server_closes_db_connections, allow_db_beside_playwright, tmp_path  # noqa: F811
+    chromium,
+    live_server,
+    live_server_closes_db_connections,
+    allow_db_beside_playwright,
+    tmp_path,  # noqa: F811
 ):
     data = build_report_data(tmp_path / "tiny")
     researcher = make_user("researcher", username="report-researcher")

@@ -104,9 +104,9 @@ def test_every_table_downloads_as_csv_with_its_header(client, researcher, data):
         rows = list(csv.reader(io.StringIO(response.content.decode())))
         assert rows[0] == next(csv.reader(io.StringIO(write(report)))), table  # this table's own header
         assert len({len(row) for row in rows}) == 1, table  # a rectangle a spreadsheet opens
-    assert next(csv.reader(io.StringIO(client.get(f"/reports/comparison/csv/table1/?{_query(data)}").content.decode())))[:3] == [
-        "row", "label", "overall_accuracy"
-    ]
+    assert next(
+        csv.reader(io.StringIO(client.get(f"/reports/comparison/csv/table1/?{_query(data)}").content.decode()))
+    )[:3] == ["row", "label", "overall_accuracy"]
 
 
 def test_csv_numbers_match_the_hand_computed_ones(client, researcher, data):
@@ -172,7 +172,9 @@ def test_the_report_reads_the_database_in_a_fixed_number_of_queries(data, django
         comparison_report(job=data["job"], campaign=data["campaign"])
 
 
-def test_the_explorer_refuses_an_utterance_of_another_corpus_and_works_without_a_job(client, researcher, data, tmp_path):
+def test_the_explorer_refuses_an_utterance_of_another_corpus_and_works_without_a_job(
+    client, researcher, data, tmp_path
+):
     client.force_login(researcher)
     other = make_corpus(tmp_path / "other", name="other", speakers=("s9",), per_speaker_class=1)
     stranger = other.utterances.first()

@@ -51,7 +51,10 @@ def test_recording_info_of_each_accepted_format(tmp_path):
         (lambda p: p.write_text("this is not audio"), "not audio that can be read"),
         (lambda p: p.write_bytes(b""), "not audio that can be read"),
         (lambda p: soundfile.write(str(p), np.zeros(0), 16000, format="WAV"), "holds no samples"),
-        (lambda p: soundfile.write(str(p), _noise(0.5, 16000), 16000, format="AIFF"), "not accepted: upload wav, flac or ogg"),
+        (
+            lambda p: soundfile.write(str(p), _noise(0.5, 16000), 16000, format="AIFF"),
+            "not accepted: upload wav, flac or ogg",
+        ),
     ],
     ids=["text", "empty file", "no samples", "aiff"],
 )

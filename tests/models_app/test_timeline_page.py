@@ -61,7 +61,9 @@ def test_without_a_ctc_model_the_page_says_how_to_train_one(researcher, db):
 
 
 def test_upload_shows_the_figure_and_the_segments(researcher, job):
-    response = _client(researcher).post(URL, {"audio": upload(audio_bytes(3.0), name="interview <1>.wav"), "job": job.pk})
+    response = _client(researcher).post(
+        URL, {"audio": upload(audio_bytes(3.0), name="interview <1>.wav"), "job": job.pk}
+    )
     assert response.status_code == 200
     html = response.content.decode()
     assert "interview &lt;1&gt;.wav" in html and "interview <1>" not in html  # the file name is escaped
@@ -71,7 +73,7 @@ def test_upload_shows_the_figure_and_the_segments(researcher, job):
     rows = response.context["segments"]
     assert len(rows) == len(result.timeline.segments) >= 1
     for row in rows:
-        assert f"<td class=\"num\">{row['segment'].start_s:.2f}</td>" in html
+        assert f'<td class="num">{row["segment"].start_s:.2f}</td>' in html
     assert f"model of job {job.pk}" in html
 
 
@@ -105,4 +107,3 @@ def test_too_large_and_too_long(researcher, job, settings):
     settings.EMOLAB_PREDICT_MAX_BYTES = 20_000
     response = _client(researcher).post(URL, {"audio": upload(audio_bytes(3.0))})
     assert response.status_code == 413 and "the limit is 20 kB" in response.content.decode()
-

@@ -36,7 +36,10 @@ def _segments(probabilities, scored, *, max_pause_s=0.2, duration_s=0.9):
 
 
 def _summary(segments):
-    return [(s.emotion, s.start_frame, s.end_frame, round(s.start_s, 6), round(s.end_s, 6), round(s.confidence, 6)) for s in segments]
+    return [
+        (s.emotion, s.start_frame, s.end_frame, round(s.start_s, 6), round(s.end_s, 6), round(s.confidence, 6))
+        for s in segments
+    ]
 
 
 # --- segments ---------------------------------------------------------------------------------

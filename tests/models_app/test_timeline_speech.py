@@ -33,7 +33,9 @@ TEST_VOICES = [speaker.espeak_voice for speaker in demo_corpus.DEMO_SPEAKERS[4:6
 
 def _speech(rng, voice, emotion, n_sentences, intensity):
     text = " ".join(SENTENCES[int(i)] for i in rng.integers(len(SENTENCES), size=n_sentences))
-    return demo_corpus.synthesize_utterance(text, voice=voice, emotion=emotion, seed=int(rng.integers(1 << 30)), intensity=intensity)
+    return demo_corpus.synthesize_utterance(
+        text, voice=voice, emotion=emotion, seed=int(rng.integers(1 << 30)), intensity=intensity
+    )
 
 
 @pytest.fixture(scope="module")
@@ -78,5 +80,7 @@ def test_timeline_finds_the_neutral_and_the_emotional_stretch(trained):
     one_label_ceiling = sum(ceilings) / sum(frames)
     parts_found = np.mean([r.parts_found for r in results])
     assert agreement >= 0.75, f"frame agreement {agreement:.3f}"
-    assert agreement >= one_label_ceiling + 0.15, f"agreement {agreement:.3f} vs one label's best {one_label_ceiling:.3f}"
+    assert agreement >= one_label_ceiling + 0.15, (
+        f"agreement {agreement:.3f} vs one label's best {one_label_ceiling:.3f}"
+    )
     assert parts_found >= 0.75, f"stretches found {parts_found:.3f}"

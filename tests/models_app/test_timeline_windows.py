@@ -70,8 +70,12 @@ def test_windowed_probabilities_follow_their_definition(model, long_sequence):
 
 
 def test_batch_size_does_not_change_the_result(model, long_sequence):
-    one_at_a_time = windowed_probabilities(model, long_sequence, window_frames=WINDOW, hop_frames=HOP, windows_per_batch=1)
-    all_at_once = windowed_probabilities(model, long_sequence, window_frames=WINDOW, hop_frames=HOP, windows_per_batch=500)
+    one_at_a_time = windowed_probabilities(
+        model, long_sequence, window_frames=WINDOW, hop_frames=HOP, windows_per_batch=1
+    )
+    all_at_once = windowed_probabilities(
+        model, long_sequence, window_frames=WINDOW, hop_frames=HOP, windows_per_batch=500
+    )
     np.testing.assert_allclose(one_at_a_time, all_at_once, rtol=0, atol=BATCH_TOLERANCE)
 
 
@@ -126,7 +130,8 @@ def test_frames_map_back_to_their_times(model, long_sequence):
     timeline = timeline_from_features(model, features)
     assert timeline.scored.tolist() == [i in kept_index for i in range(15)]
     np.testing.assert_array_equal(
-        timeline.probabilities[kept_index], windowed_probabilities(model, long_sequence[:7], window_frames=WINDOW, hop_frames=HOP)
+        timeline.probabilities[kept_index],
+        windowed_probabilities(model, long_sequence[:7], window_frames=WINDOW, hop_frames=HOP),
     )
     for frame in sorted(set(range(15)) - set(kept_index.tolist())):
         assert timeline.probabilities[frame].tolist() == [0.0, 0.0, 0.0, 1.0]

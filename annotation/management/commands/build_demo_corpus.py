@@ -10,10 +10,10 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
-from emolab.command_progress import CommandProgressBar
 from annotation.demo_corpus import DESCRIPTION, DemoCorpusConfig, DemoCorpusError, build_demo_corpus
 from annotation.models import Corpus, corpus_name_validator
 from annotation.services.corpora import CorpusImportError, corpus_import
+from emolab.command_progress import CommandProgressBar
 
 
 class Command(BaseCommand):
@@ -42,7 +42,16 @@ class Command(BaseCommand):
             help="long neutral+emotional utterances per speaker and emotional class (default: %(default)s)",
         )
 
-    def handle(self, *args, seed: int, name: str, if_absent: bool, short_per_speaker_class: int, long_per_speaker_class: int, **options):
+    def handle(
+        self,
+        *args,
+        seed: int,
+        name: str,
+        if_absent: bool,
+        short_per_speaker_class: int,
+        long_per_speaker_class: int,
+        **options,
+    ):
         try:
             corpus_name_validator(name)
         except ValidationError as exc:
@@ -108,7 +117,5 @@ class Command(BaseCommand):
         for item in report.skipped:
             write(f"  skipped: {item.describe()}")
         self.stdout.write(
-            self.style.SUCCESS(
-                f"Built in {time.monotonic() - started:.1f} s (synthesis {synthesized:.1f} s)."
-            )
+            self.style.SUCCESS(f"Built in {time.monotonic() - started:.1f} s (synthesis {synthesized:.1f} s).")
         )

@@ -16,7 +16,9 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("--corpus", default="demo", help="Corpus name (default: demo).")
-        parser.add_argument("--name", default=DEMO_CAMPAIGN_NAME, help=f"Campaign name (default: {DEMO_CAMPAIGN_NAME!r}).")
+        parser.add_argument(
+            "--name", default=DEMO_CAMPAIGN_NAME, help=f"Campaign name (default: {DEMO_CAMPAIGN_NAME!r})."
+        )
 
     def handle(self, *args, corpus: str, name: str, **options):
         corpus_row = Corpus.objects.filter(name=corpus).first()
@@ -39,8 +41,11 @@ class Command(BaseCommand):
             f"  {'open' if campaign.is_open else 'closed'}; classes {', '.join(campaign.classes)}; "
             f"{counts['warmup']} warm-up, {counts['gold']} gold, {counts['main']} scored items; "
             f"{campaign.judgments_per_item} judgments per utterance; feedback {'on' if campaign.feedback else 'off'}; "
-            + ("assessors: " + ", ".join(u.username for u in campaign.assessors.all()) if campaign.assessors.exists()
-               else "open to every assessor")
+            + (
+                "assessors: " + ", ".join(u.username for u in campaign.assessors.all())
+                if campaign.assessors.exists()
+                else "open to every assessor"
+            )
         )
         for note in campaign.setup_notes:
             self.stdout.write(f"  note: {note}")

@@ -4,9 +4,9 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from emolab.command_progress import CommandProgressBar
 from annotation.importers.formats import FORMATS
 from annotation.services.corpora import CorpusImportError, ImportReport, corpus_import_from_source
+from emolab.command_progress import CommandProgressBar
 
 # How many entries of a long list (skipped files, mismatches) the summary prints; the full
 # lists are kept in the corpus's import report.
@@ -60,9 +60,7 @@ class Command(BaseCommand):
     def _print_summary(self, report: ImportReport, *, source: Path) -> None:
         write = self.stdout.write
         write(f"Corpus {report.corpus!r} from {source}")
-        write(
-            f"  {report.n_utterances} utterances from {report.n_speakers} speakers in {report.n_sessions} sessions"
-        )
+        write(f"  {report.n_utterances} utterances from {report.n_speakers} speakers in {report.n_sessions} sessions")
         write(f"  this import: {report.created} created, {report.updated} updated, {report.unchanged} unchanged")
         write(f"  class set: {', '.join(report.classes) or '(none)'}")
         write("  utterances per label:")
@@ -73,7 +71,9 @@ class Command(BaseCommand):
         self._print_list("corpus changes", report.corpus_changes)
         self._print_list("changed audio files", report.changed_audio)
         self._print_list("skipped", [item.describe() for item in report.skipped])
-        self._print_list("label differs from the half-of-raters rule (the corpus's label is kept)", report.rule_mismatches)
+        self._print_list(
+            "label differs from the half-of-raters rule (the corpus's label is kept)", report.rule_mismatches
+        )
         self._print_list("warnings", report.warnings)
         if report.changed_anything:
             self.stdout.write(self.style.SUCCESS("Import finished."))

@@ -8,7 +8,12 @@ from pathlib import Path
 import numpy as np
 from django.core.management.base import BaseCommand, CommandError
 
-from models_app.ser.features.benchmark import benchmark_extractor, benchmark_layouts, speech_like_signal, synthetic_matrices
+from models_app.ser.features.benchmark import (
+    benchmark_extractor,
+    benchmark_layouts,
+    speech_like_signal,
+    synthetic_matrices,
+)
 
 SAMPLE_RATE = 16000
 # Sentences the espeak source cycles through; each is spoken by several voices and emotions.
@@ -66,7 +71,9 @@ class Command(BaseCommand):
         parser.add_argument("--layouts", action="store_true", help="compare storage layouts instead")
         parser.add_argument("--corpus", help="with --layouts: use this corpus's ready paper-preset features")
 
-    def handle(self, *args, seconds: float, repeats: int, source: str, json_path: Path | None, layouts: bool, corpus, **options):
+    def handle(
+        self, *args, seconds: float, repeats: int, source: str, json_path: Path | None, layouts: bool, corpus, **options
+    ):
         if seconds <= 0.5 or repeats < 1:
             raise CommandError("--seconds must exceed 0.5 and --repeats must be at least 1")
         figures = self._layouts(corpus) if layouts else self._extractor(seconds, repeats, source)
@@ -101,13 +108,20 @@ class Command(BaseCommand):
         self.stdout.write(f"{label}: {len(matrices)} utterances, {n_frames} frames")
         with tempfile.TemporaryDirectory(prefix="emolab-layouts-") as folder:
             timings = benchmark_layouts(matrices, Path(folder))
-        self.stdout.write(f"  {'layout':20s} {'files':>6s} {'MB':>7s} {'write s':>8s} {'read cold s':>11s} {'read warm s':>11s}")
+        self.stdout.write(
+            f"  {'layout':20s} {'files':>6s} {'MB':>7s} {'write s':>8s} {'read cold s':>11s} {'read warm s':>11s}"
+        )
         for t in timings:
             self.stdout.write(
                 f"  {t.layout:20s} {t.n_files:6d} {t.bytes_on_disk / 1e6:7.1f} {t.write_s:8.3f} "
                 f"{t.read_all_cold_s:11.3f} {t.read_all_warm_s:11.3f}"
             )
-        return {"set": label, "n_utterances": len(matrices), "n_frames": n_frames, "layouts": [t.__dict__ for t in timings]}
+        return {
+            "set": label,
+            "n_utterances": len(matrices),
+            "n_frames": n_frames,
+            "layouts": [t.__dict__ for t in timings],
+        }
 
     def _corpus_matrices(self, corpus_name: str) -> dict:
         from annotation.models import Corpus

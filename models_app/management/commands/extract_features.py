@@ -4,8 +4,8 @@ import time
 
 from django.core.management.base import BaseCommand, CommandError
 
-from emolab.command_progress import CommandProgressBar
 from annotation.models import Corpus
+from emolab.command_progress import CommandProgressBar
 from models_app.models import FeatureSet
 from models_app.ser.features import FEATURE_PRESETS
 from models_app.ser.progress import ProgressEvent

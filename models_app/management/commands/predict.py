@@ -15,7 +15,6 @@ from tqdm import tqdm
 from models_app.selectors.timeline import NoCTCModel, UnknownJob
 from models_app.services.timeline import ModelUnusable, RecordingError, recording_timeline, timeline_payload
 
-
 MIN_WINDOWS_FOR_A_BAR = 120  # about a minute of speech: shorter files take well under a second
 
 
@@ -29,7 +28,9 @@ class _WindowBar:
         if event.stage != "timeline" or event.total < MIN_WINDOWS_FOR_A_BAR:
             return
         if self.bar is None:
-            self.bar = tqdm(total=event.total, desc=self.name, unit="window", file=self.stream, leave=False, mininterval=0.5)
+            self.bar = tqdm(
+                total=event.total, desc=self.name, unit="window", file=self.stream, leave=False, mininterval=0.5
+            )
         self.bar.update(event.done - self.bar.n)
 
     def close(self) -> None:
@@ -41,9 +42,18 @@ class Command(BaseCommand):
     help = "Print the emotion segments a training job's final CTC model finds in each recording (wav, flac, ogg)."
 
     def add_arguments(self, parser):
-        parser.add_argument("files", nargs="+", metavar="FILE", help="recordings: wav, flac or ogg, any rate, mono or stereo")
-        parser.add_argument("--job", type=int, help="training job whose CTC model to use (default: the latest that has one)")
-        parser.add_argument("--json", dest="as_json", action="store_true", help="one JSON object per line, per-frame probabilities included")
+        parser.add_argument(
+            "files", nargs="+", metavar="FILE", help="recordings: wav, flac or ogg, any rate, mono or stereo"
+        )
+        parser.add_argument(
+            "--job", type=int, help="training job whose CTC model to use (default: the latest that has one)"
+        )
+        parser.add_argument(
+            "--json",
+            dest="as_json",
+            action="store_true",
+            help="one JSON object per line, per-frame probabilities included",
+        )
 
     def handle(self, *args, files, job, as_json: bool, **options):
         failures = []
@@ -68,7 +78,9 @@ class Command(BaseCommand):
 
     def _print_segments(self, path, result) -> None:
         timeline = result.timeline
-        self.stdout.write(f"{path}: {timeline.duration_s:.2f} s, job {result.job_id}, {len(timeline.segments)} segment(s)")
+        self.stdout.write(
+            f"{path}: {timeline.duration_s:.2f} s, job {result.job_id}, {len(timeline.segments)} segment(s)"
+        )
         for segment in timeline.segments:
             self.stdout.write(
                 f"  {segment.start_s:8.2f} {segment.end_s:8.2f}  {segment.emotion:<12} confidence {segment.confidence:.2f}"

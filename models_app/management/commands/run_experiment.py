@@ -13,10 +13,10 @@ from tqdm import tqdm
 
 from annotation.models import Corpus
 from models_app.selectors.datasets import DatasetError, dataset_for_corpus
-from models_app.services.features import feature_set_ensure
 from models_app.ser.config import PRESET_NAMES, preset
 from models_app.ser.experiment import METHODS, run_experiment
 from models_app.ser.progress import ProgressEvent
+from models_app.services.features import feature_set_ensure
 
 
 class _Stream:

@@ -72,11 +72,21 @@ def table1_csv(report: dict) -> str:
     for name, entry in report["table1"].items():
         records.append(
             [
-                name, entry["label"], entry["overall_accuracy"], *_interval(entry["overall_accuracy_ci"]),
-                entry["overall_accuracy_fold_std"], entry["overall_accuracy_fold_mean"], entry["mean_class_accuracy"],
-                *_interval(entry["mean_class_accuracy_ci"]), entry["mean_class_accuracy_fold_std"],
-                entry["mean_class_accuracy_fold_mean"], entry.get("overall_accuracy_assessor_std"),
-                entry.get("mean_class_accuracy_assessor_std"), entry["n"], entry["n_utterances"], entry["n_no_class"],
+                name,
+                entry["label"],
+                entry["overall_accuracy"],
+                *_interval(entry["overall_accuracy_ci"]),
+                entry["overall_accuracy_fold_std"],
+                entry["overall_accuracy_fold_mean"],
+                entry["mean_class_accuracy"],
+                *_interval(entry["mean_class_accuracy_ci"]),
+                entry["mean_class_accuracy_fold_std"],
+                entry["mean_class_accuracy_fold_mean"],
+                entry.get("overall_accuracy_assessor_std"),
+                entry.get("mean_class_accuracy_assessor_std"),
+                entry["n"],
+                entry["n_utterances"],
+                entry["n_no_class"],
             ]  # fmt: skip
         )
     return _csv(header, records)
@@ -102,8 +112,15 @@ def confusion_csv(report: dict) -> str:
     for name, matrix in report["confusion"]["rows"].items():
         for t, label in enumerate(classes):
             records.append(
-                [name, label, *matrix["counts"][t], matrix["no_class"][t], matrix["row_totals"][t],
-                 *matrix["normalized"][t], matrix["no_class_share"][t]]  # fmt: skip
+                [
+                    name,
+                    label,
+                    *matrix["counts"][t],
+                    matrix["no_class"][t],
+                    matrix["row_totals"][t],
+                    *matrix["normalized"][t],
+                    matrix["no_class_share"][t],
+                ]  # fmt: skip
             )
     return _csv(header, records)
 
@@ -117,9 +134,7 @@ def disagreement_csv(report: dict) -> str:
             for d in table["n_dissenting_values"]:
                 records.append([name, label, d, row["n"][c][d], row["errors"][c][d], row["error_rate"][c][d]])
         for d in table["n_dissenting_values"]:
-            records.append(
-                [name, "all", d, row["n_all_classes"][d], None, row["error_rate_all_classes"][d]]
-            )
+            records.append([name, "all", d, row["n_all_classes"][d], None, row["error_rate_all_classes"][d]])
     return _csv(header, records)
 
 
@@ -130,8 +145,15 @@ def residual_csv(report: dict) -> str:
     for name, row in residual["rows"].items():
         for cell in [*row["per_class"], {"class": "all", **row["all"]}]:
             records.append(
-                [name, cell["class"], cell["n_wrong"], cell["n_match"], cell["ratio"], residual["chance_level"],
-                 cell["chance_level_adjusted"]]  # fmt: skip
+                [
+                    name,
+                    cell["class"],
+                    cell["n_wrong"],
+                    cell["n_match"],
+                    cell["ratio"],
+                    residual["chance_level"],
+                    cell["chance_level_adjusted"],
+                ]  # fmt: skip
             )
     return _csv(header, records)
 
@@ -165,8 +187,12 @@ def human_agreement_csv(report: dict) -> str:
         return _csv(header, [])
     records = [
         ["fleiss_kappa", "assessors", human["fleiss_kappa"]["kappa"], human["fleiss_kappa"]["n_utterances"]],
-        ["krippendorff_alpha", "assessors", human["krippendorff_alpha"]["alpha"],
-         human["krippendorff_alpha"]["n_utterances_pairable"]],  # fmt: skip
+        [
+            "krippendorff_alpha",
+            "assessors",
+            human["krippendorff_alpha"]["alpha"],
+            human["krippendorff_alpha"]["n_utterances_pairable"],
+        ],  # fmt: skip
     ]
     records += [
         ["cohen_kappa", f"human majority vs {k['row']}", k["kappa"], k["n"]] for k in human["cohen_kappa_with_methods"]

@@ -168,9 +168,7 @@ def check_judgments(
     seen: set[tuple[str, UtteranceId]] = set()
     for judgment in judgments:
         if judgment.utterance_id not in utterances_by_id:
-            raise ValueError(
-                f"assessor {judgment.assessor!r} judged unknown utterance {judgment.utterance_id!r}"
-            )
+            raise ValueError(f"assessor {judgment.assessor!r} judged unknown utterance {judgment.utterance_id!r}")
         key = (judgment.assessor, judgment.utterance_id)
         if key in seen:
             raise ValueError(f"assessor {judgment.assessor!r} judged utterance {judgment.utterance_id!r} twice")

@@ -64,7 +64,11 @@ def speech_like_signal(seconds: float, sample_rate: int = 16000, seed: int = 0) 
     rng = np.random.default_rng(seed)
     n = int(seconds * sample_rate)
     t = np.arange(n) / sample_rate
-    pitch_hz = 140 + 40 * np.sin(2 * np.pi * 0.3 * t + rng.uniform(0, 6.3)) + 15 * rng.standard_normal(n // 1600 + 2).repeat(1600)[:n]
+    pitch_hz = (
+        140
+        + 40 * np.sin(2 * np.pi * 0.3 * t + rng.uniform(0, 6.3))
+        + 15 * rng.standard_normal(n // 1600 + 2).repeat(1600)[:n]
+    )
     phase = 2 * np.pi * np.cumsum(pitch_hz) / sample_rate
     voiced = sum(np.sin(k * phase) / k for k in range(1, 25))
     syllable = np.clip(np.sin(2 * np.pi * 4.0 * t + rng.uniform(0, 6.3)), 0, None) ** 2
@@ -163,7 +167,9 @@ def synthetic_matrices(n_utterances: int = 4936, n_frames_total: int = 200_000, 
     rng = np.random.default_rng(seed)
     lengths = rng.lognormal(mean=0.0, sigma=0.6, size=n_utterances)
     lengths = np.maximum(1, np.round(lengths / lengths.sum() * n_frames_total)).astype(int)
-    return {i + 1: rng.standard_normal((int(length), N_FEATURES)).astype(np.float32) for i, length in enumerate(lengths)}
+    return {
+        i + 1: rng.standard_normal((int(length), N_FEATURES)).astype(np.float32) for i, length in enumerate(lengths)
+    }
 
 
 def _evict(folder: Path) -> None:
@@ -207,7 +213,9 @@ def benchmark_layouts(matrices: dict[int, np.ndarray], folder: Path, *, chunk_si
     chunks = [ids[i : i + chunk_size] for i in range(0, len(ids), chunk_size)]
 
     def results_of(chunk: list[int]) -> list[UtteranceFeatures]:
-        return [UtteranceFeatures(pk, matrices[pk], np.arange(matrices[pk].shape[0]), matrices[pk].shape[0]) for pk in chunk]
+        return [
+            UtteranceFeatures(pk, matrices[pk], np.arange(matrices[pk].shape[0]), matrices[pk].shape[0]) for pk in chunk
+        ]
 
     def write_shards() -> None:
         for n, chunk in enumerate(chunks):
@@ -247,7 +255,9 @@ def benchmark_layouts(matrices: dict[int, np.ndarray], folder: Path, *, chunk_si
         loaded = read()
         cold_s = time.perf_counter() - start
         warm_s, loaded = _median_time(read, 3)
-        if len(loaded) != len(ids) or any(not np.array_equal(loaded[pk], matrices[pk]) for pk in ids[:: max(1, len(ids) // 50)]):
+        if len(loaded) != len(ids) or any(
+            not np.array_equal(loaded[pk], matrices[pk]) for pk in ids[:: max(1, len(ids) // 50)]
+        ):
             raise AssertionError(f"layout {name} did not read back what was written")
         n_files, n_bytes = _disk_usage(location)
         results.append(LayoutTiming(name, n_files, n_bytes, write_s, cold_s, warm_s))

@@ -53,9 +53,13 @@ class FeatureConfig:
             seconds = getattr(self, name)
             samples = seconds * self.sample_rate
             if seconds <= 0 or abs(samples - round(samples)) > 1e-6:
-                raise ValueError(f"{name}={seconds!r} s is not a positive whole number of samples at {self.sample_rate} Hz")
+                raise ValueError(
+                    f"{name}={seconds!r} s is not a positive whole number of samples at {self.sample_rate} Hz"
+                )
         if self.window_samples < 2 * self.n_entropy_blocks:
-            raise ValueError(f"window of {self.window_samples} samples is too short for {self.n_entropy_blocks} entropy blocks")
+            raise ValueError(
+                f"window of {self.window_samples} samples is too short for {self.n_entropy_blocks} entropy blocks"
+            )
         if not 0 < self.rolloff_fraction <= 1:
             raise ValueError(f"rolloff_fraction must lie in (0, 1], got {self.rolloff_fraction!r}")
         if self.min_energy is not None and self.min_energy < 0:

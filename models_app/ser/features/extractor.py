@@ -101,7 +101,9 @@ def _exact_crossings(segment: np.ndarray, starts: np.ndarray, window: int) -> np
     return (running[starts + window - 1] - running[starts]) / 2
 
 
-def _time_domain_block(segment: np.ndarray, n_frames: int, window: int, step: int, n_blocks: int, rows: np.ndarray) -> None:
+def _time_domain_block(
+    segment: np.ndarray, n_frames: int, window: int, step: int, n_blocks: int, rows: np.ndarray
+) -> None:
     """zcr, energy and energy entropy of ``n_frames`` frames starting every ``step`` samples of
     ``segment`` (which holds them all, plus the next sample when the signal has one), into
     rows[:, 0:3]."""
@@ -376,7 +378,9 @@ def extract(signal: np.ndarray, sample_rate: int, config: FeatureConfig | None =
         offset=offset,
         divisor=divisor,
     )
-    kept = select_frames(all_frames[:, ENERGY_COLUMN], drop_edge_frames=config.drop_edge_frames, min_energy=config.min_energy)
+    kept = select_frames(
+        all_frames[:, ENERGY_COLUMN], drop_edge_frames=config.drop_edge_frames, min_energy=config.min_energy
+    )
     return FrameFeatures(
         matrix=all_frames[kept].astype(np.float32),
         frame_index=kept.astype(np.int64),

@@ -175,8 +175,15 @@ class BLSTMEstimator(ClassifierMixin, BaseEstimator):
             network_rng = rng if index == 0 else np.random.default_rng(seed + index)
             self.networks_.append(
                 self._train_network(
-                    index, seed + index, network_rng, sequences, y_indices,
-                    train_positions, validation_positions, class_weights, progress,
+                    index,
+                    seed + index,
+                    network_rng,
+                    sequences,
+                    y_indices,
+                    train_positions,
+                    validation_positions,
+                    class_weights,
+                    progress,
                 )  # fmt: skip
             )
         return self
