@@ -1,8 +1,8 @@
 """Campaign API: parse, call one service, shape the answer."""
 
+from django.http import Http404
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
-from django.utils import timezone
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.authentication import SessionAuthentication, TokenAuthentication
@@ -21,9 +21,9 @@ from annotation.api.serializers import (
 )
 from annotation.models import Campaign
 from annotation.selectors.campaigns import (
-    assessor_state,
-    campaign_user_can_label,
+    assessor_states,
     campaign_user_can_manage,
+    campaigns_for_labelling,
     campaigns_visible_to,
 )
 from annotation.services.campaigns import CampaignSetupError, campaign_create
@@ -52,7 +52,10 @@ _ERROR_STATUS = {
 }
 
 
-def _error(exc: JudgmentError) -> Response:
+def _error(exc: JudgmentError, user) -> Response:
+    if isinstance(exc, NoAccess) and not campaign_user_can_manage(user=user):
+        # Whoever is not part of a campaign cannot tell it from one that does not exist.
+        raise Http404(f"No {Campaign._meta.object_name} matches the given query.")
     return Response({"detail": str(exc)}, status=_ERROR_STATUS[type(exc)])
 
 
@@ -60,13 +63,12 @@ def _error_responses(*codes: int) -> dict:
     return {code: OpenApiResponse(ErrorSerializer) for code in codes}
 
 
-def _states_for(campaigns, user) -> dict:
-    now = timezone.now()
-    return {
-        campaign.pk: assessor_state(campaign=campaign, assessor=user, now=now)
-        for campaign in campaigns
-        if campaign_user_can_label(campaign=campaign, user=user)
-    }
+def _states_for(campaigns, user, can_manage: bool) -> dict:
+    """The user's own progress in each campaign they label in, in a fixed number of queries."""
+    if can_manage:  # they see every campaign; progress only where they label too
+        labelled = set(campaigns_for_labelling(user=user).values_list("pk", flat=True))
+        campaigns = [campaign for campaign in campaigns if campaign.pk in labelled]
+    return assessor_states(campaigns=campaigns, assessor=user)
 
 
 class CampaignListCreateView(APIView):
@@ -82,11 +84,12 @@ class CampaignListCreateView(APIView):
         responses={200: CampaignSerializer(many=True), **_error_responses(401)},
     )
     def get(self, request: Request) -> Response:
-        campaigns = list(campaigns_visible_to(user=request.user).prefetch_related("assessors"))
-        context = {
-            "states": _states_for(campaigns, request.user),
-            "can_manage": campaign_user_can_manage(user=request.user),
-        }
+        can_manage = campaign_user_can_manage(user=request.user)
+        campaigns = campaigns_visible_to(user=request.user)
+        if can_manage:
+            campaigns = campaigns.prefetch_related("assessors")  # only researchers see whom a campaign names
+        campaigns = list(campaigns)
+        context = {"states": _states_for(campaigns, request.user, can_manage), "can_manage": can_manage}
         return Response(CampaignSerializer(campaigns, many=True, context=context).data)
 
     @extend_schema(
@@ -112,13 +115,14 @@ class CampaignListCreateView(APIView):
                 warmup_per_class=data["warmup_per_class"],
                 warmup_names=data["warmup_utterances"],
                 assessor_usernames=data["assessors"],
+                exclude_seen_elsewhere=data["exclude_seen_elsewhere"],
             )
         except CampaignSetupError as exc:
             body = {"detail": str(exc)}
             if exc.field:
                 body["field"] = exc.field
             return Response(body, status=status.HTTP_400_BAD_REQUEST)
-        context = {"states": _states_for([campaign], request.user), "can_manage": True}
+        context = {"states": _states_for([campaign], request.user, can_manage=True), "can_manage": True}
         return Response(CampaignSerializer(campaign, context=context).data, status=status.HTTP_201_CREATED)
 
 
@@ -128,7 +132,10 @@ class NextItemView(APIView):
 
     @extend_schema(
         summary="Your next item (reserved for you), or item null when you are finished",
-        description="Asking again before answering returns the same item. Gold items show as phase 'main'.",
+        description=(
+            "Asking again before answering returns the same item. Gold items show as phase 'main'. A campaign "
+            "you are not an assessor of answers 404, as one that does not exist (403 for researchers, who see it)."
+        ),
         responses={200: NextItemSerializer, **_error_responses(401, 403, 404, 409)},
     )
     def get(self, request: Request, campaign_id: int) -> Response:
@@ -136,7 +143,7 @@ class NextItemView(APIView):
         try:
             result = assignment_next(campaign=campaign, assessor=request.user)
         except JudgmentError as exc:
-            return _error(exc)
+            return _error(exc, request.user)
         item = None
         if result.item is not None:
             item = {
@@ -162,7 +169,8 @@ class AnswerView(APIView):
         description=(
             "201 with the expert label and whether you matched it (when the campaign gives feedback; always "
             "in warm-up). Sending the same answer again returns the stored result with 200; a different "
-            "answer for an item already answered is refused with 409."
+            "answer for an item already answered is refused with 409. A campaign you are not an assessor of "
+            "answers 404, as one that does not exist (403 for researchers, who see it)."
         ),
         request=AnswerSerializer,
         responses={
@@ -186,7 +194,7 @@ class AnswerView(APIView):
                 replays=data["replays"],
             )
         except JudgmentError as exc:
-            return _error(exc)
+            return _error(exc, request.user)
         body = {"item": result.judgment.item.public_id}
         if result.show_feedback:
             body["correct"] = result.judgment.is_correct

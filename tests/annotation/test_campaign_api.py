@@ -259,14 +259,29 @@ def test_an_item_not_assigned_to_this_assessor_is_refused(api_client, corpus):
     assert not Judgment.objects.exists()
 
 
-def test_users_outside_the_campaign_are_refused(api_client, corpus, researcher):
-    campaign = _campaign(corpus, assessor_usernames=[make_user("assessor", username="alice").username])
-    outsider = make_user("assessor")
-    nobody = make_user("none")
-    for user in (outsider, nobody, researcher):
+def test_a_campaign_you_are_not_part_of_answers_as_one_that_does_not_exist(api_client, corpus, researcher):
+    """An assessor the campaign does not name, or a user with no role, gets the very answer a missing
+    campaign gives, on every labelling endpoint; researchers, who see every campaign, get 403."""
+    alice = make_user("assessor", username="alice")
+    campaign = _campaign(corpus, assessor_usernames=[alice.username])
+    api_client.force_authenticate(alice)
+    item_id = _next(api_client, campaign)["item"]["id"]
+    answer = {"item": item_id, "label": "anger", "response_ms": 10, "replays": 0}
+    missing = 999999
+
+    def answers(campaign_id):
+        return api_client.post(f"/api/campaigns/{campaign_id}/answers/", answer, format="json")
+
+    for user in (make_user("assessor"), make_user("none")):
         api_client.force_authenticate(user)
-        assert api_client.get(f"/api/campaigns/{campaign.pk}/next/").status_code == 403
-    assert api_client.get("/api/campaigns/999999/next/").status_code == 404
+        for call in (lambda c: api_client.get(f"/api/campaigns/{c}/next/"), answers):
+            response, absent = call(campaign.pk), call(missing)
+            assert absent.status_code == 404
+            assert (response.status_code, response.json()) == (absent.status_code, absent.json())
+        assert campaign.pk not in [c["id"] for c in api_client.get("/api/campaigns/").json()]
+    api_client.force_authenticate(researcher)
+    assert api_client.get(f"/api/campaigns/{campaign.pk}/next/").status_code == 403
+    assert not Judgment.objects.exists()
 
 
 def test_a_closed_campaign_refuses_next_and_answers_with_409(api_client, corpus, assessor):
