@@ -186,8 +186,15 @@ def worker_profile(args) -> None:
     api_views.assignment_next = timed_service(api_views.assignment_next)
     api_views.judgment_record = timed_service(api_views.judgment_record)
 
-    def is_lock(sql: str) -> bool:
-        return "FOR UPDATE" in sql.upper() or "pg_advisory_xact_lock" in sql
+    def takes_row_lock(sql: str) -> bool:
+        """A row lock other assessors can meet: the campaign row (baseline), an item or reservation row."""
+        upper = sql.upper()
+        return "FOR UPDATE" in upper or "FOR NO KEY UPDATE" in upper
+
+    def held_until_commit(statements, commits) -> float:
+        if not statements or not commits:
+            return 0.0
+        return (commits[-1][2] - statements[0][2]) * 1000
 
     client = Client(HTTP_AUTHORIZATION=f"Token {args.token}")
     campaign = args.campaign
@@ -211,11 +218,9 @@ def worker_profile(args) -> None:
                     )
                 wall = time.perf_counter() - started
                 sql = [e for e in events if e[0] == "sql"]
-                locks = [e for e in sql if is_lock(e[3])]
                 commits = [e for e in events if e[0] == "commit"]
-                held = 0.0
-                if locks and commits:
-                    held = commits[-1][2] - locks[0][2]
+                row_lock = held_until_commit([e for e in sql if takes_row_lock(e[3])], commits)
+                own_lock = held_until_commit([e for e in sql if "pg_advisory_xact_lock(" in e[3]], commits)
                 service = sum(e[2] - e[1] for e in events if e[0] == "service")
                 rows.append(
                     {
@@ -224,9 +229,10 @@ def worker_profile(args) -> None:
                         "wall_ms": wall * 1000,
                         "n_sql": len(sql),
                         "sql_ms": sum(e[2] - e[1] for e in sql) * 1000,
-                        "lock_ms": held * 1000,
+                        "row_lock_ms": row_lock,
+                        "own_lock_ms": own_lock,
                         "service_ms": service * 1000,
-                        "statements": [(round((e[2] - e[1]) * 1000, 3), e[3][:160]) for e in sql],
+                        "statements": [(round((e[2] - e[1]) * 1000, 3), " ".join(e[3].split())[:150]) for e in sql],
                     }
                 )
             else:
@@ -727,7 +733,10 @@ def print_profile(name: str, rows: list[dict]) -> None:
     if not rows:
         return
     print(f"\n{name} / profile of single requests (medians over {len(rows) // 2} of each, in process)")
-    print(f"  {'endpoint':<9}{'wall ms':>9}{'SQL n':>7}{'SQL ms':>8}{'lock ms':>9}{'service ms':>12}{'other ms':>10}")
+    print(
+        f"  {'endpoint':<9}{'wall ms':>9}{'SQL n':>7}{'SQL ms':>8}{'row lock ms':>13}{'own lock ms':>13}"
+        f"{'service ms':>12}{'other ms':>10}"
+    )
     for endpoint in ("next", "answers"):
         mine = [r for r in rows if r["endpoint"] == endpoint and r["status"] in (200, 201)]
         if not mine:
@@ -738,7 +747,8 @@ def print_profile(name: str, rows: list[dict]) -> None:
 
         print(
             f"  {endpoint:<9}{median('wall_ms'):>9.2f}{median('n_sql'):>7.0f}{median('sql_ms'):>8.2f}"
-            f"{median('lock_ms'):>9.2f}{median('service_ms'):>12.2f}{median('wall_ms') - median('service_ms'):>10.2f}"
+            f"{median('row_lock_ms'):>13.2f}{median('own_lock_ms'):>13.2f}{median('service_ms'):>12.2f}"
+            f"{median('wall_ms') - median('service_ms'):>10.2f}"
         )
     if os.environ.get("BENCH_SHOW_SQL"):
         for endpoint in ("next", "answers"):

@@ -1,8 +1,8 @@
 """Campaign API: parse, call one service, shape the answer."""
 
 from django.http import Http404
-from django.shortcuts import get_object_or_404
 from django.urls import reverse
+from django.utils import timezone
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.authentication import SessionAuthentication, TokenAuthentication
@@ -25,6 +25,7 @@ from annotation.selectors.campaigns import (
     campaign_user_can_manage,
     campaigns_for_labelling,
     campaigns_visible_to,
+    labelling_context,
 )
 from annotation.services.campaigns import CampaignSetupError, campaign_create
 from annotation.services.judgments import (
@@ -52,10 +53,13 @@ _ERROR_STATUS = {
 }
 
 
+_NOT_FOUND = f"No {Campaign._meta.object_name} matches the given query."  # get_object_or_404's words
+
+
 def _error(exc: JudgmentError, user) -> Response:
     if isinstance(exc, NoAccess) and not campaign_user_can_manage(user=user):
         # Whoever is not part of a campaign cannot tell it from one that does not exist.
-        raise Http404(f"No {Campaign._meta.object_name} matches the given query.")
+        raise Http404(_NOT_FOUND)
     return Response({"detail": str(exc)}, status=_ERROR_STATUS[type(exc)])
 
 
@@ -139,9 +143,12 @@ class NextItemView(APIView):
         responses={200: NextItemSerializer, **_error_responses(401, 403, 404, 409)},
     )
     def get(self, request: Request, campaign_id: int) -> Response:
-        campaign = get_object_or_404(Campaign, pk=campaign_id)
+        now = timezone.now()
+        campaign, access = labelling_context(campaign_id=campaign_id, user=request.user, now=now)
+        if campaign is None:
+            raise Http404(_NOT_FOUND)
         try:
-            result = assignment_next(campaign=campaign, assessor=request.user)
+            result = assignment_next(campaign=campaign, assessor=request.user, now=now, access=access)
         except JudgmentError as exc:
             return _error(exc, request.user)
         item = None
@@ -149,7 +156,7 @@ class NextItemView(APIView):
             item = {
                 "id": result.item.public_id,
                 "audio_url": reverse("annotation:item_audio", args=[campaign.pk, result.item.public_id]),
-                "duration": round(result.item.utterance.duration_s, 3),
+                "duration": round(result.item.duration_s, 3),
                 "phase": result.shown_phase,
             }
         body = {
@@ -180,12 +187,17 @@ class AnswerView(APIView):
         },
     )
     def post(self, request: Request, campaign_id: int) -> Response:
-        campaign = get_object_or_404(Campaign, pk=campaign_id)
+        now = timezone.now()
+        campaign, access = labelling_context(campaign_id=campaign_id, user=request.user, now=now)
+        if campaign is None:
+            raise Http404(_NOT_FOUND)
         serializer = AnswerSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
         try:
             result = judgment_record(
+                now=now,
+                access=access,
                 campaign=campaign,
                 assessor=request.user,
                 item_public_id=data["item"],
@@ -195,10 +207,10 @@ class AnswerView(APIView):
             )
         except JudgmentError as exc:
             return _error(exc, request.user)
-        body = {"item": result.judgment.item.public_id}
+        body = {"item": result.item_public_id}
         if result.show_feedback:
-            body["correct"] = result.judgment.is_correct
-            body["expert_label"] = result.judgment.expert_label
+            body["correct"] = result.is_correct
+            body["expert_label"] = result.expert_label
         return Response(
             AnswerResultSerializer(body).data,
             status=status.HTTP_201_CREATED if result.created else status.HTTP_200_OK,

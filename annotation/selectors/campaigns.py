@@ -11,8 +11,10 @@ from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.contrib.auth.models import User
-from django.db.models import BooleanField, Count, Exists, ExpressionWrapper, F, OuterRef, Q, QuerySet
+from django.contrib.auth.models import Group, User
+from django.db import connection
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet
+from django.utils import timezone
 
 from annotation.models import Assignment, Campaign, CampaignItem, Judgment
 from emolab.roles import ASSESSOR_GROUP, is_assessor, is_researcher
@@ -27,25 +29,53 @@ Role = CampaignItem.Role
 class LabellingAccess:
     can_label: bool
     is_open: bool  # read with the access, so a request sees a campaign closed a moment ago
+    # Some reservation of the campaign has expired and still counts in its item's load: time to release it.
+    reservations_expired: bool = False
 
 
-def campaign_labelling_access(*, campaign: Campaign, user) -> LabellingAccess:
-    """Whether ``user`` may label in the campaign (named assessors only when the campaign names any;
-    otherwise every member of the assessor group), and whether it is open. One query."""
+_NO_ACCESS = LabellingAccess(can_label=False, is_open=False)
+
+_CONTEXT_SQL = f"""
+SELECT c.*,
+       EXISTS (SELECT 1 FROM {Campaign.assessors.through._meta.db_table} n WHERE n.campaign_id = c.id)
+         AS names_any,
+       EXISTS (SELECT 1 FROM {Campaign.assessors.through._meta.db_table} n
+               WHERE n.campaign_id = c.id AND n.user_id = %(user)s) AS names_user,
+       EXISTS (SELECT 1 FROM {User.groups.through._meta.db_table} ug JOIN {Group._meta.db_table} g
+               ON g.id = ug.group_id WHERE ug.user_id = %(user)s AND g.name = %(group)s) AS in_group,
+       EXISTS (SELECT 1 FROM {Assignment._meta.db_table} a
+               WHERE a.campaign_id = c.id AND a.counted AND a.expires_at <= %(now)s) AS expired
+FROM {Campaign._meta.db_table} c WHERE c.id = %(campaign)s
+"""
+
+
+def labelling_context(*, campaign_id: int, user, now: datetime) -> tuple[Campaign | None, LabellingAccess]:
+    """The campaign and this user's access to it, read together in one statement (every request of
+    an assessor needs both): whether they may label in it (named assessors only when the campaign
+    names any; otherwise every member of the assessor group), whether it is open, and whether some
+    of its reservations are due for release."""
     if not user or not user.is_authenticated or not user.is_active:
-        return LabellingAccess(can_label=False, is_open=False)
-    named = Campaign.assessors.through.objects.filter(campaign_id=OuterRef("pk"))
-    in_group = User.groups.through.objects.filter(user_id=user.pk, group__name=ASSESSOR_GROUP)
-    flags = (
-        Campaign.objects.filter(pk=campaign.pk)
-        .annotate(names_any=Exists(named), names_user=Exists(named.filter(user_id=user.pk)), in_group=Exists(in_group))
-        .values_list("names_any", "names_user", "in_group", "is_open")
-        .first()
+        return Campaign.objects.filter(pk=campaign_id).first(), _NO_ACCESS
+    params = {
+        "user": user.pk,
+        "group": ASSESSOR_GROUP,
+        "campaign": campaign_id,
+        "now": connection.ops.adapt_datetimefield_value(now),
+    }
+    campaign = next(iter(Campaign.objects.raw(_CONTEXT_SQL, params)), None)
+    if campaign is None:
+        return None, _NO_ACCESS
+    access = LabellingAccess(
+        can_label=bool(campaign.names_user if campaign.names_any else campaign.in_group),
+        is_open=campaign.is_open,
+        reservations_expired=bool(campaign.expired),
     )
-    if flags is None:
-        return LabellingAccess(can_label=False, is_open=False)
-    names_any, names_user, in_group, is_open = flags
-    return LabellingAccess(can_label=names_user if names_any else in_group, is_open=is_open)
+    return campaign, access
+
+
+def campaign_labelling_access(*, campaign: Campaign, user, now: datetime | None = None) -> LabellingAccess:
+    """``labelling_context``'s access part, for a campaign already at hand."""
+    return labelling_context(campaign_id=campaign.pk, user=user, now=now or timezone.now())[1]
 
 
 def campaign_user_can_label(*, campaign: Campaign, user) -> bool:
@@ -179,7 +209,8 @@ class AssessorState:
     main_done: int
     gold_done: int
     main_open: int  # main items this assessor could still be given (quota and target permitting)
-    gold_total: int
+    gold_total: int  # gold items this assessor will have been given once their main items are done
+    gold_items: int = 0  # the campaign's gold items (the length of every assessor's gold schedule)
 
     @property
     def in_warmup(self) -> bool:
@@ -220,90 +251,86 @@ def items_open_to(*, campaign: Campaign, assessor, role: str) -> QuerySet[Campai
     return CampaignItem.objects.filter(campaign=campaign, role=role).filter(~Exists(barring))
 
 
-def assessor_states(*, campaigns, assessor) -> dict[int, AssessorState]:
-    """Where this assessor stands in each of ``campaigns``, in three queries whatever their number.
+# Judgments of the assessor that rule an item of campaign c out for them: one of its utterance in c,
+# or one in another campaign that showed them the label (when c excludes those).
+_BARRING_UTTERANCES = f"""
+SELECT j.utterance_id FROM {Judgment._meta.db_table} j
+WHERE j.assessor_id = %(assessor)s AND (j.campaign_id = c.id OR (j.label_shown AND c.exclude_seen_elsewhere))
+"""
+_STATES_SQL = f"""
+SELECT c.id, items.n_warmup, items.n_gold, items.n_main_room, mine.warmup_done, mine.main_done, mine.gold_done,
+  (SELECT count(*) FROM {CampaignItem._meta.db_table} i
+   WHERE i.campaign_id = c.id AND i.role = 'main' AND i.load < c.judgments_per_item
+     AND i.utterance_id IN ({_BARRING_UTTERANCES})),
+  (SELECT count(*) FROM {Assignment._meta.db_table} a JOIN {CampaignItem._meta.db_table} i ON i.id = a.item_id
+   WHERE a.campaign_id = c.id AND a.assessor_id = %(assessor)s AND a.counted AND i.load >= c.judgments_per_item
+     AND i.utterance_id NOT IN ({_BARRING_UTTERANCES})),
+  (SELECT count(*) FROM {CampaignItem._meta.db_table} i
+   WHERE i.campaign_id = c.id AND i.role = 'gold' AND c.exclude_seen_elsewhere
+     AND i.utterance_id IN (SELECT j.utterance_id FROM {Judgment._meta.db_table} j
+                            WHERE j.assessor_id = %(assessor)s AND j.campaign_id <> c.id AND j.label_shown)
+     AND i.utterance_id NOT IN (SELECT j.utterance_id FROM {Judgment._meta.db_table} j
+                                WHERE j.assessor_id = %(assessor)s AND j.campaign_id = c.id))
+FROM {Campaign._meta.db_table} c
+LEFT JOIN (SELECT i.campaign_id,
+             sum(CASE WHEN i.role = 'warmup' THEN 1 ELSE 0 END) AS n_warmup,
+             sum(CASE WHEN i.role = 'gold' THEN 1 ELSE 0 END) AS n_gold,
+             sum(CASE WHEN i.role = 'main' AND i.load < t.judgments_per_item THEN 1 ELSE 0 END) AS n_main_room
+      FROM {CampaignItem._meta.db_table} i JOIN {Campaign._meta.db_table} t ON t.id = i.campaign_id
+      WHERE i.campaign_id IN %(campaigns)s GROUP BY i.campaign_id) items ON items.campaign_id = c.id
+LEFT JOIN (SELECT j.campaign_id,
+                  sum(CASE WHEN j.phase = 'warmup' THEN 1 ELSE 0 END) AS warmup_done,
+                  sum(CASE WHEN j.phase = 'main' THEN 1 ELSE 0 END) AS main_done,
+                  sum(CASE WHEN j.phase = 'gold' THEN 1 ELSE 0 END) AS gold_done
+           FROM {Judgment._meta.db_table} j
+           WHERE j.assessor_id = %(assessor)s AND j.campaign_id IN %(campaigns)s GROUP BY j.campaign_id) mine
+     ON mine.campaign_id = c.id
+WHERE c.id IN %(campaigns)s
+"""
 
-    The open main items are counted as (items below their target) - (those this assessor may not
-    take) + (their own reservation of an item that is full with it); the second and third terms come
-    from the few items their own judgments and reservations point at, not from a scan of the pool.
+
+def assessor_states(*, campaigns, assessor) -> dict[int, AssessorState]:
+    """Where this assessor stands in each of ``campaigns``: one statement, whatever their number.
+
+    The main items still open to them are counted as (items below their target) - (those among them
+    this assessor may not take) + (their own reservation of an item that is full with it).
     """
     campaigns = list(campaigns)
     if not campaigns:
         return {}
-    ids = [campaign.pk for campaign in campaigns]
-    has_room = Q(load__lt=F("campaign__judgments_per_item"))
-    totals = {
-        row["campaign_id"]: row
-        for row in CampaignItem.objects.filter(campaign_id__in=ids)
-        .values("campaign_id")
-        .annotate(
-            n_warmup=Count("id", filter=Q(role=Role.WARMUP)),
-            n_gold=Count("id", filter=Q(role=Role.GOLD)),
-            n_main_room=Count("id", filter=Q(role=Role.MAIN) & has_room),
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _STATES_SQL.replace("%(campaigns)s", "(" + ", ".join(str(int(c.pk)) for c in campaigns) + ")"),
+            {"assessor": assessor.pk},
         )
-        .order_by()
-    }
-    judged_here = Judgment.objects.filter(
-        assessor=assessor, utterance_id=OuterRef("utterance_id"), campaign_id=OuterRef("campaign_id")
-    )
-    seen_elsewhere = Judgment.objects.filter(
-        assessor=assessor, utterance_id=OuterRef("utterance_id"), label_shown=True
-    ).exclude(campaign_id=OuterRef("campaign_id"))
-    held = Assignment.objects.filter(item_id=OuterRef("pk"), assessor=assessor, counted=True)
-    touched = (
-        CampaignItem.objects.filter(campaign_id__in=ids)
-        .filter(
-            Q(utterance_id__in=Judgment.objects.filter(assessor=assessor).values("utterance_id"))
-            | Q(id__in=Assignment.objects.filter(assessor=assessor, counted=True).values("item_id"))
-        )
-        .annotate(
-            is_judged=Exists(judged_here),
-            is_seen=Exists(seen_elsewhere),
-            is_held=Exists(held),
-            room=ExpressionWrapper(has_room, output_field=BooleanField()),
-        )
-        .values_list(
-            "campaign_id", "role", "is_judged", "is_seen", "is_held", "room", "campaign__exclude_seen_elsewhere"
-        )
-        .order_by()
-    )
-    adjust: dict[int, Counter] = {campaign_id: Counter() for campaign_id in ids}
-    for campaign_id, role, is_judged, is_seen, is_held, room, seen_bars in touched:
-        barred = is_judged or (seen_bars and is_seen and role != Role.WARMUP)
-        if role == Role.MAIN:
-            if barred and room:
-                adjust[campaign_id]["main_room_barred"] += 1
-            elif is_held and not barred and not room:
-                adjust[campaign_id]["main_held_full"] += 1
-        elif role == Role.GOLD and barred and not is_judged:
-            adjust[campaign_id]["gold_barred"] += 1
-    judged: dict[int, Counter] = {campaign_id: Counter() for campaign_id in ids}
-    for campaign_id, phase, n in (
-        Judgment.objects.filter(assessor=assessor, campaign_id__in=ids)
-        .values_list("campaign_id", "phase")
-        .annotate(n=Count("id"))
-        .order_by()
-    ):
-        judged[campaign_id][phase] = n
-
+        rows = {row[0]: [value or 0 for value in row[1:]] for row in cursor.fetchall()}
     states = {}
     for campaign in campaigns:
-        row = totals.get(campaign.pk, {"n_warmup": 0, "n_gold": 0, "n_main_room": 0})
-        mine, extra = judged[campaign.pk], adjust[campaign.pk]
-        main_done = mine[Role.MAIN]
-        open_count = row["n_main_room"] - extra["main_room_barred"] + extra["main_held_full"]
+        (
+            n_warmup,
+            n_gold,
+            n_main_room,
+            warmup_done,
+            main_done,
+            gold_done,
+            main_room_barred,
+            main_held_full,
+            gold_barred,
+        ) = rows[campaign.pk]
         quota = campaign.items_per_assessor
+        open_count = n_main_room - main_room_barred + main_held_full
         main_open = int(min(math.inf if quota is None else max(0, quota - main_done), open_count))
         gold_planned = gold_due(
-            campaign=campaign, assessor_id=assessor.pk, main_done=main_done + main_open, n_gold_items=row["n_gold"]
+            campaign=campaign, assessor_id=assessor.pk, main_done=main_done + main_open, n_gold_items=n_gold
         )
         states[campaign.pk] = AssessorState(
-            warmup_total=row["n_warmup"],
-            warmup_done=mine[Role.WARMUP],
+            warmup_total=n_warmup,
+            warmup_done=warmup_done,
             main_done=main_done,
-            gold_done=mine[Role.GOLD],
+            gold_done=gold_done,
             main_open=main_open,
-            gold_total=min(gold_planned, row["n_gold"] - extra["gold_barred"]),
+            gold_total=min(gold_planned, n_gold - gold_barred),
+            gold_items=n_gold,
         )
     return states
 

@@ -171,9 +171,18 @@ def test_pages_of_a_campaign_you_are_not_part_of_answer_404(corpus, researcher):
             assert client.get(f"/campaigns/{campaign.pk}/{path}").status_code == 404, (user.username, path)
             assert client.get(f"/campaigns/999999/{path}").status_code == 404
     assert _signed_in(alice).get(f"/campaigns/{campaign.pk}/label/").status_code == 200
-    assert (
-        _signed_in(researcher).get(f"/campaigns/{campaign.pk}/finished/").status_code == 403
-    )  # sees it, not its assessor
+    researcher_view = _signed_in(researcher).get(f"/campaigns/{campaign.pk}/finished/")
+    assert researcher_view.status_code == 403  # they see the campaign, but are not its assessor
+
+
+def test_the_end_page_tells_nothing_about_gold(corpus, assessor):
+    """Gold items pass as counted answers: the counts add up to what the assessor did."""
+    campaign = campaign_create(corpus=corpus, name="c", created_by=None, gold_share=0.25)
+    _answer_n(campaign, assessor, 16)
+    assert Judgment.objects.gold().filter(assessor=assessor).count() == 3
+    page = _signed_in(assessor).get(f"/campaigns/{campaign.pk}/finished/").content.decode()
+    assert "4 warm-up answers" in page and "12 counted answers" in page
+    assert "gold" not in page.lower()
 
 
 def test_end_page_counts_without_warmup(corpus, assessor):

@@ -7,6 +7,7 @@ import pytest
 from django.test import Client
 
 from annotation.audio import UnsatisfiableRange, audio_response, parse_range
+from annotation.models import CampaignItem
 from annotation.services.campaigns import campaign_create
 from annotation.services.judgments import assignment_next
 from tests.factories import make_corpus, make_user, tone, write_wav
@@ -24,7 +25,8 @@ def served(corpus):
     """(client signed in as the assessor, audio URL of their reserved item, the file's bytes)."""
     campaign = campaign_create(corpus=corpus, name="c", created_by=None)
     assessor = make_user("assessor")
-    item = assignment_next(campaign=campaign, assessor=assessor).item
+    handed = assignment_next(campaign=campaign, assessor=assessor).item
+    item = CampaignItem.objects.select_related("utterance").get(pk=handed.id)
     client = Client()
     client.force_login(assessor)
     url = f"/campaigns/{campaign.pk}/audio/{item.public_id}/"
