@@ -262,6 +262,7 @@ class Run:
     elapsed: float = 0.0
     client_cpu: float = 0.0
     server_cpu: float = 0.0
+    database_cpu: float = 0.0
     system_busy: float = 0.0
     load_before: str = ""
     load_after: str = ""
@@ -393,13 +394,27 @@ def _loadavg() -> str:
     return " ".join(Path("/proc/loadavg").read_text().split()[:3])
 
 
-def run_workload(kind: str, args, workload: dict, server_pid: int) -> Run:
+def _database_backends(database_url: str) -> list[int]:
+    """The PostgreSQL server processes serving the bench database (the gunicorn workers' connections)."""
+    import psycopg
+
+    name = urllib.parse.urlparse(database_url).path.lstrip("/")
+    with psycopg.connect(database_url) as db:
+        own = db.info.backend_pid
+        return [
+            pid for (pid,) in db.execute("SELECT pid FROM pg_stat_activity WHERE datname = %s", (name,)) if pid != own
+        ]
+
+
+def run_workload(kind: str, args, workload: dict, server_pid: int, database_url: str) -> Run:
     run = Run()
     users = workload["assessors"][:-1]  # the last one is kept for the profile
     seconds = args.closed_seconds if kind == "closed" else args.open_seconds
     run.load_before = _loadavg()
     usage_before = resource.getrusage(resource.RUSAGE_SELF)
     server_before = _process_cpu_seconds(_children(server_pid))
+    backends = _database_backends(database_url)
+    database_before = _process_cpu_seconds(backends)
     busy_before = _system_busy()
     started = time.perf_counter()
 
@@ -416,6 +431,9 @@ def run_workload(kind: str, args, workload: dict, server_pid: int) -> Run:
         usage_after.ru_utime - usage_before.ru_utime + usage_after.ru_stime - usage_before.ru_stime
     ) / run.elapsed
     run.server_cpu = (_process_cpu_seconds(_children(server_pid)) - server_before) / run.elapsed
+    # Backends that connected during the run count from zero, which they were near.
+    database_after = _process_cpu_seconds(sorted(set(backends) | set(_database_backends(database_url))))
+    run.database_cpu = (database_after - database_before) / run.elapsed
     busy_after = _system_busy()
     run.system_busy = (busy_after[0] - busy_before[0]) / max(1, busy_after[1] - busy_before[1])
     run.load_after = _loadavg()
@@ -649,7 +667,7 @@ def bench_variant(name: str, code_dir: Path, database: str, args) -> VariantResu
             workload = setup["workloads"][kind]
             warm_up_workers(args, workload)
             print(f"   {kind} loop ...", flush=True)
-            runs[kind] = run_workload(kind, args, workload, server.pid)
+            runs[kind] = run_workload(kind, args, workload, server.pid, database_url)
             checks[kind] = check_invariants(database_url, workload, runs[kind])
     finally:
         stop_server(server)
@@ -721,7 +739,8 @@ def print_run(name: str, kind: str, run: Run, checks: list) -> dict:
                 f"{s['5xx']:>6}{s['4xx']:>6}{s['no answer']:>6}"
             )
     print(
-        f"  CPU: client {run.client_cpu:.0%} of one core, gunicorn {run.server_cpu:.0%} of one core, machine "
+        f"  CPU (share of one core): client {run.client_cpu:.0%}, gunicorn {run.server_cpu:.0%}, "
+        f"PostgreSQL (bench database) {run.database_cpu:.0%}; machine "
         f"{run.system_busy:.0%} busy ({os.cpu_count()} cores); load average {run.load_before} -> {run.load_after}"
     )
     for label, ok, detail in checks:

@@ -251,40 +251,48 @@ def items_open_to(*, campaign: Campaign, assessor, role: str) -> QuerySet[Campai
     return CampaignItem.objects.filter(campaign=campaign, role=role).filter(~Exists(barring))
 
 
-# Judgments of the assessor that rule an item of campaign c out for them: one of its utterance in c,
-# or one in another campaign that showed them the label (when c excludes those).
-_BARRING_UTTERANCES = f"""
-SELECT j.utterance_id FROM {Judgment._meta.db_table} j
-WHERE j.assessor_id = %(assessor)s AND (j.campaign_id = c.id OR (j.label_shown AND c.exclude_seen_elsewhere))
-"""
+# Where an assessor stands in campaigns: the pool's counts (one pass over its items), and what their
+# own judgments and reservations change in it (driven by those few rows, never by the pool).
 _STATES_SQL = f"""
 SELECT c.id, items.n_warmup, items.n_gold, items.n_main_room, mine.warmup_done, mine.main_done, mine.gold_done,
-  (SELECT count(*) FROM {CampaignItem._meta.db_table} i
-   WHERE i.campaign_id = c.id AND i.role = 'main' AND i.load < c.judgments_per_item
-     AND i.utterance_id IN ({_BARRING_UTTERANCES})),
-  (SELECT count(*) FROM {Assignment._meta.db_table} a JOIN {CampaignItem._meta.db_table} i ON i.id = a.item_id
-   WHERE a.campaign_id = c.id AND a.assessor_id = %(assessor)s AND a.counted AND i.load >= c.judgments_per_item
-     AND i.utterance_id NOT IN ({_BARRING_UTTERANCES})),
-  (SELECT count(*) FROM {CampaignItem._meta.db_table} i
-   WHERE i.campaign_id = c.id AND i.role = 'gold' AND c.exclude_seen_elsewhere
-     AND i.utterance_id IN (SELECT j.utterance_id FROM {Judgment._meta.db_table} j
-                            WHERE j.assessor_id = %(assessor)s AND j.campaign_id <> c.id AND j.label_shown)
-     AND i.utterance_id NOT IN (SELECT j.utterance_id FROM {Judgment._meta.db_table} j
-                                WHERE j.assessor_id = %(assessor)s AND j.campaign_id = c.id))
+       barred.main_room, barred.gold, held.full_items
 FROM {Campaign._meta.db_table} c
-LEFT JOIN (SELECT i.campaign_id,
-             sum(CASE WHEN i.role = 'warmup' THEN 1 ELSE 0 END) AS n_warmup,
-             sum(CASE WHEN i.role = 'gold' THEN 1 ELSE 0 END) AS n_gold,
-             sum(CASE WHEN i.role = 'main' AND i.load < t.judgments_per_item THEN 1 ELSE 0 END) AS n_main_room
-      FROM {CampaignItem._meta.db_table} i JOIN {Campaign._meta.db_table} t ON t.id = i.campaign_id
-      WHERE i.campaign_id IN %(campaigns)s GROUP BY i.campaign_id) items ON items.campaign_id = c.id
-LEFT JOIN (SELECT j.campaign_id,
-                  sum(CASE WHEN j.phase = 'warmup' THEN 1 ELSE 0 END) AS warmup_done,
-                  sum(CASE WHEN j.phase = 'main' THEN 1 ELSE 0 END) AS main_done,
-                  sum(CASE WHEN j.phase = 'gold' THEN 1 ELSE 0 END) AS gold_done
-           FROM {Judgment._meta.db_table} j
-           WHERE j.assessor_id = %(assessor)s AND j.campaign_id IN %(campaigns)s GROUP BY j.campaign_id) mine
-     ON mine.campaign_id = c.id
+LEFT JOIN (
+    SELECT i.campaign_id,
+           sum(CASE WHEN i.role = 'warmup' THEN 1 ELSE 0 END) AS n_warmup,
+           sum(CASE WHEN i.role = 'gold' THEN 1 ELSE 0 END) AS n_gold,
+           sum(CASE WHEN i.role = 'main' AND i.load < t.judgments_per_item THEN 1 ELSE 0 END) AS n_main_room
+    FROM {CampaignItem._meta.db_table} i JOIN {Campaign._meta.db_table} t ON t.id = i.campaign_id
+    WHERE i.campaign_id IN %(campaigns)s GROUP BY i.campaign_id) items ON items.campaign_id = c.id
+LEFT JOIN (
+    SELECT j.campaign_id,
+           sum(CASE WHEN j.phase = 'warmup' THEN 1 ELSE 0 END) AS warmup_done,
+           sum(CASE WHEN j.phase = 'main' THEN 1 ELSE 0 END) AS main_done,
+           sum(CASE WHEN j.phase = 'gold' THEN 1 ELSE 0 END) AS gold_done
+    FROM {Judgment._meta.db_table} j
+    WHERE j.assessor_id = %(assessor)s AND j.campaign_id IN %(campaigns)s GROUP BY j.campaign_id) mine
+  ON mine.campaign_id = c.id
+LEFT JOIN (
+    -- Items ruled out for the assessor: judged by them in the campaign, or (when it says so) their
+    -- label shown to them in another one. Warm-up items are never ruled out by the second rule.
+    SELECT i.campaign_id,
+           count(DISTINCT CASE WHEN i.role = 'main' AND i.load < t.judgments_per_item THEN i.id END) AS main_room,
+           count(DISTINCT CASE WHEN i.role = 'gold' THEN i.id END) AS gold
+    FROM {Judgment._meta.db_table} j
+    JOIN {CampaignItem._meta.db_table} i ON i.utterance_id = j.utterance_id AND i.campaign_id IN %(campaigns)s
+    JOIN {Campaign._meta.db_table} t ON t.id = i.campaign_id
+    WHERE j.assessor_id = %(assessor)s
+      AND (j.campaign_id = i.campaign_id OR (j.label_shown AND t.exclude_seen_elsewhere AND i.role <> 'warmup'))
+    GROUP BY i.campaign_id) barred ON barred.campaign_id = c.id
+LEFT JOIN (
+    -- Their own reservation of an item it fills to the target: still open to them.
+    SELECT a.campaign_id, count(*) AS full_items
+    FROM {Assignment._meta.db_table} a
+    JOIN {CampaignItem._meta.db_table} i ON i.id = a.item_id
+    JOIN {Campaign._meta.db_table} t ON t.id = a.campaign_id
+    WHERE a.assessor_id = %(assessor)s AND a.counted AND a.campaign_id IN %(campaigns)s
+      AND i.load >= t.judgments_per_item
+    GROUP BY a.campaign_id) held ON held.campaign_id = c.id
 WHERE c.id IN %(campaigns)s
 """
 
@@ -314,11 +322,11 @@ def assessor_states(*, campaigns, assessor) -> dict[int, AssessorState]:
             main_done,
             gold_done,
             main_room_barred,
-            main_held_full,
             gold_barred,
+            held_full,
         ) = rows[campaign.pk]
         quota = campaign.items_per_assessor
-        open_count = n_main_room - main_room_barred + main_held_full
+        open_count = n_main_room - main_room_barred + held_full
         main_open = int(min(math.inf if quota is None else max(0, quota - main_done), open_count))
         gold_planned = gold_due(
             campaign=campaign, assessor_id=assessor.pk, main_done=main_done + main_open, n_gold_items=n_gold
@@ -329,7 +337,8 @@ def assessor_states(*, campaigns, assessor) -> dict[int, AssessorState]:
             main_done=main_done,
             gold_done=gold_done,
             main_open=main_open,
-            gold_total=min(gold_planned, n_gold - gold_barred),
+            # gold_barred counts the gold items they judged here too: those are in gold_done.
+            gold_total=min(gold_planned, n_gold - (gold_barred - gold_done)),
             gold_items=n_gold,
         )
     return states
