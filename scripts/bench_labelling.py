@@ -13,7 +13,8 @@ temporary folder, default the main branch before the crowd-scale work; and the w
    off, throttles set far above the load so they cannot shape it);
 3. runs the closed loop (``--clients`` assessors, each ``next`` then ``answers`` with no pause) and
    the open loop (``--assessors`` assessors: ``next``, a think time drawn from 3-8 s while the clip
-   plays, ``answers``, and again), with an asyncio client on plain sockets in this process;
+   plays, ``answers``, another think time while the feedback is read, and again), with an asyncio
+   client on plain sockets in this process;
 4. checks the invariants against the database: judgment rows = 201 answers seen by the clients, no
    main utterance over its target (judgments, nor judgments + live reservations), nobody twice on
    an utterance, every item handed out either answered or still reserved for its assessor, at most
@@ -346,19 +347,56 @@ class Assessor:
                 return
             await self.answer(item_id)
 
+    async def think(self) -> None:
+        await asyncio.sleep(self.rng.uniform(self.args.think_min, self.args.think_max))
+
     async def open_loop(self, deadline: float) -> None:
+        """``next``, a think time (the clip plays), ``answers``, and (``--thinks-per-item 2``, the
+        default) a second think time (the feedback is read) before the next ``next``."""
         await asyncio.sleep(self.rng.uniform(0, self.args.think_max))  # arrivals spread, not in one burst
         while time.perf_counter() < deadline:
             ok, item_id = await self.next_item()
             if not ok:
-                await asyncio.sleep(self.rng.uniform(self.args.think_min, self.args.think_max))
+                await self.think()
                 continue
             if item_id is None:
                 return
-            await asyncio.sleep(self.rng.uniform(self.args.think_min, self.args.think_max))  # listening
+            await self.think()
             if time.perf_counter() >= deadline:
                 return  # leaves a live reservation, which the invariants allow for
             await self.answer(item_id)
+            if self.args.thinks_per_item == 2:
+                await self.think()
+
+
+class CpuTracker:
+    """CPU seconds used by a changing set of processes (gunicorn recycles workers, PostgreSQL
+    backends come and go): sampled every half second, so a process that exits loses at most that."""
+
+    def __init__(self, find_pids):
+        self.find_pids = find_pids
+        self.first: dict[int, float] = {}
+        self.last: dict[int, float] = {}
+        self.started = False
+
+    def sample(self) -> None:
+        for pid in self.find_pids():
+            used = _process_cpu_seconds([pid])
+            # A process first seen after the start began near zero.
+            self.first.setdefault(pid, used if not self.started else 0.0)
+            self.last[pid] = used
+        self.started = True
+
+    async def run(self, stop: asyncio.Event) -> None:
+        while not stop.is_set():
+            await asyncio.to_thread(self.sample)
+            try:
+                await asyncio.wait_for(stop.wait(), 0.5)
+            except TimeoutError:
+                pass
+
+    def seconds(self) -> float:
+        return sum(self.last[pid] - self.first[pid] for pid in self.last)
 
 
 def _process_cpu_seconds(pids: list[int]) -> float:
@@ -412,28 +450,34 @@ def run_workload(kind: str, args, workload: dict, server_pid: int, database_url:
     seconds = args.closed_seconds if kind == "closed" else args.open_seconds
     run.load_before = _loadavg()
     usage_before = resource.getrusage(resource.RUSAGE_SELF)
-    server_before = _process_cpu_seconds(_children(server_pid))
-    backends = _database_backends(database_url)
-    database_before = _process_cpu_seconds(backends)
+    server = CpuTracker(lambda: _children(server_pid))
+    database = CpuTracker(lambda: _database_backends(database_url))
+    server.sample()
+    database.sample()
     busy_before = _system_busy()
     started = time.perf_counter()
 
     async def main():
         deadline = time.perf_counter() + seconds
+        stop = asyncio.Event()
+        trackers = [asyncio.create_task(tracker.run(stop)) for tracker in (server, database)]
         assessors = [Assessor(run, args, workload, user) for user in users]
         loops = [a.closed_loop(deadline) if kind == "closed" else a.open_loop(deadline) for a in assessors]
         await asyncio.gather(*loops)
+        stop.set()
+        await asyncio.gather(*trackers)
 
     asyncio.run(main())
     run.elapsed = time.perf_counter() - started
     usage_after = resource.getrusage(resource.RUSAGE_SELF)
+    server.sample()
+    database.sample()
+    # The client's share includes the CPU samplers' reads of /proc and pg_stat_activity (small).
     run.client_cpu = (
         usage_after.ru_utime - usage_before.ru_utime + usage_after.ru_stime - usage_before.ru_stime
     ) / run.elapsed
-    run.server_cpu = (_process_cpu_seconds(_children(server_pid)) - server_before) / run.elapsed
-    # Backends that connected during the run count from zero, which they were near.
-    database_after = _process_cpu_seconds(sorted(set(backends) | set(_database_backends(database_url))))
-    run.database_cpu = (database_after - database_before) / run.elapsed
+    run.server_cpu = server.seconds() / run.elapsed
+    run.database_cpu = database.seconds() / run.elapsed
     busy_after = _system_busy()
     run.system_busy = (busy_after[0] - busy_before[0]) / max(1, busy_after[1] - busy_before[1])
     run.load_after = _loadavg()
@@ -799,6 +843,14 @@ def main(argv=None) -> int:
     parser.add_argument("--open-seconds", type=float, default=60)
     parser.add_argument("--think-min", type=float, default=3.0)
     parser.add_argument("--think-max", type=float, default=8.0)
+    parser.add_argument(
+        "--thinks-per-item",
+        type=int,
+        choices=(1, 2),
+        default=2,
+        help="open loop: 2 = a think time before every request (500 assessors offer ~90 req/s); 1 = only while the "
+        "clip plays, answer then next at once (~180 req/s, more than the closed-loop target of 150 itself)",
+    )
     parser.add_argument("--request-timeout", type=float, default=60.0)
     parser.add_argument("--workloads", default="closed,open", type=lambda s: [w for w in s.split(",") if w])
     parser.add_argument("--profile-requests", type=int, default=100, help="0: no in-process profile")
@@ -817,7 +869,9 @@ def main(argv=None) -> int:
     print(
         f"{args.items} utterances, target {args.target}, gold share {args.gold_share}; "
         f"{args.workers} gunicorn workers; closed: {args.clients} clients x {args.closed_seconds:g} s; "
-        f"open: {args.assessors} assessors, think {args.think_min:g}-{args.think_max:g} s, {args.open_seconds:g} s"
+        f"open: {args.assessors} assessors, think {args.think_min:g}-{args.think_max:g} s x {args.thinks_per_item} per "
+        f"item (offered ~{args.assessors * 2 / (args.thinks_per_item * (args.think_min + args.think_max) / 2):.0f} "
+        f"req/s), {args.open_seconds:g} s"
     )
     results = []
     try:

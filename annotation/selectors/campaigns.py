@@ -154,23 +154,6 @@ def in_own_order(items: QuerySet[CampaignItem], *, seed: int, assessor_id: int):
     )
 
 
-def main_item_loads(*, campaign: Campaign, now: datetime, exclude_assessor_id: int | None = None) -> Counter:
-    """item id -> judgments recorded + reservations still live (not answered, not expired), for the
-    main items, counted from the rows; ``exclude_assessor_id``'s own reservations are not counted.
-    The assignment service reads the stored ``CampaignItem.load`` instead; this is the reference
-    the tests and the benchmark check it against."""
-    loads = Counter(
-        dict(Judgment.objects.filter(campaign=campaign, phase=Role.MAIN).values_list("item_id").annotate(n=Count("id")))
-    )
-    reservations = Assignment.objects.filter(
-        campaign=campaign, item__role=Role.MAIN, answered_at__isnull=True, expires_at__gt=now
-    )
-    if exclude_assessor_id is not None:
-        reservations = reservations.exclude(assessor_id=exclude_assessor_id)
-    loads.update(dict(reservations.values_list("item_id").annotate(n=Count("id"))))
-    return loads
-
-
 @functools.lru_cache(maxsize=4096)
 def gold_schedule(*, seed: int, assessor_id: int, share: float, n_gold_items: int) -> tuple[int, ...]:
     """For each gold item g of one assessor, how many main answers come before it.
