@@ -1,7 +1,9 @@
 """Campaign API: parse, call one service, shape the answer."""
 
+import functools
+
 from django.http import Http404
-from django.urls import reverse
+from django.urls import get_script_prefix, reverse
 from django.utils import timezone
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import status
@@ -61,6 +63,19 @@ def _error(exc: JudgmentError, user) -> Response:
         # Whoever is not part of a campaign cannot tell it from one that does not exist.
         raise Http404(_NOT_FOUND)
     return Response({"detail": str(exc)}, status=_ERROR_STATUS[type(exc)])
+
+
+_ANY_ITEM = "00000000-0000-0000-0000-000000000000"
+
+
+@functools.lru_cache(maxsize=1024)
+def _audio_url_pattern(script_prefix: str, campaign_id: int) -> str:
+    return reverse("annotation:item_audio", args=[campaign_id, _ANY_ITEM])
+
+
+def _audio_url(campaign_id: int, item_public_id) -> str:
+    """The item's audio URL; URL reversal is costly enough to do once per campaign, not per item."""
+    return _audio_url_pattern(get_script_prefix(), campaign_id).replace(_ANY_ITEM, str(item_public_id))
 
 
 def _error_responses(*codes: int) -> dict:
@@ -154,17 +169,18 @@ class NextItemView(APIView):
         item = None
         if result.item is not None:
             item = {
-                "id": result.item.public_id,
-                "audio_url": reverse("annotation:item_audio", args=[campaign.pk, result.item.public_id]),
+                "id": str(result.item.public_id),
+                "audio_url": _audio_url(campaign.pk, result.item.public_id),
                 "duration": round(result.item.duration_s, 3),
                 "phase": result.shown_phase,
             }
+        # The shape of NextItemSerializer, built directly: this answers every item of every assessor.
         body = {
             "item": item,
             "classes": campaign.classes,
             "progress": {"done": result.state.done, "total": result.state.total},
         }
-        return Response(NextItemSerializer(body).data)
+        return Response(body)
 
 
 class AnswerView(APIView):
@@ -207,11 +223,9 @@ class AnswerView(APIView):
             )
         except JudgmentError as exc:
             return _error(exc, request.user)
-        body = {"item": result.item_public_id}
+        # The shape of AnswerResultSerializer, built directly (every answer of every assessor comes here).
+        body = {"item": str(result.item_public_id)}
         if result.show_feedback:
             body["correct"] = result.is_correct
             body["expert_label"] = result.expert_label
-        return Response(
-            AnswerResultSerializer(body).data,
-            status=status.HTTP_201_CREATED if result.created else status.HTTP_200_OK,
-        )
+        return Response(body, status=status.HTTP_201_CREATED if result.created else status.HTTP_200_OK)

@@ -436,3 +436,19 @@ def test_the_campaign_list_takes_the_same_number_of_queries_for_1_or_10_campaign
     api_client.force_authenticate(alice)
     listed = api_client.get("/api/campaigns/").json()
     assert len(listed) == 10 and all(c["progress"] is not None for c in listed)
+
+
+def test_next_and_answer_bodies_have_the_documented_shape(api_client, corpus, assessor):
+    """The two hot views build their bodies without the serializers: the bodies must still be what
+    the schema says, field for field."""
+    from annotation.api.serializers import AnswerResultSerializer, NextItemSerializer
+
+    campaign = _campaign(corpus)
+    api_client.force_authenticate(assessor)
+    body = _next(api_client, campaign)
+    assert NextItemSerializer(body).data == body
+    assert set(body["item"]) == {"id", "audio_url", "duration", "phase"}
+    assert body["item"]["audio_url"] == f"/campaigns/{campaign.pk}/audio/{body['item']['id']}/"
+    answered = _answer(api_client, campaign, body["item"]["id"], "anger").json()
+    assert AnswerResultSerializer(answered).data == answered
+    assert set(answered) == {"item", "correct", "expert_label"}
