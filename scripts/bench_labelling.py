@@ -187,10 +187,11 @@ def worker_profile(args) -> None:
     api_views.assignment_next = timed_service(api_views.assignment_next)
     api_views.judgment_record = timed_service(api_views.judgment_record)
 
-    def takes_row_lock(sql: str) -> bool:
-        """A row lock other assessors can meet: the campaign row (baseline), an item or reservation row."""
+    def takes_shared_lock(sql: str) -> bool:
+        """A lock other assessors can meet: the campaign row (the baseline's lock around every choice)
+        or, now, one item's row (FOR NO KEY UPDATE). Locks on the assessor's own reservations are not."""
         upper = sql.upper()
-        return "FOR UPDATE" in upper or "FOR NO KEY UPDATE" in upper
+        return "FOR NO KEY UPDATE" in upper or ("FOR UPDATE" in upper and 'FROM "annotation_campaign" ' in sql)
 
     def held_until_commit(statements, commits) -> float:
         if not statements or not commits:
@@ -220,7 +221,7 @@ def worker_profile(args) -> None:
                 wall = time.perf_counter() - started
                 sql = [e for e in events if e[0] == "sql"]
                 commits = [e for e in events if e[0] == "commit"]
-                row_lock = held_until_commit([e for e in sql if takes_row_lock(e[3])], commits)
+                shared_lock = held_until_commit([e for e in sql if takes_shared_lock(e[3])], commits)
                 own_lock = held_until_commit([e for e in sql if "pg_advisory_xact_lock(" in e[3]], commits)
                 service = sum(e[2] - e[1] for e in events if e[0] == "service")
                 rows.append(
@@ -230,7 +231,7 @@ def worker_profile(args) -> None:
                         "wall_ms": wall * 1000,
                         "n_sql": len(sql),
                         "sql_ms": sum(e[2] - e[1] for e in sql) * 1000,
-                        "row_lock_ms": row_lock,
+                        "shared_lock_ms": shared_lock,
                         "own_lock_ms": own_lock,
                         "service_ms": service * 1000,
                         "statements": [(round((e[2] - e[1]) * 1000, 3), " ".join(e[3].split())[:150]) for e in sql],
@@ -797,7 +798,7 @@ def print_profile(name: str, rows: list[dict]) -> None:
         return
     print(f"\n{name} / profile of single requests (medians over {len(rows) // 2} of each, in process)")
     print(
-        f"  {'endpoint':<9}{'wall ms':>9}{'SQL n':>7}{'SQL ms':>8}{'row lock ms':>13}{'own lock ms':>13}"
+        f"  {'endpoint':<9}{'wall ms':>9}{'SQL n':>7}{'SQL ms':>8}{'shared lock ms':>16}{'own lock ms':>13}"
         f"{'service ms':>12}{'other ms':>10}"
     )
     for endpoint in ("next", "answers"):
@@ -810,9 +811,15 @@ def print_profile(name: str, rows: list[dict]) -> None:
 
         print(
             f"  {endpoint:<9}{median('wall_ms'):>9.2f}{median('n_sql'):>7.0f}{median('sql_ms'):>8.2f}"
-            f"{median('row_lock_ms'):>13.2f}{median('own_lock_ms'):>13.2f}{median('service_ms'):>12.2f}"
+            f"{median('shared_lock_ms'):>16.2f}{median('own_lock_ms'):>13.2f}{median('service_ms'):>12.2f}"
             f"{median('wall_ms') - median('service_ms'):>10.2f}"
         )
+    print(
+        "  shared lock: from the statement taking a lock other assessors can meet (baseline: the campaign row;\n"
+        "  now: the chosen item's row) to COMMIT. own lock: the assessor's advisory lock (only their own other\n"
+        "  requests wait for it). service: assignment_next / judgment_record. other: Django, DRF, the token,\n"
+        "  reading the campaign. SQL ms is client-side time in the statements (waits and round trips included)."
+    )
     if os.environ.get("BENCH_SHOW_SQL"):
         for endpoint in ("next", "answers"):
             sample = [r for r in rows if r["endpoint"] == endpoint][-1]
