@@ -14,7 +14,9 @@ from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from emolab.bounds import column_max
 from emolab.roles import IsResearcher
+from models_app.job_models import TrainingJob
 from models_app.selectors.timeline import NoCTCModel, UnknownJob
 from models_app.services.timeline import (
     InvalidRecording,
@@ -37,6 +39,7 @@ class PredictRequestSerializer(serializers.Serializer):
     job = serializers.IntegerField(
         required=False,
         min_value=1,
+        max_value=column_max(TrainingJob, "id"),
         help_text="Training job whose final CTC model to use (default: the latest that has one).",
     )
 
