@@ -19,6 +19,7 @@ from annotation.selectors.campaigns import (
 )
 from annotation.selectors.corpora import corpus_summaries
 from annotation.services.campaigns import CampaignSetupError, campaign_create, campaign_set_open
+from emolab.authentication import login_or_token_required
 from emolab.roles import is_assessor, is_researcher, researcher_required
 
 
@@ -132,7 +133,7 @@ def trial_finished(request, campaign_id: int):
     return render(request, "annotation/trial_finished.html", _finished_context(request, campaign))
 
 
-@login_required
+@login_or_token_required  # the API hands its clients this URL (audio_url of GET .../next/)
 def item_audio(request, campaign_id: int, item_id):
     campaign = get_object_or_404(Campaign.objects.select_related("corpus"), pk=campaign_id)
     item = get_object_or_404(CampaignItem.objects.select_related("utterance"), campaign=campaign, public_id=item_id)
