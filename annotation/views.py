@@ -6,7 +6,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from annotation.audio import audio_response, audio_suffix, file_inside
+from annotation.audio import assessor_audio_folder, audio_response, file_inside, plain_wav
 from annotation.forms import CampaignForm
 from annotation.models import Campaign, CampaignItem, Corpus, Judgment
 from annotation.selectors.campaigns import (
@@ -139,7 +139,6 @@ def item_audio(request, campaign_id: int, item_id):
     item = get_object_or_404(CampaignItem.objects.select_related("utterance"), campaign=campaign, public_id=item_id)
     if not campaign_audio_allowed(campaign=campaign, item=item, user=request.user):
         raise PermissionDenied("This item is not yours to hear.")
-    path = file_inside(campaign.corpus.root, item.utterance.audio_path)
-    return audio_response(
-        path=path, range_header=request.headers.get("Range"), download_name=f"item{audio_suffix(path)}"
-    )
+    # Re-encoded: whatever the corpus file carries besides samples (tags, names) stays on the server.
+    path = plain_wav(file_inside(campaign.corpus.root, item.utterance.audio_path), assessor_audio_folder())
+    return audio_response(path=path, range_header=request.headers.get("Range"), download_name="item.wav")
