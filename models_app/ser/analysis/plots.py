@@ -15,6 +15,7 @@ import matplotlib
 import numpy as np
 from matplotlib.figure import Figure
 
+from ..svg import XML_DECLARATION, presentation_attributes
 from .inputs import ROW_LABELS, DecodedSpan
 
 _SVG_SETTINGS = {"svg.fonttype": "none", "svg.hashsalt": "emolab", "font.size": 9}
@@ -30,7 +31,8 @@ def _to_svg(figure: Figure) -> str:
     buffer = io.StringIO()
     with matplotlib.rc_context(_SVG_SETTINGS):
         figure.savefig(buffer, format="svg", bbox_inches="tight", metadata={"Date": None})
-    return buffer.getvalue()
+    # No inline CSS: the pages and the downloads render under a strict Content-Security-Policy.
+    return XML_DECLARATION + presentation_attributes(buffer.getvalue())
 
 
 def _figure(width: float, height: float) -> Figure:
