@@ -10,7 +10,6 @@ on any such message, on any script error and on any failed request.
 import pytest
 
 from annotation.services.campaigns import campaign_create
-from tests.browser.conftest import allow_db_beside_playwright, chromium, live_server_closes_db_connections  # noqa: F401
 from tests.factories import TEST_PASSWORD, make_user
 from tests.models_app.test_reports_api import build_report_data
 
@@ -68,7 +67,7 @@ def test_every_page_works_under_the_content_security_policy(
     live_server,
     live_server_closes_db_connections,
     allow_db_beside_playwright,
-    tmp_path,  # noqa: F811
+    tmp_path,
 ):
     data = build_report_data(tmp_path / "tiny")
     base = live_server.url
@@ -149,7 +148,7 @@ def test_a_locked_out_user_sees_the_wait_with_the_username_kept(
     chromium,
     live_server,
     live_server_closes_db_connections,
-    allow_db_beside_playwright,  # noqa: F811
+    allow_db_beside_playwright,
 ):
     make_user("assessor", username="locked-assessor")
     page = chromium.new_page()
