@@ -26,3 +26,10 @@ max_requests = int(os.environ.get("GUNICORN_MAX_REQUESTS") or 5000)
 max_requests_jitter = int(os.environ.get("GUNICORN_MAX_REQUESTS_JITTER") or 500)
 accesslog = os.environ.get("GUNICORN_ACCESS_LOG", "-")
 errorlog = "-"
+loglevel = os.environ.get("GUNICORN_LOG_LEVEL", "info")
+proc_name = "emolab-web"
+# Workers signal that they are alive through a file in this folder; on a container's overlay
+# filesystem writes can stall for seconds and get healthy workers killed, memory never does.
+worker_tmp_dir = os.environ.get("GUNICORN_WORKER_TMP_DIR") or ("/dev/shm" if os.path.isdir("/dev/shm") else None)
+# Request bodies are not limited here: nginx refuses what is over client_max_body_size and
+# Django what is over its limits (a JSON 413 on the API), see docs/deploy.md.

@@ -1,0 +1,111 @@
+"""Issue 12, item 4: gunicorn.conf.py, the one gunicorn configuration (docker-compose, the
+Dockerfile and the README start gunicorn with it), takes its values from the environment, and a
+real gunicorn started with it serves the site in HTTPS mode behind a proxy."""
+
+import os
+import re
+import secrets
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+GUNICORN = [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "emolab.wsgi:application"]
+
+
+def _environment(tmp_path: Path, extra: dict) -> dict:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("GUNICORN_", "SECURE_", "HTTPS", "DJANGO_"))}
+    env.update(
+        {
+            "DEBUG": "0",
+            "SECRET_KEY": secrets.token_urlsafe(50),
+            "ALLOWED_HOSTS": "127.0.0.1,emolab.example.org",
+            "EMOLAB_VAR_DIR": str(tmp_path / "var"),
+            "DJANGO_SETTINGS_MODULE": "emolab.settings",
+            **extra,
+        }
+    )
+    return env
+
+
+def _printed_config(tmp_path, extra: dict) -> dict:
+    result = subprocess.run(
+        [*GUNICORN, "--print-config"],
+        cwd=ROOT,
+        env=_environment(tmp_path, extra),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    return dict(re.findall(r"^(\w+)\s+= (.*)$", result.stdout, re.MULTILINE))
+
+
+def test_the_config_follows_the_environment(tmp_path):
+    defaults = _printed_config(tmp_path, {})
+    assert defaults["timeout"] == "30" and defaults["limit_request_line"] == "4094"
+    assert int(defaults["workers"]) == max(2, 2 * os.cpu_count())
+    tuned = _printed_config(
+        tmp_path,
+        {"GUNICORN_WORKERS": "3", "GUNICORN_TIMEOUT": "45", "GUNICORN_BIND": "127.0.0.1:8123",
+         "GUNICORN_MAX_REQUESTS": "100", "GUNICORN_LIMIT_REQUEST_LINE": "2048"},
+    )  # fmt: skip
+    assert (tuned["workers"], tuned["timeout"], tuned["max_requests"]) == ("3", "45", "100")
+    assert tuned["bind"] == "['127.0.0.1:8123']" and tuned["limit_request_line"] == "2048"
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _get(url: str, headers: dict):
+    request = urllib.request.Request(url, headers=headers)
+
+    class NoRedirect(urllib.request.HTTPRedirectHandler):
+        def redirect_request(self, *args, **kwargs):
+            return None
+
+    try:
+        return urllib.request.build_opener(NoRedirect).open(request, timeout=10)
+    except urllib.error.HTTPError as exc:
+        return exc
+
+
+@pytest.mark.slow
+def test_gunicorn_serves_the_site_in_https_mode_behind_a_proxy(tmp_path):
+    port = _free_port()
+    env = _environment(tmp_path, {"HTTPS": "1", "GUNICORN_BIND": f"127.0.0.1:{port}", "GUNICORN_WORKERS": "2"})
+    server = subprocess.Popen(GUNICORN, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        url = f"http://127.0.0.1:{port}/accounts/login/"
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                assert server.poll() is None, server.stderr.read().decode()
+                assert time.monotonic() < deadline, "gunicorn did not start"
+                time.sleep(0.3)
+        proxied = {"Host": "emolab.example.org", "X-Forwarded-Proto": "https", "X-Forwarded-For": "203.0.113.9"}
+        response = _get(url, proxied)
+        assert response.status == 200
+        assert response.headers["Strict-Transport-Security"] == "max-age=31536000; includeSubDomains; preload"
+        assert "script-src 'self'" in response.headers["Content-Security-Policy"]
+        assert "; secure" in response.headers["Set-Cookie"].lower()  # the CSRF cookie
+        # The proxy's plain-http side (or a client going around it) is sent to https.
+        plain = _get(url, {"Host": "emolab.example.org"})
+        assert plain.status == 301 and plain.headers["Location"] == "https://emolab.example.org/accounts/login/"
+        # gunicorn's own limits: a request line over 4094 bytes never reaches Django.
+        assert _get(url + "?q=" + "x" * 5000, proxied).status == 414
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
