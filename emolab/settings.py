@@ -213,6 +213,9 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    # JSON only: the API is browsed in Swagger UI at /api/docs/. DRF's browsable HTML pages carry
+    # inline styles, which the Content-Security-Policy refuses.
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     # DRF's parsers, with JSON nested too deeply for the decoder answered 400 instead of 500.
     "DEFAULT_PARSER_CLASSES": [
         "emolab.parsers.JSONParser",

@@ -108,6 +108,14 @@ def test_each_setting_can_be_set_on_its_own(tmp_path):
 
 
 @pytest.mark.django_db
+def test_the_api_answers_json_even_to_a_browser(client, researcher):
+    # DRF's browsable pages carry inline styles (refused by the policy); /api/docs/ is the browser's view.
+    client.force_login(researcher)
+    response = client.get("/api/campaigns/", HTTP_ACCEPT="text/html,application/xhtml+xml,*/*;q=0.8")
+    assert response.status_code == 200 and response["Content-Type"] == "application/json"
+
+
+@pytest.mark.django_db
 def test_behind_the_proxy_http_is_redirected_and_https_gets_hsts(client, settings):
     settings.SECURE_SSL_REDIRECT = True
     settings.SECURE_HSTS_SECONDS = 3600
