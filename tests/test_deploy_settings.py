@@ -2,31 +2,19 @@
 default with HTTPS=1, and `manage.py check --deploy` is clean in that mode."""
 
 import json
-import os
-import secrets
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
+from tests.production_env import production_environment
+
 ROOT = Path(__file__).resolve().parent.parent
-_OWN_VARIABLES = ("SECURE_", "CSP_", "HTTPS", "DEBUG", "SECRET_KEY", "ALLOWED_HOSTS", "DJANGO_SETTINGS_MODULE")
 
 
 def _environment(tmp_path: Path, extra: dict) -> dict:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(_OWN_VARIABLES)}
-    env.update(
-        {
-            "DEBUG": "0",
-            "SECRET_KEY": secrets.token_urlsafe(50),
-            "ALLOWED_HOSTS": "emolab.example.org",
-            "EMOLAB_VAR_DIR": str(tmp_path / "var"),
-            "DJANGO_SETTINGS_MODULE": "emolab.settings",
-            **extra,
-        }
-    )
-    return env
+    return production_environment(tmp_path, extra)
 
 
 def _check_deploy(tmp_path: Path, extra: dict) -> subprocess.CompletedProcess:

@@ -4,7 +4,6 @@ real gunicorn started with it serves the site in HTTPS mode behind a proxy."""
 
 import os
 import re
-import secrets
 import socket
 import subprocess
 import sys
@@ -15,23 +14,14 @@ from pathlib import Path
 
 import pytest
 
+from tests.production_env import production_environment
+
 ROOT = Path(__file__).resolve().parent.parent
 GUNICORN = [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "emolab.wsgi:application"]
 
 
 def _environment(tmp_path: Path, extra: dict) -> dict:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("GUNICORN_", "SECURE_", "HTTPS", "DJANGO_"))}
-    env.update(
-        {
-            "DEBUG": "0",
-            "SECRET_KEY": secrets.token_urlsafe(50),
-            "ALLOWED_HOSTS": "127.0.0.1,emolab.example.org",
-            "EMOLAB_VAR_DIR": str(tmp_path / "var"),
-            "DJANGO_SETTINGS_MODULE": "emolab.settings",
-            **extra,
-        }
-    )
-    return env
+    return production_environment(tmp_path, extra)
 
 
 def _printed_config(tmp_path, extra: dict) -> dict:

@@ -5,7 +5,6 @@ back (``real_limits``) or set small real ones, and move the throttles' clock ins
 """
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -21,6 +20,7 @@ from annotation.services.campaigns import campaign_create
 from emolab.authentication import TokenAuthentication
 from emolab.throttling import AnonThrottle, AnswersThrottle, PredictThrottle, UserThrottle
 from tests.factories import make_corpus, make_user
+from tests.production_env import production_environment
 
 ROOT = Path(__file__).resolve().parent.parent
 pytestmark = pytest.mark.django_db
@@ -236,19 +236,17 @@ def test_every_api_view_uses_the_throttled_token_check_and_the_default_throttles
     assert PredictThrottle in scoped["predict/"]
 
 
-def _settings_in_a_fresh_process(env: dict) -> dict:
+def _settings_in_a_fresh_process(tmp_path, env: dict) -> dict:
     code = (
         "import json; from django.conf import settings; print(json.dumps({"
         "'rates': settings.EMOLAB_THROTTLE_RATES, 'limit': settings.AXES_FAILURE_LIMIT, "
         "'cooloff': settings.AXES_COOLOFF_TIME.total_seconds(), 'cache': settings.CACHES['default']['BACKEND'], "
         "'proxies': settings.EMOLAB_PROXY_COUNT}))"
     )
-    clean = {k: v for k, v in os.environ.items() if not k.startswith(("EMOLAB_THROTTLE", "EMOLAB_LOGIN", "CACHE_URL"))}
-    clean.update({"DJANGO_SETTINGS_MODULE": "emolab.settings", "SECRET_KEY": "x" * 50, "DEBUG": "0", **env})
     result = subprocess.run(
         [sys.executable, "-c", f"import django; django.setup(); {code}"],
         cwd=ROOT,
-        env=clean,
+        env=production_environment(tmp_path, env),
         capture_output=True,
         text=True,
         timeout=120,
@@ -258,8 +256,9 @@ def _settings_in_a_fresh_process(env: dict) -> dict:
     return json.loads(result.stdout)
 
 
-def test_limits_come_from_the_environment():
+def test_limits_come_from_the_environment(tmp_path):
     found = _settings_in_a_fresh_process(
+        tmp_path,
         {
             "EMOLAB_THROTTLE_ANON": "7/min",
             "EMOLAB_THROTTLE_USER": "1000/min",
@@ -268,18 +267,18 @@ def test_limits_come_from_the_environment():
             "EMOLAB_LOGIN_FAILURE_LIMIT": "8",
             "EMOLAB_LOGIN_COOLOFF_MINUTES": "30",
             "CACHE_URL": "redis://127.0.0.1:6379/5",
-        }
+        },
     )
     assert found["rates"]["anon"] == "7/min" and found["rates"]["user"] == "1000/min"
     assert found["rates"]["answers"] == "3000/hour" and found["rates"]["predict"] is None
     assert found["limit"] == 8 and found["cooloff"] == 30 * 60
     assert found["cache"] == "django.core.cache.backends.redis.RedisCache"
-    defaults = _settings_in_a_fresh_process({})
+    defaults = _settings_in_a_fresh_process(tmp_path, {})
     assert defaults["rates"]["answers"] == "120/min" and defaults["limit"] == 5 and defaults["cooloff"] == 15 * 60
     # Without Redis a production start shares the database's cache table, never a per-process one.
     assert defaults["cache"] == "django.core.cache.backends.db.DatabaseCache"
 
 
-def test_a_malformed_rate_stops_the_start_with_the_variable_named():
-    found = _settings_in_a_fresh_process({"EMOLAB_THROTTLE_ANSWERS": "fast"})
+def test_a_malformed_rate_stops_the_start_with_the_variable_named(tmp_path):
+    found = _settings_in_a_fresh_process(tmp_path, {"EMOLAB_THROTTLE_ANSWERS": "fast"})
     assert "EMOLAB_THROTTLE_ANSWERS='fast'" in found["error"]
