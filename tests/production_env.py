@@ -20,6 +20,8 @@ def production_environment(tmp_path: Path, extra: dict) -> dict:
             "SECRET_KEY": secrets.token_urlsafe(50),
             "ALLOWED_HOSTS": "127.0.0.1,emolab.example.org",
             "EMOLAB_VAR_DIR": str(tmp_path / "var"),
+            # Its own database file: a production start must never touch the developer's or CI's database.
+            "DATABASE_URL": f"sqlite:///{tmp_path / 'production.sqlite3'}",
             "DJANGO_SETTINGS_MODULE": "emolab.settings",
             **extra,
         }
