@@ -1,6 +1,8 @@
 from django import forms
 
 from annotation.models import Corpus
+from emolab.bounds import column_max
+from models_app.job_models import TrainingJob
 from models_app.services.jobs import METHODS
 
 METHOD_LABELS = {
@@ -26,4 +28,4 @@ class JobStartForm(forms.Form):
     )
     preset = forms.ChoiceField(choices=PRESET_CHOICES, initial="fast")
     folds = forms.IntegerField(min_value=2, max_value=20, initial=5)
-    seed = forms.IntegerField(min_value=0, initial=0)
+    seed = forms.IntegerField(min_value=0, max_value=column_max(TrainingJob, "seed"), initial=0)

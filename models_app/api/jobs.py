@@ -7,6 +7,7 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from annotation.models import Corpus
+from emolab.bounds import column_max
 from emolab.roles import IsAdminOrReadOnlyResearcher
 from models_app.job_models import JobUnit, TrainingJob
 from models_app.selectors.jobs import job_progress, jobs_visible_to
@@ -20,7 +21,7 @@ class JobCreateSerializer(serializers.Serializer):
     )
     preset = serializers.CharField(default="fast", max_length=20)
     folds = serializers.IntegerField(default=5, min_value=2, max_value=20)
-    seed = serializers.IntegerField(default=0, min_value=0, max_value=2**31 - 1)
+    seed = serializers.IntegerField(default=0, min_value=0, max_value=column_max(TrainingJob, "seed"))
 
 
 class JobUnitSerializer(serializers.ModelSerializer):
