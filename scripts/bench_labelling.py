@@ -607,6 +607,9 @@ def server_environment(args, database_url: str, var_dir: Path) -> dict:
         EMOLAB_THROTTLE_USER=GENEROUS_RATE,
         EMOLAB_THROTTLE_ANON=GENEROUS_RATE,
         EMOLAB_THROTTLE_PREDICT=GENEROUS_RATE,
+        EMOLAB_THROTTLE_BAD_TOKENS=GENEROUS_RATE,
+        # The shared cache production uses for the throttles' histories (docs/deploy.md).
+        CACHE_URL=args.cache_url,
     )
     return env
 
@@ -838,6 +841,7 @@ def main(argv=None) -> int:
     parser.add_argument("--database-url", default="postgres://postgres@127.0.0.1:5432/postgres")
     parser.add_argument("--database", default="bench_labelling", help="the baseline uses NAME_baseline")
     parser.add_argument("--broker-url", default="redis://127.0.0.1:6379/3")
+    parser.add_argument("--cache-url", default="redis://127.0.0.1:6379/3", help="the throttles' shared cache")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8170)
     parser.add_argument("--workers", type=int, default=4)

@@ -56,6 +56,8 @@ def labelling_context(*, campaign_id: int, user, now: datetime) -> tuple[Campaig
     of its reservations are due for release."""
     if not user or not user.is_authenticated or not user.is_active:
         return Campaign.objects.filter(pk=campaign_id).first(), _NO_ACCESS
+    if not 0 < campaign_id < 2**63:  # beyond the id column: no such campaign (the ORM says the same)
+        return None, _NO_ACCESS
     params = {
         "user": user.pk,
         "group": ASSESSOR_GROUP,
