@@ -52,8 +52,9 @@ def release_expired(*, campaign: Campaign, now: datetime) -> None:
     answer on a released reservation is accepted while the place is still free."""
     if not _execute("SELECT pg_try_advisory_xact_lock(%s)", [_SWEEP_KEY + campaign.pk])[0][0]:
         return  # another request is releasing them right now
-    # Reservations being answered right now are skipped (their answer decides); a sweep holds no
-    # lock another request waits for while it waits for an item row, so it closes no cycle of waits.
+    # Reservations being answered right now are skipped (their answer decides). While it waits for an
+    # item's row, a sweep holds only expired reservations' rows; only their assessors' answers wait
+    # for those, holding no item row at that point, so no cycle of waits can close.
     _execute(
         f"""
         WITH expired AS (
