@@ -384,7 +384,7 @@ def test_an_utterance_whose_label_you_saw_elsewhere_is_not_given_again(api_clien
     warmup_b = set(second.items.filter(role="warmup").values_list("utterance__name", flat=True))
     heard = _label_all(api_client, second)
     assert not (set(heard) - warmup_b) & seen
-    assert len(heard) == 16 - len((seen - warmup_b))  # everything else in B
+    assert len(heard) == 16 - len(seen - warmup_b)  # everything else in B
     assert _next(api_client, second)["progress"] == {"done": len(heard), "total": len(heard)}
 
     third = _campaign(corpus, name="C", exclude_seen_elsewhere=False)
