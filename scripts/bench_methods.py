@@ -26,7 +26,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from models_app.ser.config import ExperimentConfig, preset  # noqa: E402
 from models_app.ser.decoding import prefix_beam_search  # noqa: E402
-from models_app.ser.experiment import METHODS, Dataset, build_estimator, run_experiment  # noqa: E402
+from models_app.ser.experiment import Dataset, run_experiment  # noqa: E402
+from models_app.ser.registry import METHOD_NAMES, build_estimator  # noqa: E402
 
 N_FEATURES = 34
 N_CLASSES = 4
@@ -161,8 +162,8 @@ def run_full_protocol(config: ExperimentConfig, rng: np.random.Generator, n_jobs
     dataset = Dataset(np.arange(len(X)), X, y, sessions, speakers, ["ang", "exc", "neu", "sad"])
     started = time.perf_counter()
     progress = print_progress(started)
-    result = run_experiment(dataset, list(METHODS), config, n_folds=5, seed=0, progress=progress, n_jobs=n_jobs)
-    seconds = {m: sum(r.seconds for r in result.fold_results if r.method == m) for m in METHODS}
+    result = run_experiment(dataset, list(METHOD_NAMES), config, n_folds=5, seed=0, progress=progress, n_jobs=n_jobs)
+    seconds = {m: sum(r.seconds for r in result.fold_results if r.method == m) for m in METHOD_NAMES}
     wall = time.perf_counter() - started
     return {"wall_seconds": wall, "n_jobs": n_jobs, "threads_per_job": config.n_threads, "seconds_per_method": seconds}
 

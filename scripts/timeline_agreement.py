@@ -88,8 +88,8 @@ def main() -> int:
     from models_app.ser.audio import read_audio
     from models_app.ser.config import preset
     from models_app.ser.cv import grouped_folds
-    from models_app.ser.experiment import build_estimator
     from models_app.ser.features import extract, feature_config_for_preset
+    from models_app.ser.registry import build_estimator
     from models_app.ser.timeline import (
         TimelineConfig,
         recording_features,

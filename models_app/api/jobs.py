@@ -10,16 +10,23 @@ from annotation.models import Corpus
 from emolab.roles import IsAdminOrReadOnlyResearcher
 from models_app.job_models import JobUnit, TrainingJob
 from models_app.selectors.jobs import job_progress, jobs_visible_to
+from models_app.ser.config import DEFAULT_PRESET, PRESET_NAMES
+from models_app.ser.cv import DEFAULT_FOLDS, MAX_FOLDS, MIN_FOLDS
+from models_app.ser.registry import METHOD_NAMES
 from models_app.services import jobs as job_services
 
 
 class JobCreateSerializer(serializers.Serializer):
     corpus = serializers.SlugRelatedField(slug_field="name", queryset=Corpus.objects.all())
     methods = serializers.ListField(
-        child=serializers.ChoiceField(choices=job_services.METHODS), allow_empty=False, max_length=10
+        child=serializers.ChoiceField(choices=METHOD_NAMES), allow_empty=False, max_length=10
     )
-    preset = serializers.CharField(default="fast", max_length=20)
-    folds = serializers.IntegerField(default=5, min_value=2, max_value=20)
+    preset = serializers.ChoiceField(
+        choices=PRESET_NAMES,
+        default=DEFAULT_PRESET,
+        error_messages={"invalid_choice": f"unknown preset {{input!r}}; choose one of {', '.join(PRESET_NAMES)}"},
+    )
+    folds = serializers.IntegerField(default=DEFAULT_FOLDS, min_value=MIN_FOLDS, max_value=MAX_FOLDS)
     seed = serializers.IntegerField(default=0, min_value=0, max_value=2**31 - 1)
 
 

@@ -16,7 +16,8 @@ from django.db.models import Count, Max
 from annotation.models import Campaign, CampaignItem, Corpus, ExpertVote, Judgment, Utterance
 from models_app.job_models import TrainingJob, UtterancePrediction
 from models_app.ser.analysis import HumanJudgment, Prediction, UtteranceRecord, build_comparison
-from models_app.ser.analysis.inputs import CTC_ROWS, ROW_LABELS, DecodedSpan
+from models_app.ser.analysis.inputs import DecodedSpan, row_label
+from models_app.ser.registry import CTC_ROWS, ROW_NAMES
 
 # A report is recomputed per CSV and SVG download; one minute of cache spares the bootstrap on a
 # page with a dozen figures, and the key carries the data's fingerprint so new answers show at once.
@@ -237,12 +238,12 @@ def utterance_explorer(
                 "row", "fold", "predicted_label", "probabilities", "frame_probabilities", "decoded"
             )
         }
-        for row in sorted(stored, key=lambda name: (list(ROW_LABELS).index(name) if name in ROW_LABELS else 99, name)):
+        for row in sorted(stored, key=lambda name: (ROW_NAMES.index(name) if name in ROW_NAMES else 99, name)):
             p = stored[row]
             predictions.append(
                 {
                     "row": row,
-                    "label": ROW_LABELS.get(row, row),
+                    "label": row_label(row),
                     "fold": p.fold,
                     "predicted": p.predicted_label or None,
                     "correct": bool(p.predicted_label) and p.predicted_label == utterance.label,

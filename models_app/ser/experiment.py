@@ -25,30 +25,11 @@ import numpy as np
 
 from models_app.ser.config import ExperimentConfig
 from models_app.ser.cv import Fold, check_no_speaker_leak, grouped_folds
-from models_app.ser.methods import CTCBLSTM, DummyMajority, FramewiseForest, OneLabelBLSTM, UtteranceStatsForest
 from models_app.ser.metrics import NO_PREDICTION, confusion_matrix, mean_and_std, per_class_recall, score
 from models_app.ser.parallel import run_units_in_processes
 from models_app.ser.progress import ProgressCallback, ProgressEvent, ignore_progress
+from models_app.ser.registry import METHOD_NAMES, METHODS, RESULT_ROWS, build_estimator, row_title, unknown_methods
 
-METHODS = ("dummy", "framewise", "onelabel", "ctc", "utterance_stats")
-ROWS_OF_METHOD = {
-    "dummy": ("dummy",),
-    "framewise": ("framewise",),
-    "onelabel": ("onelabel",),
-    "ctc": ("ctc", "ctc_best_path", "ctc_exact"),
-    "utterance_stats": ("utterance_stats",),
-}
-ROW_TITLES = {
-    "dummy": "Dummy",
-    "framewise": "Framewise",
-    "onelabel": "One-label",
-    "ctc": "CTC (beam search)",
-    "ctc_best_path": "CTC (best path)",
-    "ctc_exact": "CTC (exact single label)",
-    "utterance_stats": "Utterance statistics forest",
-}
-UNIT_COST_RANK = {"ctc": 0, "onelabel": 1, "framewise": 2, "utterance_stats": 3, "dummy": 4}  # slowest first
-CTC_DECODER_OF_ROW = {"ctc": "beam", "ctc_best_path": "best_path", "ctc_exact": "exact"}
 JSON_DECIMALS = 6  # probabilities in the JSON: enough to rank and recompute, small enough to store
 
 
@@ -98,64 +79,6 @@ class Dataset:
 def make_folds(dataset: Dataset, n_folds: int, seed: int) -> list[Fold]:
     """Speaker-independent folds over the dataset's groups, balanced in size, fixed by the seed."""
     return grouped_folds(dataset.groups, dataset.speakers, n_folds, seed)
-
-
-def build_estimator(method: str, config: ExperimentConfig):
-    """An unfitted estimator for ``method`` with the config's settings."""
-    network, training = config.network, config.training
-    blstm = dict(
-        hidden_units=network.hidden_units,
-        n_layers=network.n_layers,
-        dense_units=network.dense_units,
-        dropout=network.dropout,
-        keras_init=network.keras_init,
-        pad_frames=network.pad_frames,
-        standardize=network.standardize,
-        optimizer=training.optimizer,
-        learning_rate=training.learning_rate,
-        adadelta_rho=training.adadelta_rho,
-        epsilon=training.epsilon,
-        weight_decay=training.weight_decay,
-        epochs=training.epochs,
-        batch_size=training.batch_size,
-        gradient_clip=training.gradient_clip,
-        validation_fraction=training.validation_fraction,
-        patience=training.patience,
-        n_networks=training.n_networks,
-        n_threads=config.n_threads,
-        random_state=config.seed,
-    )
-    if method == "dummy":
-        return DummyMajority(random_state=config.seed)
-    if method == "framewise":
-        return FramewiseForest(
-            frames_per_utterance=config.framewise.frames_per_utterance,
-            n_estimators=config.framewise.n_estimators,
-            class_weight=config.framewise.class_weight,
-            min_samples_leaf=config.framewise.min_samples_leaf,
-            n_jobs=config.n_threads,
-            random_state=config.seed,
-        )
-    if method == "onelabel":
-        return OneLabelBLSTM(**blstm, class_weight=training.onelabel_class_weight)
-    if method == "ctc":
-        return CTCBLSTM(
-            **blstm,
-            class_weight=training.ctc_class_weight,
-            discard_first_outputs=config.ctc.discard_first_outputs,
-            min_frames=config.ctc.min_frames,
-            beam_width=config.ctc.beam_width,
-            decoder="beam",
-        )
-    if method == "utterance_stats":
-        return UtteranceStatsForest(
-            percentiles=config.utterance_stats.percentiles,
-            n_estimators=config.utterance_stats.n_estimators,
-            class_weight=config.utterance_stats.class_weight,
-            n_jobs=config.n_threads,
-            random_state=config.seed,
-        )
-    raise ValueError(f"unknown method {method!r}; choose from {', '.join(METHODS)}")
 
 
 # -- results of one (method, fold) -------------------------------------------------------------------
@@ -209,7 +132,7 @@ def _full_probabilities(estimator, proba: np.ndarray, n_classes: int) -> np.ndar
     return full
 
 
-def _frames_in_dataset_classes(estimator: CTCBLSTM, frame_proba: np.ndarray, n_classes: int) -> np.ndarray:
+def _frames_in_dataset_classes(estimator, frame_proba: np.ndarray, n_classes: int) -> np.ndarray:
     """(n_frames, K+1) with the dataset's K classes then the blank, whatever the fold's classes_."""
     full = np.zeros((len(frame_proba), n_classes + 1))
     full[:, np.asarray(estimator.classes_, dtype=np.int64)] = frame_proba[:, :-1]
@@ -272,12 +195,14 @@ def run_fold(
         frame_proba = estimator.predict_frame_proba(test.features)
         probabilities = _full_probabilities(estimator, estimator.proba_from_frame_proba(frame_proba), n_classes)
         frames = [_frames_in_dataset_classes(estimator, p, n_classes) for p in frame_proba]
-        for row, decoder in CTC_DECODER_OF_ROW.items():
-            decodings = estimator.decode_frame_proba(frame_proba, decoder)
+        for row in METHODS[method].rows:
+            decodings = estimator.decode_frame_proba(frame_proba, row.decoder)
             # decoded emotions are positions in the fold's classes_; report dataset class indices
             decoded = [[(int(estimator.classes_[e]), start, end) for e, start, end in d.spans] for d in decodings]
             predicted = estimator.labels_from_decodings(decodings)
-            metrics[row], predictions[row] = _row_outcome(test, fold.index, predicted, probabilities, frames, decoded)
+            metrics[row.name], predictions[row.name] = _row_outcome(
+                test, fold.index, predicted, probabilities, frames, decoded
+            )
     elif method == "framewise":
         frame_proba = estimator.predict_frame_proba(test.features)
         shares, winners = estimator.votes_from_frame_proba(frame_proba)
@@ -333,7 +258,7 @@ class MethodSummary:
 
     @property
     def title(self) -> str:
-        return ROW_TITLES.get(self.row, self.row)
+        return row_title(self.row)
 
     def to_json(self, classes: Sequence[str]) -> dict:
         return {
@@ -422,7 +347,7 @@ class ExperimentResult:
     summaries: dict[str, MethodSummary]
 
     def rows(self) -> list[str]:
-        return [row for method in self.methods for row in ROWS_OF_METHOD[method] if row in self.summaries]
+        return [row.name for method in self.methods for row in METHODS[method].rows if row.name in self.summaries]
 
     def format_table(self) -> str:
         """Table 1: pooled accuracies with the standard deviation over folds."""
@@ -434,7 +359,7 @@ class ExperimentResult:
                 f"{s.title:<30} {s.overall_accuracy:>9.3f} ± {s.overall_accuracy_fold_std:<6.3f}"
                 f" {s.mean_class_accuracy:>10.3f} ± {s.mean_class_accuracy_fold_std:<6.3f}"
             )
-        ctc_rows = [row for row in CTC_DECODER_OF_ROW if row in self.summaries]
+        ctc_rows = [row for row in self.rows() if RESULT_ROWS[row].decoder is not None]
         if ctc_rows:
             lines.append("")
             for row in ctc_rows:
@@ -474,7 +399,7 @@ class ExperimentResult:
             }
             for row, row_predictions in result.predictions.items():
                 # The CTC rows share one network's frame probabilities: written once, with "ctc".
-                with_frames = row == ROWS_OF_METHOD[result.method][0]
+                with_frames = row == METHODS[result.method].rows[0].name
                 serialised_row = [prediction_json(p, classes, with_frames) for p in row_predictions]
                 predictions.setdefault(row, []).extend(serialised_row)
         return {
@@ -522,9 +447,9 @@ def run_experiment(
 
     ``n_jobs`` > 1 runs that many (method, fold) units at once in spawned worker processes, each
     with ``config.n_threads`` threads; the results are the same as with ``n_jobs=1``."""
-    unknown = [m for m in methods if m not in METHODS]
+    unknown = unknown_methods(methods)
     if unknown:
-        raise ValueError(f"unknown methods {', '.join(unknown)}; choose from {', '.join(METHODS)}")
+        raise ValueError(f"unknown methods {', '.join(unknown)}; choose from {', '.join(METHOD_NAMES)}")
     if len(dataset) == 0:
         raise ValueError("the dataset holds no utterances")
     if n_jobs < 1:
@@ -535,7 +460,7 @@ def run_experiment(
         fold_results = [run_fold(method, config, dataset, fold, progress) for method, fold in units]
     else:
         # The networks first: the long units start early, so the short ones fill the gaps at the end.
-        order = sorted(range(len(units)), key=lambda i: UNIT_COST_RANK[units[i][0]])
+        order = sorted(range(len(units)), key=lambda i: -METHODS[units[i][0]].relative_cost)
         results = run_units_in_processes([units[i] for i in order], dataset, config, n_jobs, progress)
         fold_results = [result for _, result in sorted(zip(order, results), key=lambda pair: pair[0])]
     return ExperimentResult(

@@ -22,14 +22,14 @@ from django.utils import timezone
 from annotation.models import Corpus
 from annotation.selectors.corpora import experiment_utterances
 from models_app.job_models import FoldResult, JobUnit, ModelArtifact, TrainingJob, UtterancePrediction
+from models_app.ser.config import DEFAULT_PRESET
+from models_app.ser.cv import DEFAULT_FOLDS, MAX_FOLDS, MIN_FOLDS
 from models_app.ser.progress import ProgressEvent
+from models_app.ser.registry import METHOD_NAMES, METHODS, unknown_methods
 
 logger = logging.getLogger(__name__)
 
-METHODS = ("dummy", "framewise", "onelabel", "ctc", "utterance_stats")
-# Rough relative cost of one fold of each method, for a progress bar that moves with the work.
-METHOD_WEIGHTS = {"dummy": 0.05, "utterance_stats": 0.3, "framewise": 1.0, "onelabel": 4.0, "ctc": 5.0}
-PREPARE_WEIGHT = 0.5
+PREPARE_WEIGHT = 0.5  # the features step, against the methods' relative costs (ser/registry.py)
 # A running unit that has not reported progress for this long has lost its worker.
 STALE_AFTER = timedelta(minutes=20)
 # Progress is written at most this often (seconds): training loops report far more often.
@@ -61,23 +61,29 @@ def _enqueue(task, *args) -> None:
 
 
 def training_job_start(
-    *, corpus: Corpus, methods: list[str], preset: str, n_folds: int = 5, seed: int = 0, created_by=None
+    *,
+    corpus: Corpus,
+    methods: list[str],
+    preset: str = DEFAULT_PRESET,
+    n_folds: int = DEFAULT_FOLDS,
+    seed: int = 0,
+    created_by=None,
 ) -> TrainingJob:
     from models_app.ser.config import preset as preset_config
     from models_app.tasks.jobs import prepare_job
 
     methods = list(dict.fromkeys(methods))  # drop repeats, keep the order
-    unknown = [m for m in methods if m not in METHODS]
+    unknown = unknown_methods(methods)
     if unknown:
-        raise JobError(f"unknown methods {', '.join(unknown)}; choose among {', '.join(METHODS)}")
+        raise JobError(f"unknown methods {', '.join(unknown)}; choose among {', '.join(METHOD_NAMES)}")
     if not methods:
         raise JobError("choose at least one method")
     try:
         config = preset_config(preset)
     except ValueError:
         raise JobError(f"unknown preset {preset!r}") from None
-    if not 2 <= n_folds <= 20:
-        raise JobError("folds must be between 2 and 20")
+    if not MIN_FOLDS <= n_folds <= MAX_FOLDS:
+        raise JobError(f"folds must be between {MIN_FOLDS} and {MAX_FOLDS}")
     n_groups = experiment_utterances(corpus).values("session").distinct().count()
     if n_groups < n_folds:
         raise JobError(
@@ -99,11 +105,13 @@ def training_job_start(
         units = [JobUnit(job=job, kind=JobUnit.Kind.PREPARE, weight=PREPARE_WEIGHT)]
         for method in methods:
             units += [
-                JobUnit(job=job, kind=JobUnit.Kind.FOLD, method=method, fold=fold, weight=METHOD_WEIGHTS[method])
+                JobUnit(job=job, kind=JobUnit.Kind.FOLD, method=method, fold=fold, weight=METHODS[method].relative_cost)
                 for fold in range(n_folds)
             ]
         # The final models cost about one fold of each method.
-        units.append(JobUnit(job=job, kind=JobUnit.Kind.FINALIZE, weight=sum(METHOD_WEIGHTS[m] for m in methods)))
+        units.append(
+            JobUnit(job=job, kind=JobUnit.Kind.FINALIZE, weight=sum(METHODS[m].relative_cost for m in methods))
+        )
         JobUnit.objects.bulk_create(units)
         _enqueue(prepare_job, job.pk)
     return job

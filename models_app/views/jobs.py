@@ -5,17 +5,10 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from emolab.roles import admin_required, is_admin, researcher_required
-from models_app.forms import METHOD_LABELS, JobStartForm
+from models_app.forms import JobStartForm
 from models_app.selectors.jobs import job_progress, jobs_visible_to
+from models_app.ser.registry import ROW_NAMES, row_long_title
 from models_app.services import jobs as job_services
-
-ROW_LABELS = {
-    **METHOD_LABELS,
-    "ctc": "CTC BLSTM (beam search)",
-    "ctc_best_path": "CTC BLSTM (best path)",
-    "ctc_exact": "CTC BLSTM (exact single label)",
-}
-ROW_ORDER = ["dummy", "framewise", "onelabel", "ctc", "ctc_best_path", "ctc_exact", "utterance_stats"]
 
 
 @researcher_required
@@ -50,9 +43,9 @@ def job_start(request):
 
 def _table1(job) -> list[dict]:
     rows = []
-    for name in ROW_ORDER + sorted(set(job.results) - set(ROW_ORDER)):
+    for name in list(ROW_NAMES) + sorted(set(job.results) - set(ROW_NAMES)):
         if name in job.results:
-            rows.append({"name": name, "label": ROW_LABELS.get(name, name), **job.results[name]})
+            rows.append({"name": name, "label": row_long_title(name), **job.results[name]})
     return rows
 
 

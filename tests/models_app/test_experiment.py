@@ -9,7 +9,6 @@ import pytest
 from models_app.ser.config import ExperimentConfig, preset
 from models_app.ser.cv import Fold, SpeakerLeakError
 from models_app.ser.experiment import (
-    METHODS,
     Dataset,
     FoldResult,
     UtterancePrediction,
@@ -19,6 +18,7 @@ from models_app.ser.experiment import (
     run_experiment,
     run_fold,
 )
+from models_app.ser.registry import METHOD_NAMES
 from tests.factories import synthetic_sequences
 
 CLASSES = ["anger", "neutral", "sadness"]
@@ -77,7 +77,7 @@ def test_a_leaking_fold_is_refused(dataset):
 
 def test_whole_experiment_end_to_end(dataset):
     events = []
-    result = run_experiment(dataset, list(METHODS), tiny_config(), n_folds=3, seed=0, progress=events.append)
+    result = run_experiment(dataset, list(METHOD_NAMES), tiny_config(), n_folds=3, seed=0, progress=events.append)
     data = json.loads(json.dumps(result.to_json()))  # must be plain JSON
 
     rows = ["dummy", "framewise", "onelabel", "ctc", "ctc_best_path", "ctc_exact", "utterance_stats"]

@@ -18,7 +18,7 @@ import numpy as np
 from scipy import stats
 
 from .config import AnalysisConfig
-from .inputs import HUMAN_ROW, ROW_LABELS
+from .inputs import HUMAN_ROW, row_label
 from .scoring import NO_CLASS, RowAnswers, accuracies, bootstrap_intervals, group_spread, per_class_recall
 
 
@@ -37,7 +37,7 @@ def table1(rows: Mapping[str, RowAnswers], n_classes: int, config: AnalysisConfi
         intervals = bootstrap_intervals(row, n_classes, config)
         spread = group_spread(row, n_classes, config.std_ddof)
         entry = {
-            "label": ROW_LABELS.get(name, name),
+            "label": row_label(name),
             "overall_accuracy": overall,
             "mean_class_accuracy": mean_class,
             "overall_accuracy_ci": intervals["overall_accuracy"],

@@ -15,7 +15,7 @@ import matplotlib
 import numpy as np
 from matplotlib.figure import Figure
 
-from .inputs import ROW_LABELS, DecodedSpan
+from .inputs import DecodedSpan, row_label
 
 _SVG_SETTINGS = {"svg.fonttype": "none", "svg.hashsalt": "emolab", "font.size": 9}
 _BLANK_COLOUR = "#9e9e9e"
@@ -112,7 +112,7 @@ def table1_svg(report: dict) -> str:
         high = np.array([(table[n][f"{key}_ci"] or [v, v])[1] - v for n, v in zip(names, values)])
         label = key.replace("_", " ")
         axes.bar(positions + offset, values, 0.4, yerr=[low, high], capsize=2, color=colour, label=label)
-    axes.set_xticks(positions, [ROW_LABELS.get(n, n) for n in names], rotation=30, ha="right")
+    axes.set_xticks(positions, [row_label(n) for n in names], rotation=30, ha="right")
     axes.set_ylim(0, 1)
     axes.set_ylabel("accuracy (95% bootstrap interval)")
     axes.legend(fontsize=7, frameon=False)
@@ -158,7 +158,7 @@ def confusion_heatmaps_svg(report: dict, rows: Sequence[str] | None = None) -> s
     for axes, name in zip(axes_list, names):
         matrix = confusion["rows"][name]
         _heatmap(axes, matrix["normalized"], matrix["counts"], row_labels=classes, column_labels=classes,
-                 cmap="Blues", title=ROW_LABELS.get(name, name))  # fmt: skip
+                 cmap="Blues", title=row_label(name))  # fmt: skip
         axes.set_xlabel("answer")
         if axes is axes_list[0]:
             axes.set_ylabel("expert label")
@@ -178,7 +178,7 @@ def disagreement_heatmap_svg(report: dict, rows: Sequence[str] | None = None) ->
     for axes, name in zip(axes_list, names):
         row = table["rows"][name]
         _heatmap(axes, row["error_rate"], row["n"], row_labels=classes, column_labels=columns,
-                 cmap="Reds", title=ROW_LABELS.get(name, name), rotate_columns=False)  # fmt: skip
+                 cmap="Reds", title=row_label(name), rotate_columns=False)  # fmt: skip
         axes.set_xlabel("dissenting experts")
         if axes is not axes_list[0]:
             axes.tick_params(labelleft=False)
@@ -197,7 +197,7 @@ def residual_svg(report: dict) -> str:
     positions = np.arange(len(classes))
     for i, name in enumerate(names):
         ratios = [np.nan if cell["ratio"] is None else cell["ratio"] for cell in residual["rows"][name]["per_class"]]
-        axes.bar(positions + (i - (len(names) - 1) / 2) * width, ratios, width, label=ROW_LABELS.get(name, name))
+        axes.bar(positions + (i - (len(names) - 1) / 2) * width, ratios, width, label=row_label(name))
     axes.axhline(residual["chance_level"], color="black", linestyle="--", linewidth=1, label="chance 1/(K-1)")
     axes.set_xticks(positions, classes)
     axes.set_ylim(0, 1)
