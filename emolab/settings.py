@@ -157,6 +157,8 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    # Domain errors (unknown job, no model yet, bad recording, ...) answer with their own status.
+    "EXCEPTION_HANDLER": "emolab.errors.api_exception_handler",
 }
 
 SPECTACULAR_SETTINGS = {

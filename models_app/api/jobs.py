@@ -80,33 +80,24 @@ class JobViewSet(mixins.CreateModelMixin, mixins.ListModelMixin, mixins.Retrieve
         params = JobCreateSerializer(data=request.data)
         params.is_valid(raise_exception=True)
         data = params.validated_data
-        try:
-            job = job_services.training_job_start(
-                corpus=data["corpus"],
-                methods=data["methods"],
-                preset=data["preset"],
-                n_folds=data["folds"],
-                seed=data["seed"],
-                created_by=request.user,
-            )
-        except job_services.JobError as exc:
-            return Response({"detail": str(exc)}, status=status.HTTP_400_BAD_REQUEST)
+        job = job_services.training_job_start(
+            corpus=data["corpus"],
+            methods=data["methods"],
+            preset=data["preset"],
+            n_folds=data["folds"],
+            seed=data["seed"],
+            created_by=request.user,
+        )
         return Response(JobSerializer(job).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(request=None, responses={200: JobSerializer})
     @action(detail=True, methods=["post"])
     def cancel(self, request, pk=None):
-        try:
-            job = job_services.training_job_cancel(job=self.get_object())
-        except job_services.JobError as exc:
-            return Response({"detail": str(exc)}, status=status.HTTP_409_CONFLICT)
+        job = job_services.training_job_cancel(job=self.get_object())
         return Response(JobSerializer(job).data)
 
     @extend_schema(request=None, responses={200: JobSerializer})
     @action(detail=True, methods=["post"])
     def resume(self, request, pk=None):
-        try:
-            job = job_services.training_job_resume(job=self.get_object())
-        except job_services.JobError as exc:
-            return Response({"detail": str(exc)}, status=status.HTTP_409_CONFLICT)
+        job = job_services.training_job_resume(job=self.get_object())
         return Response(JobSerializer(job).data)

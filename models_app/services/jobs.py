@@ -40,6 +40,10 @@ class JobError(Exception):
     """A request about a job that cannot be honoured; the message says why."""
 
 
+class JobConflict(JobError):
+    """The request is fine but the job's state does not allow it (cancel a finished job, resume a running one)."""
+
+
 class JobCancelled(Exception):
     """Raised inside a running unit when its job was cancelled, to stop the work early."""
 
@@ -121,7 +125,7 @@ def training_job_cancel(*, job: TrainingJob) -> TrainingJob:
     with transaction.atomic():
         job = TrainingJob.objects.select_for_update().get(pk=job.pk)
         if job.is_finished:
-            raise JobError(f"job {job.pk} has already {job.status}")
+            raise JobConflict(f"job {job.pk} has already {job.status}")
         now = timezone.now()
         job.status = TrainingJob.Status.CANCELLED
         job.finished_at = now
@@ -174,7 +178,7 @@ def training_job_resume(*, job: TrainingJob) -> TrainingJob:
     with transaction.atomic():
         job = TrainingJob.objects.select_for_update().get(pk=job.pk)
         if job.status != TrainingJob.Status.FAILED:
-            raise JobError(f"only a failed job can be resumed; job {job.pk} is {job.status}")
+            raise JobConflict(f"only a failed job can be resumed; job {job.pk} is {job.status}")
         job.units.exclude(status=JobUnit.Status.SUCCEEDED).update(
             status=JobUnit.Status.QUEUED, progress=0.0, error="", enqueued=False, heartbeat_at=None
         )
@@ -366,7 +370,7 @@ def job_finalize(*, unit_id: int) -> None:
     job = unit.job
     missing = job.units.filter(kind=JobUnit.Kind.FOLD).exclude(status=JobUnit.Status.SUCCEEDED).count()
     if missing:
-        raise JobError(f"cannot finalize: {missing} fold units have not succeeded")
+        raise JobConflict(f"cannot finalize: {missing} fold units have not succeeded")
     results = pooled_results(job)
     dataset = job_dataset(job)
     config = ExperimentConfig.from_dict(job.config)
