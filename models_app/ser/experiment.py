@@ -25,10 +25,11 @@ import numpy as np
 
 from models_app.ser.config import ExperimentConfig
 from models_app.ser.cv import Fold, check_no_speaker_leak, grouped_folds
-from models_app.ser.metrics import NO_PREDICTION, confusion_matrix, mean_and_std, per_class_recall, score
+from models_app.ser.metrics import NO_PREDICTION, confusion_matrix, score
 from models_app.ser.parallel import run_units_in_processes
 from models_app.ser.progress import ProgressCallback, ProgressEvent, ignore_progress
-from models_app.ser.registry import METHOD_NAMES, METHODS, RESULT_ROWS, build_estimator, row_title, unknown_methods
+from models_app.ser.registry import METHOD_NAMES, METHODS, RESULT_ROWS, build_estimator, unknown_methods
+from models_app.ser.table1 import MethodSummary, aggregate
 
 JSON_DECIMALS = 6  # probabilities in the JSON: enough to rank and recompute, small enough to store
 
@@ -236,89 +237,6 @@ def run_fold(
         predictions=predictions,
         training=training,
     )
-
-
-# -- summaries over folds ------------------------------------------------------------------------
-@dataclass
-class MethodSummary:
-    row: str
-    overall_accuracy: float  # pooled over all folds' test utterances
-    mean_class_accuracy: float  # pooled
-    overall_accuracy_folds: list[float]
-    mean_class_accuracy_folds: list[float]
-    overall_accuracy_fold_mean: float
-    overall_accuracy_fold_std: float
-    mean_class_accuracy_fold_mean: float
-    mean_class_accuracy_fold_std: float
-    per_class_recall: list[float]  # pooled, in class order (NaN for an absent class)
-    confusion: np.ndarray  # (K, K) pooled
-    n: int
-    n_empty: int = 0
-    n_multi: int = 0
-
-    @property
-    def title(self) -> str:
-        return row_title(self.row)
-
-    def to_json(self, classes: Sequence[str]) -> dict:
-        return {
-            "title": self.title,
-            "overall_accuracy": self.overall_accuracy,
-            "mean_class_accuracy": self.mean_class_accuracy,
-            "overall_accuracy_folds": self.overall_accuracy_folds,
-            "mean_class_accuracy_folds": self.mean_class_accuracy_folds,
-            "overall_accuracy_fold_mean": self.overall_accuracy_fold_mean,
-            "overall_accuracy_fold_std": self.overall_accuracy_fold_std,
-            "mean_class_accuracy_fold_mean": self.mean_class_accuracy_fold_mean,
-            "mean_class_accuracy_fold_std": self.mean_class_accuracy_fold_std,
-            "per_class_recall": {
-                name: (None if np.isnan(value) else value) for name, value in zip(classes, self.per_class_recall)
-            },
-            "confusion": self.confusion.tolist(),
-            "n": self.n,
-            "n_empty": self.n_empty,
-            "n_multi": self.n_multi,
-        }
-
-
-def aggregate(fold_results: Sequence[FoldResult]) -> dict[str, MethodSummary]:
-    """Per result row: pooled scores over all test utterances, per-fold scores with mean and std,
-    the pooled confusion matrix and, for CTC, how many decodings were empty or held several emotions."""
-    by_row: dict[str, list[tuple[dict, list[UtterancePrediction]]]] = {}
-    for fold_result in sorted(fold_results, key=lambda r: (r.method, r.fold)):
-        for row, row_metrics in fold_result.metrics.items():
-            by_row.setdefault(row, []).append((row_metrics, fold_result.predictions[row]))
-    summaries = {}
-    for row, results in by_row.items():
-        pooled_predictions = [p for _, row_predictions in results for p in row_predictions]
-        y_true = np.array([p.true_label for p in pooled_predictions], dtype=np.int64)
-        y_pred = np.array(
-            [NO_PREDICTION if p.predicted_label is None else p.predicted_label for p in pooled_predictions],
-            dtype=np.int64,
-        )
-        n_classes = len(results[0][0]["confusion"])
-        pooled = score(y_true, y_pred, n_classes)
-        overall_folds = [m["overall_accuracy"] for m, _ in results]
-        mean_class_folds = [m["mean_class_accuracy"] for m, _ in results]
-        overall_mean, overall_std = mean_and_std(overall_folds)
-        mean_class_mean, mean_class_std = mean_and_std(mean_class_folds)
-        summaries[row] = MethodSummary(
-            row=row,
-            overall_accuracy=pooled.overall_accuracy,
-            mean_class_accuracy=pooled.mean_class_accuracy,
-            overall_accuracy_folds=overall_folds,
-            mean_class_accuracy_folds=mean_class_folds,
-            overall_accuracy_fold_mean=overall_mean,
-            overall_accuracy_fold_std=overall_std,
-            mean_class_accuracy_fold_mean=mean_class_mean,
-            mean_class_accuracy_fold_std=mean_class_std,
-            per_class_recall=per_class_recall(y_true, y_pred, n_classes).tolist(),
-            confusion=confusion_matrix(y_true, y_pred, n_classes),
-            n=len(y_true),
-            n_empty=sum(m["n_empty"] for m, _ in results),
-            n_multi=sum(m["n_multi"] for m, _ in results),
-        )
-    return summaries
 
 
 def fit_final(method: str, config: ExperimentConfig, dataset: Dataset, progress: ProgressCallback | None = None):

@@ -359,7 +359,7 @@ def _maybe_finalize(job_id: int) -> None:
 
 def job_finalize(*, unit_id: int) -> None:
     """Pool the folds into Table 1 and train the final models on all labelled utterances."""
-    from models_app.selectors.jobs import job_dataset, pooled_results
+    from models_app.selectors.jobs import job_dataset, job_table1
     from models_app.ser.config import ExperimentConfig
     from models_app.ser.experiment import fit_final
     from models_app.ser.persistence import save_estimator
@@ -371,7 +371,7 @@ def job_finalize(*, unit_id: int) -> None:
     missing = job.units.filter(kind=JobUnit.Kind.FOLD).exclude(status=JobUnit.Status.SUCCEEDED).count()
     if missing:
         raise JobConflict(f"cannot finalize: {missing} fold units have not succeeded")
-    results = pooled_results(job)
+    results = {row: summary.to_json(job.classes) for row, summary in job_table1(job).items()}
     dataset = job_dataset(job)
     config = ExperimentConfig.from_dict(job.config)
     artifact_dir = Path(settings.MEDIA_ROOT) / "models" / f"job-{job.pk}"
