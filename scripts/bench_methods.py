@@ -25,8 +25,9 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from models_app.ser.config import ExperimentConfig, preset  # noqa: E402
+from models_app.ser.dataset import Dataset  # noqa: E402
 from models_app.ser.decoding import prefix_beam_search  # noqa: E402
-from models_app.ser.experiment import Dataset, run_experiment  # noqa: E402
+from models_app.ser.experiment import run_experiment  # noqa: E402
 from models_app.ser.registry import METHOD_NAMES, build_estimator  # noqa: E402
 
 N_FEATURES = 34

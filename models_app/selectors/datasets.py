@@ -9,7 +9,7 @@ import numpy as np
 from annotation.models import Corpus
 from annotation.selectors.corpora import experiment_utterances
 from models_app.selectors.features import feature_matrices
-from models_app.ser.experiment import Dataset
+from models_app.ser.dataset import Dataset
 
 
 class DatasetError(ValueError):

@@ -8,15 +8,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 import numpy as np
 
+from models_app.ser.folds import FoldResult
 from models_app.ser.metrics import NO_PREDICTION, confusion_matrix, mean_and_std, per_class_recall, score
 from models_app.ser.registry import row_title
-
-if TYPE_CHECKING:
-    from models_app.ser.experiment import FoldResult
 
 
 @dataclass(frozen=True)

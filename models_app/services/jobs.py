@@ -293,7 +293,7 @@ def job_prepare(*, job_id: int) -> None:
 def job_run_fold(*, unit_id: int) -> None:
     from models_app.selectors.jobs import job_dataset
     from models_app.ser.config import ExperimentConfig
-    from models_app.ser.experiment import make_folds, run_fold
+    from models_app.ser.folds import make_folds, run_fold
 
     unit = _claim_unit(unit_id)
     if unit is None:
@@ -361,7 +361,7 @@ def job_finalize(*, unit_id: int) -> None:
     """Pool the folds into Table 1 and train the final models on all labelled utterances."""
     from models_app.selectors.jobs import job_dataset, job_table1
     from models_app.ser.config import ExperimentConfig
-    from models_app.ser.experiment import fit_final
+    from models_app.ser.folds import fit_final
     from models_app.ser.persistence import save_estimator
 
     unit = _claim_unit(unit_id)

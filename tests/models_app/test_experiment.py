@@ -8,17 +8,11 @@ import pytest
 
 from models_app.ser.config import ExperimentConfig, preset
 from models_app.ser.cv import Fold, SpeakerLeakError
-from models_app.ser.experiment import (
-    Dataset,
-    FoldResult,
-    UtterancePrediction,
-    aggregate,
-    fit_final,
-    make_folds,
-    run_experiment,
-    run_fold,
-)
+from models_app.ser.dataset import Dataset
+from models_app.ser.experiment import run_experiment
+from models_app.ser.folds import FoldResult, UtterancePrediction, fit_final, make_folds, run_fold
 from models_app.ser.registry import METHOD_NAMES
+from models_app.ser.table1 import aggregate
 from tests.factories import synthetic_sequences
 
 CLASSES = ["anger", "neutral", "sadness"]

@@ -8,7 +8,7 @@ from django.apps import apps
 
 from models_app.job_models import JobUnit, TrainingJob
 from models_app.selectors.jobs import job_table1
-from models_app.ser.experiment import FoldResult, UtterancePrediction
+from models_app.ser.folds import FoldResult, UtterancePrediction
 from models_app.ser.table1 import aggregate
 from models_app.services.jobs import _store_fold_result
 from tests.factories import make_corpus
