@@ -8,7 +8,7 @@ from rest_framework.response import Response
 
 from annotation.models import Corpus
 from emolab.roles import IsAdminOrReadOnlyResearcher
-from models_app.job_models import JobUnit, TrainingJob
+from models_app.models import JobUnit, TrainingJob
 from models_app.selectors.jobs import job_progress, jobs_visible_to
 from models_app.ser.config import DEFAULT_PRESET, PRESET_NAMES
 from models_app.ser.cv import DEFAULT_FOLDS, MAX_FOLDS, MIN_FOLDS

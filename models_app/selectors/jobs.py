@@ -3,7 +3,7 @@
 import numpy as np
 from django.db.models import QuerySet
 
-from models_app.job_models import FoldResult, JobUnit, TrainingJob, UtterancePrediction
+from models_app.models import FoldResult, JobUnit, TrainingJob, UtterancePrediction
 from models_app.ser.metrics import NO_PREDICTION
 from models_app.ser.table1 import MethodSummary, RowFold, summarize_row
 

@@ -14,7 +14,7 @@ from django.core.cache import cache
 from django.db.models import Count, Max
 
 from annotation.models import Campaign, CampaignItem, Corpus, ExpertVote, Judgment, Utterance
-from models_app.job_models import TrainingJob, UtterancePrediction
+from models_app.models import TrainingJob, UtterancePrediction
 from models_app.ser.analysis import HumanJudgment, Prediction, UtteranceRecord, build_comparison
 from models_app.ser.analysis.inputs import DecodedSpan, row_label
 from models_app.ser.registry import CTC_ROWS, ROW_NAMES

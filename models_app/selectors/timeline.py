@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.db.models import QuerySet
 
-from models_app.job_models import ModelArtifact, TrainingJob
+from models_app.models import ModelArtifact, TrainingJob
 
 CTC_METHOD = "ctc"
 HOW_TO_TRAIN = (

@@ -21,7 +21,7 @@ from django.utils import timezone
 
 from annotation.models import Corpus
 from annotation.selectors.corpora import experiment_utterances
-from models_app.job_models import FoldResult, JobUnit, ModelArtifact, TrainingJob, UtterancePrediction
+from models_app.models import FoldResult, JobUnit, ModelArtifact, TrainingJob, UtterancePrediction
 from models_app.ser.config import DEFAULT_PRESET
 from models_app.ser.cv import DEFAULT_FOLDS, MAX_FOLDS, MIN_FOLDS
 from models_app.ser.progress import ProgressEvent

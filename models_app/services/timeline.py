@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 from django.conf import settings
 
-from models_app.job_models import ModelArtifact
+from models_app.models import ModelArtifact
 from models_app.selectors.timeline import CTC_METHOD, ctc_artifact_for
 from models_app.ser.audio import InvalidAudio
 from models_app.ser.features import FeatureConfig, feature_config_for_preset

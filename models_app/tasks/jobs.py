@@ -28,14 +28,14 @@ def _run(step, step_kwargs: dict, job_id: int, unit_id: int | None) -> None:
 
 
 def _job_of_unit(unit_id: int) -> int:
-    from models_app.job_models import JobUnit
+    from models_app.models import JobUnit
 
     return JobUnit.objects.values_list("job_id", flat=True).get(pk=unit_id)
 
 
 @shared_task(name="models_app.jobs.prepare", acks_late=True, reject_on_worker_lost=True, **PREPARE_LIMITS)
 def prepare_job(job_id: int) -> None:
-    from models_app.job_models import JobUnit
+    from models_app.models import JobUnit
 
     unit_id = JobUnit.objects.filter(job_id=job_id, kind=JobUnit.Kind.PREPARE).values_list("pk", flat=True).first()
     _run(job_services.job_prepare, {"job_id": job_id}, job_id, unit_id)

@@ -7,7 +7,7 @@ import pytest
 from django.utils import timezone
 from rest_framework.authtoken.models import Token
 
-from models_app.job_models import JobUnit, TrainingJob
+from models_app.models import JobUnit, TrainingJob
 from models_app.ser.progress import ProgressEvent
 from models_app.services import jobs as job_services
 from tests.factories import make_corpus

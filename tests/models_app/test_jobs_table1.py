@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from django.apps import apps
 
-from models_app.job_models import JobUnit, TrainingJob
+from models_app.models import JobUnit, TrainingJob
 from models_app.selectors.jobs import job_table1
 from models_app.ser.folds import FoldResult, UtterancePrediction
 from models_app.ser.table1 import aggregate

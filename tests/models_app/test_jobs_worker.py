@@ -6,7 +6,7 @@ import signal
 
 import pytest
 
-from models_app.job_models import FoldResult, JobUnit, ModelArtifact, TrainingJob, UtterancePrediction
+from models_app.models import FoldResult, JobUnit, ModelArtifact, TrainingJob, UtterancePrediction
 from models_app.services import jobs as job_services
 from models_app.tasks.jobs import prepare_job, run_fold_unit
 from tests.factories import make_corpus

@@ -48,7 +48,7 @@ def small_corpus(tmp_path, name="tiny"):
 def job_with_ctc_model(corpus, model: CTCBLSTM, methods=("ctc",)):
     """A succeeded training job whose final CTC model is ``model``, saved under MEDIA_ROOT as a
     job's finalize step saves it."""
-    from models_app.job_models import ModelArtifact, TrainingJob
+    from models_app.models import ModelArtifact, TrainingJob
 
     job = TrainingJob.objects.create(
         corpus=corpus, methods=list(methods), preset="fast", config={}, classes=CLASSES,
@@ -64,7 +64,7 @@ def job_with_ctc_model(corpus, model: CTCBLSTM, methods=("ctc",)):
 
 
 def job_without_ctc_model(corpus, status="succeeded", methods=("dummy",)):
-    from models_app.job_models import TrainingJob
+    from models_app.models import TrainingJob
 
     return TrainingJob.objects.create(
         corpus=corpus, methods=list(methods), preset="fast", config={}, classes=CLASSES, status=status

@@ -16,7 +16,7 @@ from django.core.cache import cache
 from rest_framework.authtoken.models import Token
 
 from annotation.models import Campaign, CampaignItem, Judgment, Utterance
-from models_app.job_models import TrainingJob, UtterancePrediction
+from models_app.models import TrainingJob, UtterancePrediction
 from tests.factories import make_corpus, make_user
 
 CLASSES = ["anger", "neutral"]
