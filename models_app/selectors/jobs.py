@@ -4,6 +4,7 @@ import numpy as np
 from django.db.models import QuerySet
 
 from models_app.models import FoldResult, JobUnit, TrainingJob, UtterancePrediction
+from models_app.selectors.datasets import dataset_for_corpus
 from models_app.ser.metrics import NO_PREDICTION
 from models_app.ser.table1 import MethodSummary, RowFold, summarize_row
 
@@ -30,8 +31,6 @@ def job_units(job: TrainingJob) -> list[JobUnit]:
 
 def job_dataset(job: TrainingJob):
     """The numerical core's Dataset for the job's corpus and feature set."""
-    from models_app.selectors.datasets import dataset_for_corpus
-
     return dataset_for_corpus(job.corpus, job.feature_set, classes=job.classes)
 
 

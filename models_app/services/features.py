@@ -25,6 +25,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from annotation.models import Corpus, Utterance
+from emolab.celery import enqueue_after_commit
 from models_app.models import FeatureSet
 from models_app.ser.audio import InvalidAudio, read_audio
 from models_app.ser.feature_store import (
@@ -44,6 +45,9 @@ logger = logging.getLogger(__name__)
 CHUNK_AUDIO_SECONDS = 600.0
 CHUNK_MAX_UTTERANCES = 250
 _SAFE_FOLDER_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
+# The Celery tasks of an extraction (models_app/tasks/features.py), sent by name (emolab/celery.py).
+EXTRACT_CHUNK_TASK = "models_app.features.extract_chunk"
+FINALISE_TASK = "models_app.features.finalise"
 
 
 class FeatureExtractionError(Exception):
@@ -325,8 +329,6 @@ def feature_set_extract_async(*, corpus: Corpus, preset: str = "paper") -> Featu
     """Plan the set and, after the surrounding transaction commits, enqueue one Celery task per
     chunk not yet on disk (or only the finalising step when all are). Returns the set at once;
     a ready, current set enqueues nothing."""
-    from models_app.tasks.features import extract_feature_chunk, finalise_feature_set
-
     feature_set = feature_set_prepare(corpus=corpus, preset=preset)
     if feature_set.status == FeatureSet.Status.READY:
         return feature_set
@@ -334,15 +336,10 @@ def feature_set_extract_async(*, corpus: Corpus, preset: str = "paper") -> Featu
     missing = [i for i, chunk in enumerate(feature_set.chunks) if not shard_exists(folder, chunk["key"])]
     with transaction.atomic():
         _mark_running(feature_set)
-        feature_set_id = feature_set.pk
-
-        def enqueue() -> None:
-            for index in missing:
-                extract_feature_chunk.delay(feature_set_id, index)
-            if not missing:
-                finalise_feature_set.delay(feature_set_id)
-
-        transaction.on_commit(enqueue)
+        for index in missing:
+            enqueue_after_commit(EXTRACT_CHUNK_TASK, feature_set.pk, index)
+        if not missing:
+            enqueue_after_commit(FINALISE_TASK, feature_set.pk)
     return feature_set
 
 

@@ -21,14 +21,23 @@ from django.utils import timezone
 
 from annotation.models import Corpus
 from annotation.selectors.corpora import experiment_utterances
+from emolab.celery import enqueue_after_commit
 from models_app.models import FoldResult, JobUnit, ModelArtifact, TrainingJob, UtterancePrediction
-from models_app.ser.config import DEFAULT_PRESET
+from models_app.selectors.jobs import job_dataset, job_table1
+from models_app.ser.config import DEFAULT_PRESET, ExperimentConfig
+from models_app.ser.config import preset as preset_config
 from models_app.ser.cv import DEFAULT_FOLDS, MAX_FOLDS, MIN_FOLDS
+from models_app.ser.folds import fit_final, make_folds, run_fold
 from models_app.ser.progress import ProgressEvent
 from models_app.ser.registry import METHOD_NAMES, METHODS, unknown_methods
+from models_app.services.features import feature_set_ensure
 
 logger = logging.getLogger(__name__)
 
+# The Celery tasks of a job's steps (models_app/tasks/jobs.py), sent by name (emolab/celery.py).
+PREPARE_TASK = "models_app.jobs.prepare"
+RUN_FOLD_TASK = "models_app.jobs.run_fold"
+FINALIZE_TASK = "models_app.jobs.finalize"
 PREPARE_WEIGHT = 0.5  # the features step, against the methods' relative costs (ser/registry.py)
 # A running unit that has not reported progress for this long has lost its worker.
 STALE_AFTER = timedelta(minutes=20)
@@ -59,11 +68,6 @@ def code_version() -> str:
         return ""
 
 
-def _enqueue(task, *args) -> None:
-    """Send a task once the surrounding transaction has committed, so the worker finds the rows."""
-    transaction.on_commit(lambda: task.delay(*args))
-
-
 def training_job_start(
     *,
     corpus: Corpus,
@@ -73,9 +77,6 @@ def training_job_start(
     seed: int = 0,
     created_by=None,
 ) -> TrainingJob:
-    from models_app.ser.config import preset as preset_config
-    from models_app.tasks.jobs import prepare_job
-
     methods = list(dict.fromkeys(methods))  # drop repeats, keep the order
     unknown = unknown_methods(methods)
     if unknown:
@@ -117,7 +118,7 @@ def training_job_start(
             JobUnit(job=job, kind=JobUnit.Kind.FINALIZE, weight=sum(METHODS[m].relative_cost for m in methods))
         )
         JobUnit.objects.bulk_create(units)
-        _enqueue(prepare_job, job.pk)
+        enqueue_after_commit(PREPARE_TASK, job.pk)
     return job
 
 
@@ -173,8 +174,6 @@ def training_job_fail_stalled(*, job: TrainingJob, now=None) -> bool:
 
 def training_job_resume(*, job: TrainingJob) -> TrainingJob:
     """Run again what a failed job is missing: succeeded units are kept, the rest is queued again."""
-    from models_app.tasks.jobs import prepare_job
-
     with transaction.atomic():
         job = TrainingJob.objects.select_for_update().get(pk=job.pk)
         if job.status != TrainingJob.Status.FAILED:
@@ -186,7 +185,7 @@ def training_job_resume(*, job: TrainingJob) -> TrainingJob:
         job.error = ""
         job.finished_at = None
         job.save(update_fields=["status", "error", "finished_at"])
-        _enqueue(prepare_job, job.pk)
+        enqueue_after_commit(PREPARE_TASK, job.pk)
     return job
 
 
@@ -264,9 +263,6 @@ def _finish_unit(unit: JobUnit) -> None:
 
 def job_prepare(*, job_id: int) -> None:
     """Features first (reusing the cache), then one task per (method, fold)."""
-    from models_app.services.features import feature_set_ensure
-    from models_app.tasks.jobs import run_fold_unit
-
     unit = JobUnit.objects.get(job_id=job_id, kind=JobUnit.Kind.PREPARE)
     claimed = _claim_unit(unit.pk)
     job = TrainingJob.objects.select_related("corpus").get(pk=job_id)
@@ -286,15 +282,11 @@ def job_prepare(*, job_id: int) -> None:
         )
         JobUnit.objects.filter(pk__in=[u.pk for u in pending]).update(enqueued=True)
         for fold_unit in pending:
-            _enqueue(run_fold_unit, fold_unit.pk)
+            enqueue_after_commit(RUN_FOLD_TASK, fold_unit.pk)
     _maybe_finalize(job_id)
 
 
 def job_run_fold(*, unit_id: int) -> None:
-    from models_app.selectors.jobs import job_dataset
-    from models_app.ser.config import ExperimentConfig
-    from models_app.ser.folds import make_folds, run_fold
-
     unit = _claim_unit(unit_id)
     if unit is None:
         return
@@ -340,8 +332,6 @@ def _store_fold_result(job: TrainingJob, unit: JobUnit, result) -> None:
 
 def _maybe_finalize(job_id: int) -> None:
     """Enqueue the finalize step exactly once, when every fold unit has succeeded."""
-    from models_app.tasks.jobs import finalize_job
-
     with transaction.atomic():
         if (
             JobUnit.objects.filter(job_id=job_id, kind=JobUnit.Kind.FOLD)
@@ -354,14 +344,13 @@ def _maybe_finalize(job_id: int) -> None:
         )
         if claimed:
             finalize_unit = JobUnit.objects.get(job_id=job_id, kind=JobUnit.Kind.FINALIZE)
-            _enqueue(finalize_job, finalize_unit.pk)
+            enqueue_after_commit(FINALIZE_TASK, finalize_unit.pk)
 
 
 def job_finalize(*, unit_id: int) -> None:
     """Pool the folds into Table 1 and train the final models on all labelled utterances."""
-    from models_app.selectors.jobs import job_dataset, job_table1
-    from models_app.ser.config import ExperimentConfig
-    from models_app.ser.folds import fit_final
+    # torch-bound: imported when the final models are saved, not when the web process imports
+    # this module (models_app/ser/__init__.py).
     from models_app.ser.persistence import save_estimator
 
     unit = _claim_unit(unit_id)

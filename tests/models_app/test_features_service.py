@@ -224,11 +224,17 @@ def test_chunks_are_idempotent_and_the_set_is_packed_only_when_all_are_done(
 def test_async_extraction_enqueues_one_task_per_chunk_after_commit(
     corpus, monkeypatch, django_capture_on_commit_callbacks
 ):
+    from emolab.celery import app
     from models_app.tasks import features as tasks
 
     monkeypatch.setattr(services, "CHUNK_MAX_UTTERANCES", 1)
     sent = []
-    monkeypatch.setattr(tasks.extract_feature_chunk, "delay", lambda *args: sent.append(args))
+
+    def send_task(name, args):  # the services send tasks by name (emolab/celery.py)
+        assert name == tasks.extract_feature_chunk.name
+        sent.append(args)
+
+    monkeypatch.setattr(app, "send_task", send_task)
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
         feature_set = services.feature_set_extract_async(corpus=corpus)
     assert sent == []  # nothing leaves before the commit

@@ -8,6 +8,9 @@ from pathlib import Path
 import numpy as np
 from django.core.management.base import BaseCommand, CommandError
 
+from annotation.demo_corpus.render import synthesize_utterance
+from annotation.models import Corpus
+from models_app.selectors.features import feature_matrices, feature_set_ready
 from models_app.ser.features.benchmark import (
     benchmark_extractor,
     benchmark_layouts,
@@ -32,8 +35,6 @@ _EMOTIONS = ("neutral", "anger", "sadness", "excitement")
 def _espeak_speech(seconds: float) -> np.ndarray:
     """Concatenated demo-corpus utterances (espeak-ng speech with emotional prosody) up to
     ``seconds``: up to 48 distinct renderings, then repeated with a random gain."""
-    from annotation.demo_corpus.render import synthesize_utterance
-
     wanted = int(seconds * SAMPLE_RATE)
     pieces, total = [], 0
     while total < wanted and len(pieces) < 48:
@@ -124,9 +125,6 @@ class Command(BaseCommand):
         }
 
     def _corpus_matrices(self, corpus_name: str) -> dict:
-        from annotation.models import Corpus
-        from models_app.selectors.features import feature_matrices, feature_set_ready
-
         corpus = Corpus.objects.filter(name=corpus_name).first()
         if corpus is None:
             raise CommandError(f"no corpus named {corpus_name!r}")
