@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from models_app.ser.columns import spread_columns
 from models_app.ser.config import ExperimentConfig
 from models_app.ser.cv import Fold, check_no_speaker_leak, grouped_folds
 from models_app.ser.dataset import Dataset
@@ -67,17 +68,12 @@ def _python_id(uid):
 
 def _full_probabilities(estimator, proba: np.ndarray, n_classes: int) -> np.ndarray:
     """(n, K) with a column for every dataset class, also those absent from the training fold."""
-    full = np.zeros((len(proba), n_classes))
-    full[:, np.asarray(estimator.classes_, dtype=np.int64)] = proba
-    return full
+    return spread_columns(proba, estimator.classes_, n_classes)
 
 
 def _frames_in_dataset_classes(estimator, frame_proba: np.ndarray, n_classes: int) -> np.ndarray:
     """(n_frames, K+1) with the dataset's K classes then the blank, whatever the fold's classes_."""
-    full = np.zeros((len(frame_proba), n_classes + 1))
-    full[:, np.asarray(estimator.classes_, dtype=np.int64)] = frame_proba[:, :-1]
-    full[:, -1] = frame_proba[:, -1]
-    return full
+    return spread_columns(frame_proba, [*estimator.classes_, n_classes], n_classes + 1)
 
 
 def _row_outcome(test: Dataset, fold: int, predicted, probabilities, frame_probabilities=None, decoded=None):

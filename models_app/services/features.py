@@ -37,6 +37,7 @@ from models_app.ser.feature_store import (
 )
 from models_app.ser.features import N_FEATURES, FeatureConfig, extract, feature_config_for_preset
 from models_app.ser.progress import ProgressCallback, ProgressEvent
+from models_app.services.failures import error_text
 
 logger = logging.getLogger(__name__)
 
@@ -52,11 +53,6 @@ FINALISE_TASK = "models_app.features.finalise"
 
 class FeatureExtractionError(Exception):
     """Extraction cannot go on; the message names the utterance and what is wrong with it."""
-
-
-def error_text(exc: BaseException) -> str:
-    """What a failed set shows: our own errors as they are, others with their type."""
-    return str(exc) if isinstance(exc, FeatureExtractionError) else f"{type(exc).__name__}: {exc}"
 
 
 # --- planning -------------------------------------------------------------------------------
@@ -311,7 +307,7 @@ def feature_set_ensure(
     except Exception as exc:
         # Bad audio or anything unexpected (disk full, database gone): the set says why.
         # An interruption (KeyboardInterrupt) leaves it running, to be resumed.
-        feature_set_fail(feature_set_id=feature_set.pk, error=error_text(exc))
+        feature_set_fail(feature_set_id=feature_set.pk, error=error_text(exc, own_errors=(FeatureExtractionError,)))
         raise
     ready = feature_set_finalise(feature_set_id=feature_set.pk)
     if ready is None:
@@ -353,7 +349,10 @@ def feature_set_run_chunk(*, feature_set_id: int, chunk_index: int) -> None:
         logger.warning("feature set %s failed: %s", feature_set_id, exc)
         return
     except Exception as exc:
-        feature_set_fail(feature_set_id=feature_set_id, error=f"chunk {chunk_index}: {error_text(exc)}")
+        feature_set_fail(
+            feature_set_id=feature_set_id,
+            error=f"chunk {chunk_index}: {error_text(exc, own_errors=(FeatureExtractionError,))}",
+        )
         raise
     feature_set_record_progress(feature_set_id=feature_set_id)
     feature_set_finalise(feature_set_id=feature_set_id)

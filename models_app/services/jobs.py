@@ -8,7 +8,6 @@ The job is marked succeeded only by the finalize step, and only when every fold 
 import logging
 import subprocess
 import time
-import traceback
 from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
@@ -393,9 +392,3 @@ def job_finalize(*, unit_id: int) -> None:
         job.status = TrainingJob.Status.SUCCEEDED
         job.finished_at = timezone.now()
         job.save(update_fields=["results", "status", "finished_at"])
-
-
-def error_text(exc: BaseException) -> str:
-    """What the job page shows: the exception and the last frames of its traceback."""
-    lines = traceback.format_exception(type(exc), exc, exc.__traceback__)
-    return f"{type(exc).__name__}: {exc}\n\n{''.join(lines[-6:])}"[:8000]

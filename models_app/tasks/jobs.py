@@ -9,6 +9,7 @@ from celery.exceptions import SoftTimeLimitExceeded
 
 from models_app.models import JobUnit
 from models_app.services import jobs as job_services
+from models_app.services.failures import error_text
 
 # Hard limits sit above the soft ones so the soft limit's exception can be recorded first.
 PREPARE_LIMITS = {"soft_time_limit": 2 * 3600, "time_limit": 2 * 3600 + 120}
@@ -24,7 +25,7 @@ def _run(step, step_kwargs: dict, job_id: int, unit_id: int | None) -> None:
     except SoftTimeLimitExceeded as exc:
         job_services.training_job_fail(job_id=job_id, unit_id=unit_id, error="time limit exceeded: " + str(exc))
     except Exception as exc:
-        job_services.training_job_fail(job_id=job_id, unit_id=unit_id, error=job_services.error_text(exc))
+        job_services.training_job_fail(job_id=job_id, unit_id=unit_id, error=error_text(exc, with_traceback=True))
         raise
 
 
