@@ -26,10 +26,6 @@ def feature_set_ready(*, corpus: Corpus, preset: str = "paper") -> FeatureSet | 
     return FeatureSet.objects.filter(corpus=corpus, config_hash=config_hash, status=FeatureSet.Status.READY).first()
 
 
-def feature_sets_of_corpus(corpus: Corpus):
-    return FeatureSet.objects.filter(corpus=corpus).order_by("-created_at")
-
-
 def feature_config_of(feature_set: FeatureSet) -> FeatureConfig:
     return FeatureConfig.from_dict(feature_set.config)
 

@@ -25,10 +25,6 @@ def job_progress(job: TrainingJob) -> float:
     return round(min(done / total, 1.0), 4)
 
 
-def job_units(job: TrainingJob) -> list[JobUnit]:
-    return list(job.units.all())
-
-
 def job_dataset(job: TrainingJob):
     """The numerical core's Dataset for the job's corpus and feature set."""
     return dataset_for_corpus(job.corpus, job.feature_set, classes=job.classes)

@@ -130,6 +130,11 @@ def labeling_log_probability(probs: np.ndarray, labeling, blank: int) -> float:
 
     probs: (T, K+1); labeling: sequence of emotion indices. Returns -inf when the labeling needs
     more frames than there are.
+
+    The methods do not call it (the exact decoder needs only its one-emotion case,
+    :func:`single_label_log_probabilities`). It stays as the reference the decoders are checked
+    against: the beam search's summed paths must equal it (tests/ser/test_decoding.py), and it
+    is checked against torch's CTC loss.
     """
     probs = _check(probs, blank)
     log_probs = _log(probs)

@@ -238,9 +238,5 @@ class PackedStore:
         return {u: np.array(self._frame_index[self._span(u)], dtype=np.int64) for u in wanted}
 
 
-def store_is_packed(folder: Path) -> bool:
-    return (Path(folder) / INDEX_FILE).is_file()
-
-
 def remove_store(folder: Path) -> None:
     shutil.rmtree(folder, ignore_errors=True)
