@@ -83,8 +83,8 @@ def main() -> int:
     from threadpoolctl import threadpool_limits
     from tqdm import tqdm
 
-    from annotation.models import Corpus, Utterance
-    from annotation.selectors.corpora import experiment_utterances
+    from annotation.models import Utterance
+    from annotation.selectors.corpora import UnknownCorpus, corpus_named, experiment_utterances
     from models_app.ser.audio import read_audio
     from models_app.ser.config import preset
     from models_app.ser.cv import grouped_folds
@@ -98,19 +98,17 @@ def main() -> int:
     )
 
     torch.set_num_threads(1)
-    corpus = Corpus.objects.filter(name=args.corpus).first()
-    if corpus is None:
-        print(
-            f"no corpus {args.corpus!r} in {os.environ.get('EMOLAB_VAR_DIR', 'var/')}: run build_demo_corpus first",
-            file=sys.stderr,
-        )
+    try:
+        corpus = corpus_named(name=args.corpus)
+    except UnknownCorpus as exc:
+        print(f"{exc} (in {os.environ.get('EMOLAB_VAR_DIR', 'var/')})", file=sys.stderr)
         return 2
     config = preset(args.preset)
     feature_config = feature_config_for_preset(config.feature_preset)
     default = TimelineConfig()
     settings = parse_windows(args.windows) if args.windows else [(default.window_frames, default.hop_frames)]
 
-    labelled = list(experiment_utterances(corpus).order_by("id"))
+    labelled = list(experiment_utterances(corpus=corpus).order_by("id"))
     long_ones = [
         u for u in Utterance.objects.filter(corpus=corpus).select_related("session").order_by("id") if u.emotion_spans
     ]

@@ -88,8 +88,8 @@ class CampaignListCreateView(APIView):
             replay_limit=data["replay_limit"],
             gold_share=data["gold_share"],
             warmup_per_class=data["warmup_per_class"],
-            warmup_names=data["warmup_utterances"],
-            assessor_usernames=data["assessors"],
+            warmup_utterances=data["warmup_utterances"],
+            assessors=data["assessors"],
         )  # a CampaignSetupError answers 400 with the field it names (emolab/errors.py)
         context = {"states": _states_for([campaign], request.user), "can_manage": True}
         return Response(CampaignSerializer(campaign, context=context).data, status=status.HTTP_201_CREATED)

@@ -9,7 +9,7 @@ from rest_framework.response import Response
 from annotation.models import Corpus
 from emolab.roles import IsAdminOrReadOnlyResearcher
 from models_app.models import JobUnit, TrainingJob
-from models_app.selectors.jobs import job_progress, jobs_visible_to
+from models_app.selectors.jobs import training_job_progress, training_jobs_visible_to
 from models_app.ser.config import DEFAULT_PRESET, PRESET_NAMES
 from models_app.ser.cv import DEFAULT_FOLDS, MAX_FOLDS, MIN_FOLDS
 from models_app.ser.registry import METHOD_NAMES
@@ -52,7 +52,7 @@ class JobSerializer(serializers.ModelSerializer):
         ]  # fmt: skip
 
     def get_progress(self, job) -> float:
-        return job_progress(job)
+        return training_job_progress(job=job)
 
     def get_results(self, job) -> dict | None:
         """Per row: pooled overall and mean class accuracy, with fold spread and confusion."""
@@ -66,7 +66,7 @@ class JobViewSet(mixins.CreateModelMixin, mixins.ListModelMixin, mixins.Retrieve
     serializer_class = JobSerializer
 
     def get_queryset(self):
-        return jobs_visible_to(self.request.user).prefetch_related("units")
+        return training_jobs_visible_to(user=self.request.user).prefetch_related("units")
 
     def get_object(self):
         job = get_object_or_404(self.get_queryset(), pk=self.kwargs["pk"])
@@ -84,7 +84,7 @@ class JobViewSet(mixins.CreateModelMixin, mixins.ListModelMixin, mixins.Retrieve
             corpus=data["corpus"],
             methods=data["methods"],
             preset=data["preset"],
-            n_folds=data["folds"],
+            folds=data["folds"],
             seed=data["seed"],
             created_by=request.user,
         )

@@ -44,6 +44,6 @@ class ComparisonReportView(APIView):
         },
     )
     def get(self, request):
-        job, campaign, seed = report_sources(request.query_params)
+        job, campaign, seed = report_sources(params=request.query_params)
         report = comparison_report_cached(job=job, campaign=campaign, seed=seed)
         return Response(report)

@@ -3,17 +3,21 @@
 import numpy as np
 from django.db.models import QuerySet
 
+from emolab.roles import is_researcher
 from models_app.models import FoldResult, JobUnit, TrainingJob, UtterancePrediction
 from models_app.selectors.datasets import dataset_for_corpus
 from models_app.ser.metrics import NO_PREDICTION
 from models_app.ser.table1 import MethodSummary, RowFold, summarize_row
 
 
-def jobs_visible_to(user) -> QuerySet[TrainingJob]:
+def training_jobs_visible_to(*, user) -> QuerySet[TrainingJob]:
+    """Researchers and admins see every job, the newest first; anybody else sees none."""
+    if not is_researcher(user):
+        return TrainingJob.objects.none()
     return TrainingJob.objects.select_related("corpus", "created_by").order_by("-created_at")
 
 
-def job_progress(job: TrainingJob) -> float:
+def training_job_progress(*, job: TrainingJob) -> float:
     """0..1, each unit weighted by its rough cost."""
     if job.status == TrainingJob.Status.SUCCEEDED:
         return 1.0
@@ -25,12 +29,12 @@ def job_progress(job: TrainingJob) -> float:
     return round(min(done / total, 1.0), 4)
 
 
-def job_dataset(job: TrainingJob):
+def training_job_dataset(*, job: TrainingJob):
     """The numerical core's Dataset for the job's corpus and feature set."""
-    return dataset_for_corpus(job.corpus, job.feature_set, classes=job.classes)
+    return dataset_for_corpus(corpus=job.corpus, feature_set=job.feature_set, classes=job.classes)
 
 
-def job_table1(job: TrainingJob) -> dict[str, MethodSummary]:
+def training_job_table1(*, job: TrainingJob) -> dict[str, MethodSummary]:
     """Table 1 of a job from its stored fold results, pooled by ser/table1.py; rows by name."""
     classes = list(job.classes)
     index = {name: i for i, name in enumerate(classes)}

@@ -309,7 +309,7 @@ def _query_id(params, name: str) -> int | None:
     return int(raw)
 
 
-def report_sources(params) -> tuple[TrainingJob | None, Campaign | None, int]:
+def report_sources(*, params) -> tuple[TrainingJob | None, Campaign | None, int]:
     """(job, campaign, seed) named by a query string's ``job``, ``campaign`` and ``seed``.
 
     Raises ReportInputError for malformed ids or neither id, ReportSourceNotFound for unknown ones.

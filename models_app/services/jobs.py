@@ -22,7 +22,7 @@ from annotation.models import Corpus
 from annotation.selectors.corpora import experiment_utterances
 from emolab.celery import enqueue_after_commit
 from models_app.models import FoldResult, JobUnit, ModelArtifact, TrainingJob, UtterancePrediction
-from models_app.selectors.jobs import job_dataset, job_table1
+from models_app.selectors.jobs import training_job_dataset, training_job_table1
 from models_app.ser.config import DEFAULT_PRESET, ExperimentConfig
 from models_app.ser.config import preset as preset_config
 from models_app.ser.cv import DEFAULT_FOLDS, MAX_FOLDS, MIN_FOLDS
@@ -72,7 +72,7 @@ def training_job_start(
     corpus: Corpus,
     methods: list[str],
     preset: str = DEFAULT_PRESET,
-    n_folds: int = DEFAULT_FOLDS,
+    folds: int = DEFAULT_FOLDS,
     seed: int = 0,
     created_by=None,
 ) -> TrainingJob:
@@ -86,13 +86,13 @@ def training_job_start(
         config = preset_config(preset)
     except ValueError:
         raise JobError(f"unknown preset {preset!r}") from None
-    if not MIN_FOLDS <= n_folds <= MAX_FOLDS:
+    if not MIN_FOLDS <= folds <= MAX_FOLDS:
         raise JobError(f"folds must be between {MIN_FOLDS} and {MAX_FOLDS}")
-    n_groups = experiment_utterances(corpus).values("session").distinct().count()
-    if n_groups < n_folds:
+    n_groups = experiment_utterances(corpus=corpus).values("session").distinct().count()
+    if n_groups < folds:
         raise JobError(
             f"corpus {corpus.name} has {n_groups} cross-validation groups (sessions) with labelled utterances; "
-            f"{n_folds} folds need at least {n_folds}"
+            f"{folds} folds need at least {folds}"
         )
     with transaction.atomic():
         job = TrainingJob.objects.create(
@@ -100,7 +100,7 @@ def training_job_start(
             methods=methods,
             preset=preset,
             config=config.to_dict(),
-            n_folds=n_folds,
+            n_folds=folds,
             seed=seed,
             classes=list(corpus.classes),
             created_by=created_by,
@@ -110,7 +110,7 @@ def training_job_start(
         for method in methods:
             units += [
                 JobUnit(job=job, kind=JobUnit.Kind.FOLD, method=method, fold=fold, weight=METHODS[method].relative_cost)
-                for fold in range(n_folds)
+                for fold in range(folds)
             ]
         # The final models cost about one fold of each method.
         units.append(
@@ -260,7 +260,7 @@ def _finish_unit(unit: JobUnit) -> None:
     )
 
 
-def job_prepare(*, job_id: int) -> None:
+def training_job_prepare(*, job_id: int) -> None:
     """Features first (reusing the cache), then one task per (method, fold)."""
     unit = JobUnit.objects.get(job_id=job_id, kind=JobUnit.Kind.PREPARE)
     claimed = _claim_unit(unit.pk)
@@ -285,12 +285,12 @@ def job_prepare(*, job_id: int) -> None:
     _maybe_finalize(job_id)
 
 
-def job_run_fold(*, unit_id: int) -> None:
+def training_job_run_fold(*, unit_id: int) -> None:
     unit = _claim_unit(unit_id)
     if unit is None:
         return
     job = unit.job
-    dataset = job_dataset(job)
+    dataset = training_job_dataset(job=job)
     config = ExperimentConfig.from_dict(job.config)
     fold = make_folds(dataset, job.n_folds, job.seed)[unit.fold]
     result = run_fold(unit.method, config, dataset, fold, progress=_progress_writer(unit))
@@ -346,7 +346,7 @@ def _maybe_finalize(job_id: int) -> None:
             enqueue_after_commit(FINALIZE_TASK, finalize_unit.pk)
 
 
-def job_finalize(*, unit_id: int) -> None:
+def training_job_finalize(*, unit_id: int) -> None:
     """Pool the folds into Table 1 and train the final models on all labelled utterances."""
     # torch-bound: imported when the final models are saved, not when the web process imports
     # this module (models_app/ser/__init__.py).
@@ -359,8 +359,8 @@ def job_finalize(*, unit_id: int) -> None:
     missing = job.units.filter(kind=JobUnit.Kind.FOLD).exclude(status=JobUnit.Status.SUCCEEDED).count()
     if missing:
         raise JobConflict(f"cannot finalize: {missing} fold units have not succeeded")
-    results = {row: summary.to_json(job.classes) for row, summary in job_table1(job).items()}
-    dataset = job_dataset(job)
+    results = {row: summary.to_json(job.classes) for row, summary in training_job_table1(job=job).items()}
+    dataset = training_job_dataset(job=job)
     config = ExperimentConfig.from_dict(job.config)
     artifact_dir = Path(settings.MEDIA_ROOT) / "models" / f"job-{job.pk}"
     artifact_dir.mkdir(parents=True, exist_ok=True)

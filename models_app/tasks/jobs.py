@@ -36,14 +36,14 @@ def _job_of_unit(unit_id: int) -> int:
 @shared_task(name=job_services.PREPARE_TASK, acks_late=True, reject_on_worker_lost=True, **PREPARE_LIMITS)
 def prepare_job(job_id: int) -> None:
     unit_id = JobUnit.objects.filter(job_id=job_id, kind=JobUnit.Kind.PREPARE).values_list("pk", flat=True).first()
-    _run(job_services.job_prepare, {"job_id": job_id}, job_id, unit_id)
+    _run(job_services.training_job_prepare, {"job_id": job_id}, job_id, unit_id)
 
 
 @shared_task(name=job_services.RUN_FOLD_TASK, acks_late=True, reject_on_worker_lost=True, **FOLD_LIMITS)
 def run_fold_unit(unit_id: int) -> None:
-    _run(job_services.job_run_fold, {"unit_id": unit_id}, _job_of_unit(unit_id), unit_id)
+    _run(job_services.training_job_run_fold, {"unit_id": unit_id}, _job_of_unit(unit_id), unit_id)
 
 
 @shared_task(name=job_services.FINALIZE_TASK, acks_late=True, reject_on_worker_lost=True, **FINALIZE_LIMITS)
 def finalize_job(unit_id: int) -> None:
-    _run(job_services.job_finalize, {"unit_id": unit_id}, _job_of_unit(unit_id), unit_id)
+    _run(job_services.training_job_finalize, {"unit_id": unit_id}, _job_of_unit(unit_id), unit_id)

@@ -40,7 +40,7 @@ TABLE_NAMES = {filename.removesuffix(".csv") for filename in csv_tables.TABLES}
 def _report_or_error(request):
     """(job, campaign, seed, cache key, report), or the chooser saying what is wrong (400, 404)."""
     try:
-        job, campaign, seed = report_sources(request.GET)
+        job, campaign, seed = report_sources(params=request.GET)
         key, report = comparison_report_keyed(job=job, campaign=campaign, seed=seed)
         return (job, campaign, seed, key, report), None
     except DOMAIN_ERRORS as exc:
@@ -191,7 +191,7 @@ def report_utterance(request, utterance_id):
         Utterance.objects.select_related("corpus", "speaker", "session"), public_id=utterance_id
     )
     try:
-        job, campaign, seed = report_sources(request.GET)
+        job, campaign, seed = report_sources(params=request.GET)
         explorer = utterance_explorer(utterance=utterance, job=job, campaign=campaign)
     except DOMAIN_ERRORS as exc:
         return render_domain_error(request, exc)

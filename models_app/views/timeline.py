@@ -8,7 +8,7 @@ from django.utils.safestring import mark_safe
 
 from emolab.errors import DOMAIN_ERRORS, render_domain_error
 from emolab.roles import researcher_required
-from models_app.selectors.timeline import jobs_with_ctc_model
+from models_app.selectors.timeline import training_jobs_with_ctc_model
 from models_app.ser.timeline_plot import colour_hex, emotion_colours, timeline_svg
 from models_app.services.timeline import (
     RecordingTooLarge,
@@ -40,7 +40,7 @@ class TimelineForm(forms.Form):
 
 @researcher_required
 def timeline_page(request):
-    jobs = jobs_with_ctc_model()
+    jobs = training_jobs_with_ctc_model()
     context = {
         "jobs": jobs,
         "max_megabytes": predict_max_bytes() / 1e6,

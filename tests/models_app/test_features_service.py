@@ -72,7 +72,7 @@ def test_ensure_extracts_every_utterance_with_hand_counted_frames(corpus):
     assert events[-1].done == events[-1].total == 3
     assert [e.done for e in events] == sorted(e.done for e in events)
 
-    matrices = feature_matrices(feature_set)
+    matrices = feature_matrices(feature_set=feature_set)
     assert {pk: m.shape for pk, m in matrices.items()} == {
         pk_of(corpus, "one"): (7, 34),
         pk_of(corpus, "one_and_half"): (12, 34),
@@ -82,7 +82,9 @@ def test_ensure_extracts_every_utterance_with_hand_counted_frames(corpus):
     utterance = Utterance.objects.get(pk=pk_of(corpus, "two"))
     samples, rate = read_audio(utterance.audio_file)
     assert np.array_equal(matrices[utterance.pk], extract(samples, rate, FEATURE_PRESETS["paper"]).matrix)
-    assert feature_frame_indices(feature_set, [utterance.pk])[utterance.pk].tolist() == list(range(1, 18))
+    assert feature_frame_indices(feature_set=feature_set, utterance_ids=[utterance.pk])[utterance.pk].tolist() == list(
+        range(1, 18)
+    )
     assert feature_set_ready(corpus=corpus, preset="paper") == feature_set
 
 
@@ -107,9 +109,12 @@ def test_a_new_configuration_makes_a_new_set_in_its_own_folder(corpus):
     assert full.store_path != paper.store_path
     assert full.n_frames == full.n_frames_total == 9 + 14 + 19
     one = pk_of(corpus, "one")
-    assert feature_frame_indices(full, [one])[one].tolist() == list(range(9))
+    assert feature_frame_indices(feature_set=full, utterance_ids=[one])[one].tolist() == list(range(9))
     # Dropping the edge frames is all the paper preset did to these loud tones.
-    assert np.array_equal(feature_matrices(paper, [one])[one], feature_matrices(full, [one])[one][1:-1])
+    assert np.array_equal(
+        feature_matrices(feature_set=paper, utterance_ids=[one])[one],
+        feature_matrices(feature_set=full, utterance_ids=[one])[one][1:-1],
+    )
 
 
 def test_silent_short_and_empty_audio_have_no_frames_are_reported_and_left_out(tmp_path, media_root):
@@ -131,12 +136,12 @@ def test_silent_short_and_empty_audio_have_no_frames_are_reported_and_left_out(t
     }
     assert feature_set.n_utterances == 1
     ids = [pk_of(corpus, n) for n in ("loud", "silent", "short", "emptied")]
-    matrices = feature_matrices(feature_set, ids)
+    matrices = feature_matrices(feature_set=feature_set, utterance_ids=ids)
     assert list(matrices) == [ids[0]]  # never zero-filled stand-ins
 
     # Without the energy selection silence has frames: its features are those of silence.
     full = feature_set_ensure(corpus=corpus, preset="full")
-    assert feature_matrices(full, [ids[1]])[ids[1]].shape == (9, 34)
+    assert feature_matrices(feature_set=full, utterance_ids=[ids[1]])[ids[1]].shape == (9, 34)
     assert {item["name"] for item in full.empty_utterances} == {"short", "emptied"}
 
 
@@ -152,7 +157,7 @@ def test_nan_samples_fail_the_set_with_the_utterance_named(corpus):
     assert feature_set.status == FeatureSet.Status.FAILED
     assert "one_and_half" in feature_set.error
     with pytest.raises(FeatureSetNotReady):
-        feature_matrices(feature_set)
+        feature_matrices(feature_set=feature_set)
 
 
 def test_a_missing_audio_file_is_an_error_naming_utterance_and_path(corpus):
@@ -186,7 +191,7 @@ def test_an_interrupted_extraction_never_claims_ready_and_resumes_from_its_chunk
     assert feature_set.status == FeatureSet.Status.RUNNING
     assert [shard_exists(feature_set.store_folder, c["key"]) for c in feature_set.chunks] == [True, False, False]
     with pytest.raises(FeatureSetNotReady):
-        feature_matrices(feature_set)
+        feature_matrices(feature_set=feature_set)
 
     calls.clear()
     monkeypatch.setattr(services, "utterance_features", lambda u, c: calls.append(u.name) or real(u, c))
@@ -264,19 +269,19 @@ def test_a_chunk_task_with_bad_audio_marks_the_set_failed(corpus):
 def test_changed_audio_is_noticed_and_extracted_again(corpus, tmp_path):
     before = feature_set_ensure(corpus=corpus)
     two = pk_of(corpus, "two")
-    old = feature_matrices(before, [two])[two]
+    old = feature_matrices(feature_set=before, utterance_ids=[two])[two]
     # Re-import with different audio for "two": the import service records the new fingerprint.
     signals = {"one": tone(1.0, 220, seed=1), "one_and_half": tone(1.5, 330, seed=2), "two": tone(2.0, 880, seed=9)}
     build_corpus(tmp_path / "audio", signals)
     after = feature_set_ensure(corpus=corpus)
     assert after.pk == before.pk and after.status == FeatureSet.Status.READY
-    assert not np.array_equal(feature_matrices(after, [two])[two], old)
+    assert not np.array_equal(feature_matrices(feature_set=after, utterance_ids=[two])[two], old)
 
 
 def test_utterances_the_set_never_saw_are_refused(corpus, tmp_path):
     feature_set = feature_set_ensure(corpus=corpus)
     with pytest.raises(UnknownUtterances, match="not in feature set"):
-        feature_matrices(feature_set, [pk_of(corpus, "one"), 987654])
+        feature_matrices(feature_set=feature_set, utterance_ids=[pk_of(corpus, "one"), 987654])
 
 
 def test_extract_features_command_shows_counts_then_reuses_the_cache(corpus, capsys):

@@ -48,7 +48,7 @@ def test_a_real_worker_extracts_every_chunk_and_packs_the_set(tmp_path, monkeypa
         assert log.count("models_app.features.extract_chunk") >= 4
 
         # The worker's numbers are the in-process extractor's numbers.
-        matrices = feature_matrices(feature_set)
+        matrices = feature_matrices(feature_set=feature_set)
         for utterance in Utterance.objects.filter(corpus=corpus).exclude(name="d"):
             samples, rate = read_audio(utterance.audio_file)
             assert np.array_equal(matrices[utterance.pk], extract(samples, rate, FEATURE_PRESETS["paper"]).matrix)

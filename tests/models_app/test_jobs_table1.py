@@ -7,7 +7,7 @@ import pytest
 from django.apps import apps
 
 from models_app.models import JobUnit, TrainingJob
-from models_app.selectors.jobs import job_table1
+from models_app.selectors.jobs import training_job_table1
 from models_app.ser.folds import FoldResult, UtterancePrediction
 from models_app.ser.table1 import aggregate
 from models_app.services.jobs import _store_fold_result
@@ -48,7 +48,7 @@ def test_a_jobs_table1_is_the_experiments(job):
     for result in results:
         unit = JobUnit.objects.create(job=job, kind=JobUnit.Kind.FOLD, method="ctc", fold=result.fold)
         _store_fold_result(job, unit, result)
-    stored = job_table1(job)
+    stored = training_job_table1(job=job)
     assert list(stored) == ["ctc"]
     assert stored["ctc"].to_json(CLASSES) == aggregate(results)["ctc"].to_json(CLASSES)
     summary = stored["ctc"]

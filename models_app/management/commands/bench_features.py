@@ -9,7 +9,7 @@ import numpy as np
 from django.core.management.base import BaseCommand, CommandError
 
 from annotation.demo_corpus.render import synthesize_utterance
-from annotation.models import Corpus
+from annotation.selectors.corpora import UnknownCorpus, corpus_named
 from models_app.selectors.features import feature_matrices, feature_set_ready
 from models_app.ser.features.benchmark import (
     benchmark_extractor,
@@ -125,10 +125,11 @@ class Command(BaseCommand):
         }
 
     def _corpus_matrices(self, corpus_name: str) -> dict:
-        corpus = Corpus.objects.filter(name=corpus_name).first()
-        if corpus is None:
-            raise CommandError(f"no corpus named {corpus_name!r}")
+        try:
+            corpus = corpus_named(name=corpus_name)
+        except UnknownCorpus as exc:
+            raise CommandError(str(exc)) from None
         feature_set = feature_set_ready(corpus=corpus, preset="paper")
         if feature_set is None:
             raise CommandError(f"corpus {corpus_name!r} has no ready paper-preset features: run extract_features first")
-        return feature_matrices(feature_set)
+        return feature_matrices(feature_set=feature_set)

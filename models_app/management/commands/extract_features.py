@@ -4,7 +4,7 @@ import time
 
 from django.core.management.base import BaseCommand, CommandError
 
-from annotation.models import Corpus
+from annotation.selectors.corpora import UnknownCorpus, corpus_named
 from emolab.command_progress import CommandProgressBar
 from models_app.models import FeatureSet
 from models_app.ser.features import FEATURE_PRESETS
@@ -50,10 +50,9 @@ class Command(BaseCommand):
 
     def handle(self, *args, corpus: str, preset: str, workers: bool, **options):
         try:
-            corpus_row = Corpus.objects.get(name=corpus)
-        except Corpus.DoesNotExist:
-            known = ", ".join(Corpus.objects.values_list("name", flat=True)) or "none imported yet"
-            raise CommandError(f"no corpus named {corpus!r} (corpora: {known})") from None
+            corpus_row = corpus_named(name=corpus)
+        except UnknownCorpus as exc:
+            raise CommandError(str(exc)) from None
         if workers:
             feature_set = feature_set_extract_async(corpus=corpus_row, preset=preset)
             if feature_set.status == FeatureSet.Status.READY:

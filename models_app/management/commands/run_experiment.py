@@ -11,7 +11,7 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
-from annotation.models import Corpus
+from annotation.selectors.corpora import UnknownCorpus, corpus_named
 from models_app.selectors.datasets import DatasetError, dataset_for_corpus
 from models_app.ser.config import DEFAULT_PRESET, PRESET_NAMES, preset
 from models_app.ser.cv import DEFAULT_FOLDS, MAX_FOLDS, MIN_FOLDS
@@ -148,10 +148,9 @@ class Command(BaseCommand):
         if json_path is not None and not json_path.parent.is_dir():
             raise CommandError(f"--json: folder {json_path.parent} does not exist")
         try:
-            corpus = Corpus.objects.get(name=options["corpus"])
-        except Corpus.DoesNotExist:
-            names = ", ".join(Corpus.objects.values_list("name", flat=True)) or "none imported yet"
-            raise CommandError(f"no corpus named {options['corpus']!r} (corpora: {names})") from None
+            corpus = corpus_named(name=options["corpus"])
+        except UnknownCorpus as exc:
+            raise CommandError(str(exc)) from None
         classes = [c.strip() for c in options["classes"].split(",") if c.strip()] or None
 
         config = preset(options["preset"])
@@ -171,7 +170,7 @@ class Command(BaseCommand):
         finally:
             feature_bar.close()
         try:
-            dataset = dataset_for_corpus(corpus, feature_set, classes=classes)
+            dataset = dataset_for_corpus(corpus=corpus, feature_set=feature_set, classes=classes)
         except DatasetError as exc:
             raise CommandError(str(exc)) from None
         counts = ", ".join(f"{name} {n}" for name, n in dataset.class_counts().items())
