@@ -182,7 +182,7 @@ def test_whole_flow_through_warmup_and_main_phase(api_client, corpus):
     assert [j.phase for j in judgments] == ["warmup"] * 4 + ["main"] * 12
     assert all(
         j.answer == label and j.expert_label == expert and j.is_correct == (label == expert)
-        for j, (_, label, expert) in zip(judgments, seen)
+        for j, (_, label, expert) in zip(judgments, seen, strict=True)
     )
     assert [j.response_ms for j in judgments] == [900 + k for k in range(16)]
     assert [j.replays for j in judgments] == [k % 2 for k in range(16)]

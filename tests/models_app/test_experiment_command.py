@@ -63,7 +63,9 @@ def test_dataset_for_corpus_keeps_class_order_and_sessions(corpus):
     assert dataset.classes == ["sadness", "anger"]
     assert len(dataset) == 16
     labels = dict(Utterance.objects.filter(corpus=corpus).values_list("pk", "label"))
-    assert all(dataset.classes[label] == labels[uid] for uid, label in zip(dataset.utterance_ids, dataset.labels))
+    assert all(
+        dataset.classes[label] == labels[uid] for uid, label in zip(dataset.utterance_ids, dataset.labels, strict=True)
+    )
     assert set(dataset.groups) == {"s1", "s2", "s3", "s4"}
     assert all(x.shape[1] == 34 and x.dtype == np.float32 for x in dataset.features)
     with pytest.raises(DatasetError, match="not in corpus"):

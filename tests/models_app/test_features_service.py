@@ -7,9 +7,7 @@ import pytest
 import soundfile
 from django.core.management import CommandError, call_command
 
-from annotation.importers.records import UtteranceRecord, VoteRecord
 from annotation.models import Utterance
-from annotation.services.corpora import corpus_import
 from models_app.models import FeatureSet
 from models_app.selectors.features import (
     FeatureSetNotReady,
@@ -23,27 +21,9 @@ from models_app.ser.feature_store import shard_exists, shard_path
 from models_app.ser.features import FEATURE_PRESETS, extract
 from models_app.services import features as services
 from models_app.services.features import FeatureExtractionError, feature_set_ensure
-from tests.factories import tone, write_wav
+from tests.factories import make_corpus_from_signals, tone
 
 pytestmark = pytest.mark.django_db
-
-
-def build_corpus(root, signals: dict[str, np.ndarray], name: str = "feat"):
-    """A corpus with one utterance per (name -> 16 kHz signal), imported by the real service."""
-    records = []
-    for index, (utterance, signal) in enumerate(signals.items()):
-        path = write_wav(root / f"{utterance}.wav", signal)
-        speaker = f"s{index % 2}"
-        records.append(
-            UtteranceRecord(
-                name=utterance, speaker=speaker, session=speaker, audio_path=path, label="anger",
-                votes=[VoteRecord(rater="E1", categories=("anger",))],
-            )
-        )  # fmt: skip
-    corpus_import(name=name, format="manifest", source_path=root, classes=["anger", "neutral"], records=records)
-    from annotation.models import Corpus
-
-    return Corpus.objects.get(name=name)
 
 
 def pk_of(corpus, name: str) -> int:
@@ -53,7 +33,7 @@ def pk_of(corpus, name: str) -> int:
 @pytest.fixture
 def corpus(tmp_path, media_root):
     # 1 s, 1.5 s and 2 s: 9, 14 and 19 frames; the paper preset keeps 7, 12 and 17.
-    return build_corpus(
+    return make_corpus_from_signals(
         tmp_path / "audio",
         {"one": tone(1.0, 220, seed=1), "one_and_half": tone(1.5, 330, seed=2), "two": tone(2.0, 440, seed=3)},
     )
@@ -118,7 +98,7 @@ def test_a_new_configuration_makes_a_new_set_in_its_own_folder(corpus):
 
 
 def test_silent_short_and_empty_audio_have_no_frames_are_reported_and_left_out(tmp_path, media_root):
-    corpus = build_corpus(
+    corpus = make_corpus_from_signals(
         tmp_path / "audio",
         {"loud": tone(1.0), "silent": np.zeros(16000), "short": tone(0.1), "emptied": tone(1.0)},
         name="odd",
@@ -272,7 +252,7 @@ def test_changed_audio_is_noticed_and_extracted_again(corpus, tmp_path):
     old = feature_matrices(feature_set=before, utterance_ids=[two])[two]
     # Re-import with different audio for "two": the import service records the new fingerprint.
     signals = {"one": tone(1.0, 220, seed=1), "one_and_half": tone(1.5, 330, seed=2), "two": tone(2.0, 880, seed=9)}
-    build_corpus(tmp_path / "audio", signals)
+    make_corpus_from_signals(tmp_path / "audio", signals)
     after = feature_set_ensure(corpus=corpus)
     assert after.pk == before.pk and after.status == FeatureSet.Status.READY
     assert not np.array_equal(feature_matrices(feature_set=after, utterance_ids=[two])[two], old)

@@ -12,8 +12,8 @@ from django.core.cache import cache
 from annotation.models import Campaign
 from models_app.selectors.reports import comparison_report
 from models_app.ser.analysis import csv_tables
-from tests.factories import make_corpus
-from tests.models_app.test_reports_api import CLASSES, build_report_data
+from tests.factories import TWO_CLASSES as CLASSES
+from tests.factories import build_report_data, make_corpus
 
 
 @pytest.fixture(autouse=True)

@@ -11,7 +11,7 @@ from models_app.ser.analysis.plots import (
     confusion_heatmaps_svg,
     frame_probabilities_svg,
 )
-from tests.models_app.test_analysis_dataset import CLASSES, judgments, predictions, utterances
+from tests.ser.analysis_dataset import CLASSES, judgments, predictions, utterances
 
 SVG = "{http://www.w3.org/2000/svg}"
 

@@ -4,7 +4,7 @@ import pytest
 
 from models_app.ser.analysis.inputs import UtteranceRecord
 from models_app.ser.analysis.overview import data_overview
-from tests.models_app.test_analysis_dataset import CLASSES, utterances
+from tests.ser.analysis_dataset import CLASSES, utterances
 
 
 @pytest.fixture(scope="module")

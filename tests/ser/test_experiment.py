@@ -106,7 +106,8 @@ def test_run_fold_is_deterministic(dataset):
     fold = make_folds(dataset, 3, seed=0)[1]
     first = run_fold("onelabel", tiny_config(), dataset, fold)
     again = run_fold("onelabel", tiny_config(), dataset, fold)
-    for a, b in zip(first.predictions["onelabel"], again.predictions["onelabel"]):
+    assert len(first.predictions["onelabel"]) == len(fold.test_indices) > 0
+    for a, b in zip(first.predictions["onelabel"], again.predictions["onelabel"], strict=True):
         np.testing.assert_array_equal(a.probabilities, b.probabilities)
 
 

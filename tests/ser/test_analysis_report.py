@@ -6,7 +6,7 @@ import pytest
 
 from models_app.ser.analysis import build_comparison
 from models_app.ser.analysis.inputs import Prediction, UtteranceRecord
-from tests.models_app.test_analysis_dataset import CLASSES, judgments, predictions, utterances
+from tests.ser.analysis_dataset import CLASSES, judgments, predictions, utterances
 
 SECTIONS = ("overview", "table1", "confusion", "disagreement", "residual", "human", "missing")
 

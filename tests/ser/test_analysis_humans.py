@@ -10,7 +10,7 @@ from models_app.ser.analysis.humans import (
     wilson_interval,
 )
 from models_app.ser.analysis.inputs import HumanJudgment
-from tests.models_app.test_analysis_dataset import (
+from tests.ser.analysis_dataset import (
     CLASSES,
     human_versus_method_dataset,
     judgments,
