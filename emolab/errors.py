@@ -15,6 +15,7 @@ from rest_framework import status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
 
+from annotation.selectors.corpora import UnknownCorpus
 from annotation.services.campaigns import CampaignSetupError
 from annotation.services.judgments import AnswerConflict, CampaignClosed, InvalidAnswer, ItemNotAssigned, NoAccess
 from models_app.selectors.reports import ReportInputError, ReportSourceNotFound
@@ -26,6 +27,7 @@ from models_app.services.timeline import ModelUnusable, RecordingError, Recordin
 STATUS_OF_DOMAIN_ERROR: tuple[tuple[type[Exception], int], ...] = (
     # Something named in the request does not exist.
     (UnknownJob, status.HTTP_404_NOT_FOUND),
+    (UnknownCorpus, status.HTTP_404_NOT_FOUND),
     (ReportSourceNotFound, status.HTTP_404_NOT_FOUND),
     # The request is well formed but the state of things does not allow it (yet).
     (NoCTCModel, status.HTTP_409_CONFLICT),

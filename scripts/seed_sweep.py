@@ -56,7 +56,7 @@ def print_report(scores: dict, model_seeds) -> None:
     rows = list(scores)
     for i, first in enumerate(rows):
         for second in rows[i + 1 :]:
-            held = sum(a[1] >= b[1] for a, b in zip(scores[first], scores[second]))
+            held = sum(a[1] >= b[1] for a, b in zip(scores[first], scores[second], strict=True))
             print(f"{first} >= {second} in mean class accuracy: {held} of {len(model_seeds)} seeds")
 
 

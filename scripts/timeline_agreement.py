@@ -57,9 +57,14 @@ def _with_segments(timeline, probabilities):
     from models_app.ser.timeline import form_segments
 
     segments = form_segments(
-        probabilities, timeline.scored, classes=timeline.classes, frame_step_s=timeline.frame_step_s,
-        window_s=timeline.window_s, duration_s=timeline.duration_s, max_pause_s=1.0,
-    )  # fmt: skip
+        probabilities,
+        timeline.scored,
+        classes=timeline.classes,
+        frame_step_s=timeline.frame_step_s,
+        window_s=timeline.window_s,
+        duration_s=timeline.duration_s,
+        max_pause_s=1.0,
+    )
     return replace(timeline, probabilities=probabilities, segments=tuple(segments))
 
 

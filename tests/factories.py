@@ -128,10 +128,14 @@ def make_corpus_from_signals(root, signals: dict[str, np.ndarray], name: str = "
         speaker = f"s{index % 2}"
         records.append(
             UtteranceRecord(
-                name=utterance, speaker=speaker, session=speaker, audio_path=path, label="anger",
+                name=utterance,
+                speaker=speaker,
+                session=speaker,
+                audio_path=path,
+                label="anger",
                 votes=[VoteRecord(rater="E1", categories=("anger",))],
             )
-        )  # fmt: skip
+        )
     corpus_import(name=name, format="manifest", source_path=root, classes=["anger", "neutral"], records=records)
     return Corpus.objects.get(name=name)
 
@@ -147,7 +151,7 @@ def tiny_ctc_model(seed: int = 0) -> CTCBLSTM:
         y.append(label)
     return CTCBLSTM(
         hidden_units=8, dense_units=8, pad_frames=None, standardize=True, epochs=3, n_threads=1, random_state=seed
-    ).fit(X, np.array(y))  # fmt: skip
+    ).fit(X, np.array(y))
 
 
 def small_corpus(tmp_path, name="tiny"):
@@ -160,15 +164,23 @@ def job_with_ctc_model(corpus, model: CTCBLSTM, methods=("ctc",)):
     """A succeeded training job whose final CTC model is ``model``, saved under MEDIA_ROOT as a
     job's finalize step saves it."""
     job = TrainingJob.objects.create(
-        corpus=corpus, methods=list(methods), preset="fast", config={}, classes=TWO_CLASSES,
+        corpus=corpus,
+        methods=list(methods),
+        preset="fast",
+        config={},
+        classes=TWO_CLASSES,
         status=TrainingJob.Status.SUCCEEDED,
-    )  # fmt: skip
+    )
     path = Path(settings.MEDIA_ROOT) / "models" / f"job-{job.pk}" / "ctc.ckpt"
     save_estimator(model, path)
     ModelArtifact.objects.create(
-        job=job, method="ctc", path=str(path.relative_to(settings.MEDIA_ROOT)), config={},
-        feature_config=FEATURE_PRESETS["paper"].to_dict(), classes=TWO_CLASSES,
-    )  # fmt: skip
+        job=job,
+        method="ctc",
+        path=str(path.relative_to(settings.MEDIA_ROOT)),
+        config={},
+        feature_config=FEATURE_PRESETS["paper"].to_dict(),
+        classes=TWO_CLASSES,
+    )
     return job
 
 
@@ -239,15 +251,37 @@ def build_report_data(root, name: str = "tiny") -> dict:
         framewise_frames = [[0.8, 0.2] if k == 0 else [0.2, 0.8]] * 3
         ctc_frames = [[0.1, 0.1, 0.8], [0.7, 0.1, 0.2] if k == 0 else [0.1, 0.7, 0.2], [0.1, 0.1, 0.8]]
         predictions += [
-            UtterancePrediction(job=job, row="dummy", fold=fold, utterance=utterance, true_label=utterance.label,
-                                predicted_label="neutral", probabilities=[0.5, 0.5]),
-            UtterancePrediction(job=job, row="framewise", fold=fold, utterance=utterance, true_label=utterance.label,
-                                predicted_label=framewise, probabilities=[0.6, 0.4] if framewise == "anger" else [0.4, 0.6],
-                                frame_probabilities=framewise_frames),
-            UtterancePrediction(job=job, row="ctc", fold=fold, utterance=utterance, true_label=utterance.label,
-                                predicted_label=ctc, probabilities=[0.5, 0.5], frame_probabilities=ctc_frames,
-                                decoded=[] if not ctc else [[k, 1, 2]]),
-        ]  # fmt: skip
+            UtterancePrediction(
+                job=job,
+                row="dummy",
+                fold=fold,
+                utterance=utterance,
+                true_label=utterance.label,
+                predicted_label="neutral",
+                probabilities=[0.5, 0.5],
+            ),
+            UtterancePrediction(
+                job=job,
+                row="framewise",
+                fold=fold,
+                utterance=utterance,
+                true_label=utterance.label,
+                predicted_label=framewise,
+                probabilities=[0.6, 0.4] if framewise == "anger" else [0.4, 0.6],
+                frame_probabilities=framewise_frames,
+            ),
+            UtterancePrediction(
+                job=job,
+                row="ctc",
+                fold=fold,
+                utterance=utterance,
+                true_label=utterance.label,
+                predicted_label=ctc,
+                probabilities=[0.5, 0.5],
+                frame_probabilities=ctc_frames,
+                decoded=[] if not ctc else [[k, 1, 2]],
+            ),
+        ]
     UtterancePrediction.objects.bulk_create(predictions)
 
     campaign = Campaign.objects.create(corpus=corpus, name="relabel", classes=TWO_CLASSES)
@@ -260,9 +294,17 @@ def build_report_data(root, name: str = "tiny") -> dict:
     def judge(assessor, item, answer, position):
         utterance = item.utterance
         Judgment.objects.create(
-            campaign=campaign, item=item, utterance=utterance, assessor=assessor, answer=answer, phase=item.role,
-            expert_label=utterance.label, is_correct=answer == utterance.label, response_ms=1500, position=position,
-        )  # fmt: skip
+            campaign=campaign,
+            item=item,
+            utterance=utterance,
+            assessor=assessor,
+            answer=answer,
+            phase=item.role,
+            expert_label=utterance.label,
+            is_correct=answer == utterance.label,
+            response_ms=1500,
+            position=position,
+        )
 
     judge(alice, warmup, "anger", 1)
     for position, utt_name in enumerate(CAMPAIGN_MAIN, start=2):

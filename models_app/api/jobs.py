@@ -47,9 +47,25 @@ class JobSerializer(serializers.ModelSerializer):
     class Meta:
         model = TrainingJob
         fields = [
-            "id", "corpus", "methods", "preset", "folds", "seed", "status", "progress", "error", "results",
-            "classes", "created_by", "created_at", "started_at", "finished_at", "code_version", "config", "units",
-        ]  # fmt: skip
+            "id",
+            "corpus",
+            "methods",
+            "preset",
+            "folds",
+            "seed",
+            "status",
+            "progress",
+            "error",
+            "results",
+            "classes",
+            "created_by",
+            "created_at",
+            "started_at",
+            "finished_at",
+            "code_version",
+            "config",
+            "units",
+        ]
 
     def get_progress(self, job) -> float:
         return training_job_progress(job=job)

@@ -157,12 +157,8 @@ def _data_fingerprint(job: TrainingJob | None, campaign: Campaign | None) -> tup
 
 def report_cache_key(*, job: TrainingJob | None, campaign: Campaign | None, seed: int) -> str:
     """The cache key of a report: its inputs' ids, the seed and the data's fingerprint."""
-    return "emolab:comparison:%s:%s:%s:%s" % (
-        job.pk if job else "-",
-        campaign.pk if campaign else "-",
-        seed,
-        "-".join(str(part) for part in _data_fingerprint(job, campaign)),
-    )
+    fingerprint = "-".join(str(part) for part in _data_fingerprint(job, campaign))
+    return f"emolab:comparison:{job.pk if job else '-'}:{campaign.pk if campaign else '-'}:{seed}:{fingerprint}"
 
 
 def comparison_report_keyed(*, job: TrainingJob | None = None, campaign: Campaign | None = None, seed: int = 0):
@@ -247,7 +243,8 @@ def utterance_explorer(
                     "fold": p.fold,
                     "predicted": p.predicted_label or None,
                     "correct": bool(p.predicted_label) and p.predicted_label == utterance.label,
-                    "probabilities": list(zip(classes, p.probabilities or ())),
+                    # a row stored without probabilities has none to pair with the classes
+                    "probabilities": list(zip(classes, p.probabilities or (), strict=False)),
                 }
             )
         if "framewise" in stored:
@@ -358,9 +355,19 @@ def explorer_candidates(*, job: TrainingJob | None, campaign: Campaign | None, l
         pool = Utterance.objects.filter(campaign_items__campaign=campaign, campaign_items__role=CampaignItem.Role.MAIN)
     else:
         pool = Utterance.objects.filter(predictions__job=job).distinct()
-    utterances = {pk: {"id": pk, "public_id": public_id, "name": name, "label": label, "n_wrong_humans": 0,
-                       "n_humans": 0, "n_wrong_methods": 0, "n_methods": 0}
-                  for pk, public_id, name, label in pool.values_list("id", "public_id", "name", "label")}  # fmt: skip
+    utterances = {
+        pk: {
+            "id": pk,
+            "public_id": public_id,
+            "name": name,
+            "label": label,
+            "n_wrong_humans": 0,
+            "n_humans": 0,
+            "n_wrong_methods": 0,
+            "n_methods": 0,
+        }
+        for pk, public_id, name, label in pool.values_list("id", "public_id", "name", "label")
+    }
     if campaign is not None:
         for utterance_id, answer, label in (
             Judgment.objects.scored()

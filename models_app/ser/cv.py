@@ -56,7 +56,7 @@ def merge_groups_sharing_speakers(groups, speakers) -> np.ndarray:
             node = parent[node]
         return node
 
-    for group, speaker in zip(groups, speakers):
+    for group, speaker in zip(groups, speakers, strict=True):
         a, b = find("g:" + group), find("s:" + speaker)
         if a != b:
             parent[max(a, b)] = min(a, b)

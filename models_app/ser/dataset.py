@@ -47,4 +47,4 @@ class Dataset:
 
     def class_counts(self) -> dict[str, int]:
         counts = np.bincount(np.asarray(self.labels), minlength=len(self.classes))
-        return {name: int(count) for name, count in zip(self.classes, counts)}
+        return {name: int(count) for name, count in zip(self.classes, counts, strict=True)}

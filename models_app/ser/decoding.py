@@ -107,7 +107,7 @@ def prefix_beam_search(probs: np.ndarray, blank: int, beam_width: int = 100) -> 
             stay = candidates.setdefault(prefix, [-math.inf, -math.inf])
             stay[0] = _logaddexp(stay[0], p_total + frame_blank)
             last = prefix[-1] if prefix else None
-            for c, log_p in zip(symbols, frame_symbols):
+            for c, log_p in zip(symbols, frame_symbols, strict=True):
                 extended = candidates.setdefault(prefix + (c,), [-math.inf, -math.inf])
                 if c == last:
                     # Repeating the last symbol without a blank in between stays on the prefix;

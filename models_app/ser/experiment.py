@@ -162,7 +162,7 @@ def run_experiment(
         # The networks first: the long units start early, so the short ones fill the gaps at the end.
         order = sorted(range(len(units)), key=lambda i: -METHODS[units[i][0]].relative_cost)
         results = run_units_in_processes([units[i] for i in order], dataset, config, n_jobs, progress)
-        fold_results = [result for _, result in sorted(zip(order, results), key=lambda pair: pair[0])]
+        fold_results = [result for _, result in sorted(zip(order, results, strict=True), key=lambda pair: pair[0])]
     return ExperimentResult(
         config=config,
         classes=list(dataset.classes),

@@ -143,7 +143,8 @@ def _audio_path(utterance: Utterance) -> Path:
     path = (root / utterance.audio_path).resolve()
     if not path.is_relative_to(root):
         raise FeatureExtractionError(
-            f"utterance {utterance.name} (id {utterance.pk}): audio path {utterance.audio_path!r} leaves the corpus folder"
+            f"utterance {utterance.name} (id {utterance.pk}): "
+            f"audio path {utterance.audio_path!r} leaves the corpus folder"
         )
     return path
 

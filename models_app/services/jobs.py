@@ -60,8 +60,11 @@ def code_version() -> str:
     try:
         result = subprocess.run(
             ["git", "rev-parse", "--short=12", "HEAD"],
-            cwd=settings.BASE_DIR, capture_output=True, text=True, timeout=5,
-        )  # fmt: skip
+            cwd=settings.BASE_DIR,
+            capture_output=True,
+            text=True,
+            timeout=5,
+        )
         return result.stdout.strip() if result.returncode == 0 else ""
     except (OSError, subprocess.SubprocessError):
         return ""

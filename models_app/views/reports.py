@@ -25,15 +25,18 @@ from models_app.ser.analysis import csv_tables, plots
 
 # The page's sections: title, the CSV tables and the figures each one shows, in the paper's order.
 SECTIONS = [
-    ("overview", "Data overview (figures 1b, 2a, 2b)",
-     ["class_distribution", "expert_agreement", "speakers", "sessions"],
-     ["class_distribution", "consensus", "expert_agreement"]),
+    (
+        "overview",
+        "Data overview (figures 1b, 2a, 2b)",
+        ["class_distribution", "expert_agreement", "speakers", "sessions"],
+        ["class_distribution", "consensus", "expert_agreement"],
+    ),
     ("table1", "Table 1: accuracy with 95% bootstrap intervals", ["table1", "mcnemar"], ["table1"]),
     ("confusion", "Confusion matrices (figures 6a, 7a)", ["confusion"], ["confusion"]),
     ("disagreement", "Error against expert disagreement (figure 6b)", ["disagreement"], ["disagreement"]),
     ("residual", "Residual agreement (Table 2)", ["considered_ratio", "residual_agreement"], ["residual_agreement"]),
     ("human", "Humans", ["assessors", "answer_index", "human_agreement"], ["answer_index"]),
-]  # fmt: skip
+]
 TABLE_NAMES = {filename.removesuffix(".csv") for filename in csv_tables.TABLES}
 
 

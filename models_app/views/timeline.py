@@ -23,9 +23,10 @@ TEMPLATE = "models_app/timeline/page.html"
 
 class TimelineForm(forms.Form):
     audio = forms.FileField(
-        label="Recording", help_text="wav, flac or ogg; any sample rate; mono or stereo.",
+        label="Recording",
+        help_text="wav, flac or ogg; any sample rate; mono or stereo.",
         widget=forms.ClearableFileInput(attrs={"accept": ".wav,.flac,.ogg,.oga,audio/wav,audio/flac,audio/ogg"}),
-    )  # fmt: skip
+    )
     job = forms.TypedChoiceField(label="Model", coerce=int, empty_value=None, required=False)
 
     def __init__(self, *args, jobs=(), **kwargs):

@@ -17,7 +17,7 @@ def test_researcher_reads_the_report_and_explores_an_utterance(
     live_server,
     live_server_closes_db_connections,
     allow_db_beside_playwright,
-    tmp_path,  # noqa: F811
+    tmp_path,
 ):
     data = build_report_data(tmp_path / "tiny")
     researcher = make_user("researcher", username="report-researcher")

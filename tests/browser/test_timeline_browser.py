@@ -18,7 +18,7 @@ def test_researcher_uploads_a_recording_and_sees_its_timeline(
     live_server_closes_db_connections,
     allow_db_beside_playwright,
     media_root,
-    tmp_path,  # noqa: F811
+    tmp_path,
 ):
     ctc_model_cache_clear()
     job = job_with_ctc_model(small_corpus(tmp_path), tiny_ctc_model())

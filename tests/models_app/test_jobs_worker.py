@@ -100,7 +100,7 @@ def test_a_redelivered_task_duplicates_nothing(corpus, admin_user, celery_worker
     redelivered = [run_fold_unit.delay(unit.pk), prepare_job.delay(job.pk)]
     for result in redelivered:
         wait_until(
-            lambda: f"[{result.id}] succeeded" in celery_worker.log(),
+            lambda result=result: f"[{result.id}] succeeded" in celery_worker.log(),
             timeout=60,
             message=f"the worker to run the redelivered task {result.id}",
         )
@@ -118,8 +118,11 @@ def test_a_cancelled_job_runs_no_more_work(corpus, admin_user, media_root):
     job_services.training_job_cancel(job=job)
     worker = WorkerProcess().start()
     try:
-        wait_until(lambda: "models_app.jobs.prepare" in worker.log() and "succeeded in" in worker.log(), timeout=60,
-                   message="the worker to take the job's first task")  # fmt: skip
+        wait_until(
+            lambda: "models_app.jobs.prepare" in worker.log() and "succeeded in" in worker.log(),
+            timeout=60,
+            message="the worker to take the job's first task",
+        )
     finally:
         worker.stop()
     job.refresh_from_db()

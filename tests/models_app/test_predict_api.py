@@ -211,18 +211,22 @@ def test_unknown_job(api_client, researcher, job):
 def test_job_without_ctc_model(api_client, researcher, media_root, tmp_path, db):
     job = job_without_ctc_model(small_corpus(tmp_path), methods=("dummy", "framewise"))
     _assert_error(
-        _post(api_client, researcher, audio_bytes(1.0), job=job.pk), 409,
-        f"Job {job.pk} did not train the CTC method", "Start a training job with the CTC method",
-    )  # fmt: skip
+        _post(api_client, researcher, audio_bytes(1.0), job=job.pk),
+        409,
+        f"Job {job.pk} did not train the CTC method",
+        "Start a training job with the CTC method",
+    )
     running = job_without_ctc_model(small_corpus(tmp_path, "other"), status="running", methods=("ctc",))
     _assert_error(_post(api_client, researcher, audio_bytes(1.0), job=running.pk), 409, "is running")
 
 
 def test_no_ctc_model_yet_says_how_to_train_one(api_client, researcher, media_root, db):
     _assert_error(
-        _post(api_client, researcher, audio_bytes(1.0)), 409,
-        "No trained CTC model yet", "Start a training job with the CTC method (Jobs > Start a job, or POST /api/jobs/",
-    )  # fmt: skip
+        _post(api_client, researcher, audio_bytes(1.0)),
+        409,
+        "No trained CTC model yet",
+        "Start a training job with the CTC method (Jobs > Start a job, or POST /api/jobs/",
+    )
 
 
 def test_a_missing_model_file_is_a_server_error_that_says_so(api_client, researcher, job, media_root):

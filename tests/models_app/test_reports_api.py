@@ -108,9 +108,18 @@ def test_a_new_answer_shows_at_once_despite_the_cache(api_client, researcher, da
     assert first["table1"]["human"]["n"] == 8
     carol = make_user("assessor", "carol")
     item = data["campaign"].items.get(utterance__name="s1_neutral_0")
-    Judgment.objects.create(campaign=data["campaign"], item=item, utterance=item.utterance, assessor=carol,
-                            answer="neutral", phase="main", expert_label="neutral", is_correct=True,
-                            response_ms=900, position=1)  # fmt: skip
+    Judgment.objects.create(
+        campaign=data["campaign"],
+        item=item,
+        utterance=item.utterance,
+        assessor=carol,
+        answer="neutral",
+        phase="main",
+        expert_label="neutral",
+        is_correct=True,
+        response_ms=900,
+        position=1,
+    )
     second = _get(api_client, researcher, campaign=data["campaign"].pk).json()
     assert second["table1"]["human"]["n"] == 9
     assert second["table1"]["human"]["overall_accuracy"] == pytest.approx(6 / 9)

@@ -135,7 +135,7 @@ def human_versus_method_dataset():
         ("h1", "v2", "neutral", 2), ("h1", "v3", "neutral", 3), ("h2", "v3", "neutral", 2),
         ("h2", "v4", "neutral", 3), ("h1", "v5", "sadness", 4), ("h2", "v5", "sadness", 4),
         ("h3", "v5", "anger", 2), ("h3", "v6", "anger", 3),
-    ]  # fmt: skip
+    ]  # a table: three answers per row  # fmt: skip
     return (
         records,
         {"onelabel": [Prediction(u, p, 0) for u, p in method.items()]},

@@ -17,7 +17,7 @@ from tests.ser.analysis_dataset import HAP, A, N, utterances
 def test_agreeing_and_dissenting_raters_follow_the_table_above():
     by_id = {u.id: u for u in utterances()}
     expected = {"u1": (3, 0), "u2": (2, 1), "u3": (2, 1), "u4": (4, 0), "u5": (2, 2), "u6": (3, 0),
-                "u7": (2, 1), "u8": (3, 0), "u9": (2, 1), "u10": (2, 1)}  # fmt: skip
+                "u7": (2, 1), "u8": (3, 0), "u9": (2, 1), "u10": (2, 1)}  # (agreeing, dissenting): a table  # fmt: skip
     for u, (agreeing, dissenting) in expected.items():
         assert (by_id[u].n_agreeing, by_id[u].n_dissenting) == (agreeing, dissenting), u
     # u10's second rater ticked sadness and neutral: including the label, that rater agrees.

@@ -30,9 +30,15 @@ def _texts(svg: str) -> str:
 def test_every_report_figure_is_well_formed_svg(report):
     figures = comparison_figures(report)
     assert set(figures) == {
-        "class_distribution.svg", "consensus.svg", "expert_agreement.svg", "table1.svg", "confusion.svg",
-        "disagreement.svg", "residual_agreement.svg", "answer_index.svg",
-    }  # fmt: skip
+        "class_distribution.svg",
+        "consensus.svg",
+        "expert_agreement.svg",
+        "table1.svg",
+        "confusion.svg",
+        "disagreement.svg",
+        "residual_agreement.svg",
+        "answer_index.svg",
+    }
     for name, svg in figures.items():
         texts = _texts(svg)
         assert texts, name
@@ -60,9 +66,13 @@ def test_frame_probabilities_with_the_decoded_sequence():
     ctc[:, 3] = 1.0
     ctc[10:15] = [0.9, 0.05, 0.0, 0.05]
     svg = frame_probabilities_svg(
-        classes=CLASSES, frame_step_s=0.1, framewise=framewise, ctc=ctc,
-        decoded=[DecodedSpan("anger", 10, 15)], title="expert: anger",
-    )  # fmt: skip
+        classes=CLASSES,
+        frame_step_s=0.1,
+        framewise=framewise,
+        ctc=ctc,
+        decoded=[DecodedSpan("anger", 10, 15)],
+        title="expert: anger",
+    )
     texts = _texts(svg)
     assert "expert: anger" in texts and "blank" in texts and "time (s)" in texts
     # Only one of the two panels is enough.

@@ -61,13 +61,17 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("--seconds", type=float, default=600.0, help="audio length (default 600 = 10 minutes)")
         parser.add_argument(
-            "--repeats", type=int, default=3,
+            "--repeats",
+            type=int,
+            default=3,
             help="rounds of timing (each: pyAudioAnalysis once, ours and the FFTs 5 times); medians are reported",
-        )  # fmt: skip
+        )
         parser.add_argument(
-            "--source", choices=("espeak", "synthetic"), default="espeak",
+            "--source",
+            choices=("espeak", "synthetic"),
+            default="espeak",
             help="espeak: synthesized speech (demo corpus voices); synthetic: a noise-modulated harmonic signal",
-        )  # fmt: skip
+        )
         parser.add_argument("--json", dest="json_path", type=Path, help="also write the figures to this JSON file")
         parser.add_argument("--layouts", action="store_true", help="compare storage layouts instead")
         parser.add_argument("--corpus", help="with --layouts: use this corpus's ready paper-preset features")
@@ -94,7 +98,8 @@ class Command(BaseCommand):
             f"  ours:             {result.ours_s:.4f} s\n"
             f"  speed-up:         {result.speedup:.1f}x (target >= 30x)\n"
             f"  real-time factor: {result.realtime_factor:.0f}x faster than real time (target >= 1000x)\n"
-            f"  FFTs alone:       {result.fft_s:.4f} s; the whole extractor takes {result.fft_share:.2f}x the FFT time\n"
+            f"  FFTs alone:       {result.fft_s:.4f} s; "
+            f"the whole extractor takes {result.fft_share:.2f}x the FFT time\n"
             f"  max |deviation|:  {result.max_abs_dev:.3g} absolute, {result.max_rel_dev:.3g} relative "
             f"(worst: {result.worst_feature})"
         )

@@ -104,8 +104,8 @@ def pairwise_mcnemar(rows: Mapping[str, RowAnswers], config: AnalysisConfig) -> 
     """
     results = []
     for (name_a, row_a), (name_b, row_b) in combinations(rows.items(), 2):
-        correct_a = dict(zip(row_a.utterance_ids, row_a.correct))
-        correct_b = dict(zip(row_b.utterance_ids, row_b.correct))
+        correct_a = dict(zip(row_a.utterance_ids, row_a.correct, strict=True))
+        correct_b = dict(zip(row_b.utterance_ids, row_b.correct, strict=True))
         shared = [u for u in correct_a if u in correct_b]
         b = sum(1 for u in shared if correct_a[u] and not correct_b[u])
         c = sum(1 for u in shared if not correct_a[u] and correct_b[u])

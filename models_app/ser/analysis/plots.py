@@ -69,7 +69,7 @@ def consensus_svg(report: dict) -> str:
     axes = figure.add_subplot()
     total = max(1, overview["n_utterances"])
     left = 0
-    for (name, n), colour in zip(parts, ["#4c72b0", "#aec7e8", "#c44e52"]):
+    for (name, n), colour in zip(parts, ["#4c72b0", "#aec7e8", "#c44e52"], strict=True):
         axes.barh([0], [n], left=left, color=colour, label=f"{name}: {n} ({100 * n / total:.0f}%)")
         left += n
     axes.set_yticks([])
@@ -88,7 +88,7 @@ def agreement_histogram_svg(report: dict) -> str:
     axes = figure.add_subplot()
     width = 0.8 / max(1, len(classes))
     positions = np.arange(len(values))
-    for i, (name, colour) in enumerate(zip(classes, _class_colours(len(classes)))):
+    for i, (name, colour) in enumerate(zip(classes, _class_colours(len(classes)), strict=True)):
         shift = (i - (len(classes) - 1) / 2) * width
         axes.bar(positions + shift, agreement["counts"][name], width, label=name, color=colour)
     axes.set_xticks(positions, [str(v) for v in values])
@@ -108,8 +108,8 @@ def table1_svg(report: dict) -> str:
     positions = np.arange(len(names))
     for offset, key, colour in ((-0.2, "overall_accuracy", "#4c72b0"), (0.2, "mean_class_accuracy", "#dd8452")):
         values = np.array([np.nan if table[n][key] is None else table[n][key] for n in names], dtype=float)
-        low = np.array([v - (table[n][f"{key}_ci"] or [v, v])[0] for n, v in zip(names, values)])
-        high = np.array([(table[n][f"{key}_ci"] or [v, v])[1] - v for n, v in zip(names, values)])
+        low = np.array([v - (table[n][f"{key}_ci"] or [v, v])[0] for n, v in zip(names, values, strict=True)])
+        high = np.array([(table[n][f"{key}_ci"] or [v, v])[1] - v for n, v in zip(names, values, strict=True)])
         label = key.replace("_", " ")
         axes.bar(positions + offset, values, 0.4, yerr=[low, high], capsize=2, color=colour, label=label)
     axes.set_xticks(positions, [row_label(n) for n in names], rotation=30, ha="right")
@@ -155,10 +155,17 @@ def confusion_heatmaps_svg(report: dict, rows: Sequence[str] | None = None) -> s
     side = 1.0 + 0.55 * len(classes)
     figure = _figure(side * len(names), side + 0.6)
     axes_list = figure.subplots(1, len(names), squeeze=False)[0]
-    for axes, name in zip(axes_list, names):
+    for axes, name in zip(axes_list, names, strict=True):
         matrix = confusion["rows"][name]
-        _heatmap(axes, matrix["normalized"], matrix["counts"], row_labels=classes, column_labels=classes,
-                 cmap="Blues", title=row_label(name))  # fmt: skip
+        _heatmap(
+            axes,
+            matrix["normalized"],
+            matrix["counts"],
+            row_labels=classes,
+            column_labels=classes,
+            cmap="Blues",
+            title=row_label(name),
+        )
         axes.set_xlabel("answer")
         if axes is axes_list[0]:
             axes.set_ylabel("expert label")
@@ -175,10 +182,18 @@ def disagreement_heatmap_svg(report: dict, rows: Sequence[str] | None = None) ->
     classes = table["classes"]
     figure = _figure(max(2.5, 1.0 + 0.7 * len(columns)) * len(names), 1.2 + 0.55 * len(classes))
     axes_list = figure.subplots(1, len(names), squeeze=False)[0]
-    for axes, name in zip(axes_list, names):
+    for axes, name in zip(axes_list, names, strict=True):
         row = table["rows"][name]
-        _heatmap(axes, row["error_rate"], row["n"], row_labels=classes, column_labels=columns,
-                 cmap="Reds", title=row_label(name), rotate_columns=False)  # fmt: skip
+        _heatmap(
+            axes,
+            row["error_rate"],
+            row["n"],
+            row_labels=classes,
+            column_labels=columns,
+            cmap="Reds",
+            title=row_label(name),
+            rotate_columns=False,
+        )
         axes.set_xlabel("dissenting experts")
         if axes is not axes_list[0]:
             axes.tick_params(labelleft=False)
@@ -226,7 +241,7 @@ def answer_index_svg(report: dict) -> str:
     else:
         axes.text(0.5, 0.5, "no scored answers", ha="center", va="center", transform=axes.transAxes)
     axes.set_ylim(0, 1)
-    axes.set_xlabel("answer index (bins of %d)" % (human["answer_index"]["bin_width"] if human else 0))
+    axes.set_xlabel(f"answer index (bins of {human['answer_index']['bin_width'] if human else 0:d})")
     axes.set_ylabel("accuracy")
     axes.set_title("Accuracy over answers")
     return _to_svg(figure)
@@ -273,10 +288,10 @@ def frame_probabilities_svg(
     colours = _class_colours(n_classes)
     figure = _figure(6.5, 2.2 * len(panels) + 0.4)
     axes_list = figure.subplots(len(panels), 1, squeeze=False)[:, 0]
-    for axes, (name, probabilities, blank) in zip(axes_list, panels):
+    for axes, (name, probabilities, blank) in zip(axes_list, panels, strict=True):
         times = np.arange(probabilities.shape[0]) * frame_step_s
         class_columns = [c for c in range(probabilities.shape[1]) if c != blank]
-        for colour, column, label in zip(colours, class_columns, classes):
+        for colour, column, label in zip(colours, class_columns, classes, strict=True):
             axes.plot(times, probabilities[:, column], color=colour, linewidth=1.2, label=label)
         if blank is not None:
             axes.plot(times, probabilities[:, blank], color=_BLANK_COLOUR, linestyle="--", linewidth=1, label="blank")
@@ -285,8 +300,15 @@ def frame_probabilities_svg(
                     raise ValueError(f"decoded emotion {span.emotion!r} is not one of {classes}")
                 start, end = span.start_frame * frame_step_s, span.end_frame * frame_step_s
                 axes.axvspan(start, end, color=colours[classes.index(span.emotion)], alpha=0.15)
-                axes.text((start + end) / 2, 1.02, span.emotion, ha="center", va="bottom", fontsize=7,
-                          transform=axes.get_xaxis_transform())  # fmt: skip
+                axes.text(
+                    (start + end) / 2,
+                    1.02,
+                    span.emotion,
+                    ha="center",
+                    va="bottom",
+                    fontsize=7,
+                    transform=axes.get_xaxis_transform(),
+                )
         axes.set_ylim(0, 1)
         axes.set_ylabel(f"{name}\nprobability")
         axes.legend(fontsize=7, frameon=False, loc="upper right", ncol=min(5, n_classes + 1))

@@ -52,7 +52,7 @@ class FramewiseForest(ClassifierMixin, BaseEstimator):
         self.n_features_in_ = sequences[0].shape[1]
         chosen = [loudest_frames(s, self.frames_per_utterance) for s in sequences]
         frames = np.concatenate(chosen)  # (n_chosen, F)
-        frame_labels = np.concatenate([np.full(len(c), label) for c, label in zip(chosen, y_indices)])
+        frame_labels = np.concatenate([np.full(len(c), label) for c, label in zip(chosen, y_indices, strict=True)])
         self.forest_ = RandomForestClassifier(
             n_estimators=self.n_estimators,
             class_weight=self.class_weight,
