@@ -41,6 +41,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "emolab.settings")
 os.environ.setdefault("DEBUG", "1")
 
+from models_app.ser.config import DEFAULT_PRESET
+
 
 def parse_windows(text: str) -> list[tuple[int, int]]:
     settings = []
@@ -71,7 +73,9 @@ def _with_segments(timeline, probabilities):
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--corpus", default="demo")
-    parser.add_argument("--preset", default="fast", help="experiment preset of the CTC models (default: fast)")
+    parser.add_argument(
+        "--preset", default=DEFAULT_PRESET, help=f"experiment preset of the CTC models (default: {DEFAULT_PRESET})"
+    )
     parser.add_argument("--protocol", choices=("heldout", "final"), default="heldout")
     parser.add_argument("--folds", type=int, default=5)
     parser.add_argument("--seed", type=int, default=0)
