@@ -1,14 +1,7 @@
 """The comparison report API on a small database whose every number is worked out by hand.
 
-The data (built by ``tests.factories.build_report_data``, shared with the page tests):
-- corpus "tiny": speakers s1, s2; two anger and two neutral utterances each (8 utterances), every
-  one with three agreeing expert votes;
-- job (succeeded, classes anger, neutral), folds by speaker (s1 -> 0, s2 -> 1):
-  dummy always "neutral": 4/8 right; framewise wrong on s1_anger_0, s1_anger_1, s2_neutral_0:
-  5/8 right; ctc right everywhere except an empty decoding on s2_neutral_1: 7/8 right;
-- campaign on the same corpus: main items s1_anger_0, s1_anger_1, s2_anger_0, s1_neutral_0;
-  assessor "alice" answers all four right, "bob" answers "neutral" to all four (1/4 right);
-  alice also answered a warm-up item (s2_neutral_1) wrongly, which must not count.
+The data, every number worked out by hand, is described at ``tests.factories.build_report_data``
+(shared with the page and browser tests).
 """
 
 import pytest
