@@ -5,4 +5,5 @@ COPY requirements.txt .
 RUN pip install --no-cache-dir -r requirements.txt
 COPY . .
 ENV PYTHONUNBUFFERED=1
-CMD ["gunicorn", "emolab.wsgi:application", "--bind", "0.0.0.0:8000", "--workers", "2"]
+# Workers, timeout and request limits: gunicorn.conf.py (GUNICORN_* variables override them).
+CMD ["gunicorn", "-c", "gunicorn.conf.py", "emolab.wsgi:application"]

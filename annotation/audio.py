@@ -5,9 +5,16 @@ seeks); without a 206 answer seeking does not work in Chrome. Only one range per
 served; multi-range requests get the whole file, which RFC 9110 allows.
 """
 
+import hashlib
+import os
 import re
+import uuid
+import wave
 from pathlib import Path
 
+import numpy as np
+import soundfile
+from django.conf import settings
 from django.http import FileResponse, Http404, HttpResponse, StreamingHttpResponse
 
 AUDIO_CONTENT_TYPES = {
@@ -108,3 +115,47 @@ def file_inside(root: Path, relative: str) -> Path:
     if not candidate.is_relative_to(root):
         raise Http404("audio path outside the corpus folder")
     return candidate
+
+
+_BLOCK_FRAMES = 1 << 16
+
+
+def assessor_audio_folder() -> Path:
+    """Where the re-encoded copies that assessors hear are kept (safe to delete: they are made again)."""
+    return Path(settings.MEDIA_ROOT) / "assessor-audio"
+
+
+def plain_wav(source: Path, cache_dir: Path) -> Path:
+    """``source`` re-encoded as plain 16-bit PCM WAV: a RIFF header with a ``fmt `` and a ``data``
+    chunk and nothing else, so no tag of the original (LIST/INFO, id3, Vorbis comments, cue
+    points, the encoder's name) reaches the assessor's browser. Same sample rate and channels.
+
+    Kept under ``cache_dir`` (MEDIA_ROOT, shared by the web machines) under a name drawn from the
+    source's path, size and modification time, so a changed file is encoded again; written to a
+    temporary name and renamed, so concurrent first requests never serve half a file. Decoded in
+    blocks: memory stays bounded whatever the recording's length. Raises Http404 for a file that
+    is missing or cannot be decoded.
+    """
+    try:
+        stat = source.stat()
+    except OSError as exc:
+        raise Http404("audio file missing") from exc
+    key = hashlib.sha256(f"{source.resolve()}|{stat.st_size}|{stat.st_mtime_ns}".encode()).hexdigest()[:40]
+    target = cache_dir / f"{key}.wav"
+    if target.is_file():
+        return target
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    temporary = cache_dir / f".{key}.{uuid.uuid4().hex}.part"
+    try:
+        with soundfile.SoundFile(str(source)) as decoded, wave.open(str(temporary), "wb") as out:
+            out.setnchannels(decoded.channels)
+            out.setsampwidth(2)
+            out.setframerate(decoded.samplerate)
+            for block in decoded.blocks(blocksize=_BLOCK_FRAMES, dtype="int16", always_2d=True):
+                out.writeframes(np.ascontiguousarray(block, dtype="<i2").tobytes())
+        os.replace(temporary, target)
+    except (soundfile.LibsndfileError, RuntimeError, wave.Error) as exc:
+        raise Http404("audio file cannot be decoded") from exc
+    finally:
+        temporary.unlink(missing_ok=True)
+    return target

@@ -3,7 +3,8 @@
 from django import forms
 from django.contrib.auth.models import User
 
-from annotation.models import CAMPAIGN_DEFAULTS, Corpus
+from annotation.models import CAMPAIGN_DEFAULTS, Campaign, Corpus
+from emolab.bounds import column_max
 
 
 def _split_names(text: str) -> list[str]:
@@ -53,6 +54,7 @@ class CampaignForm(forms.Form):
     items_per_assessor = forms.IntegerField(
         label="Scored items per assessor",
         min_value=1,
+        max_value=column_max(Campaign, "items_per_assessor"),
         required=False,
         help_text="Empty = no limit. Warm-up and gold items come on top.",
     )

@@ -6,7 +6,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from annotation.audio import audio_response, audio_suffix, file_inside
+from annotation.audio import assessor_audio_folder, audio_response, file_inside, plain_wav
 from annotation.forms import CampaignForm
 from annotation.models import Campaign, CampaignItem, Corpus, Judgment
 from annotation.selectors.campaigns import (
@@ -19,6 +19,7 @@ from annotation.selectors.campaigns import (
 )
 from annotation.selectors.corpora import corpus_summaries
 from annotation.services.campaigns import CampaignSetupError, campaign_create, campaign_set_open
+from emolab.authentication import login_or_token_required
 from emolab.roles import is_assessor, is_researcher, researcher_required
 
 
@@ -132,13 +133,12 @@ def trial_finished(request, campaign_id: int):
     return render(request, "annotation/trial_finished.html", _finished_context(request, campaign))
 
 
-@login_required
+@login_or_token_required  # the API hands its clients this URL (audio_url of GET .../next/)
 def item_audio(request, campaign_id: int, item_id):
     campaign = get_object_or_404(Campaign.objects.select_related("corpus"), pk=campaign_id)
     item = get_object_or_404(CampaignItem.objects.select_related("utterance"), campaign=campaign, public_id=item_id)
     if not campaign_audio_allowed(campaign=campaign, item=item, user=request.user):
         raise PermissionDenied("This item is not yours to hear.")
-    path = file_inside(campaign.corpus.root, item.utterance.audio_path)
-    return audio_response(
-        path=path, range_header=request.headers.get("Range"), download_name=f"item{audio_suffix(path)}"
-    )
+    # Re-encoded: whatever the corpus file carries besides samples (tags, names) stays on the server.
+    path = plain_wav(file_inside(campaign.corpus.root, item.utterance.audio_path), assessor_audio_folder())
+    return audio_response(path=path, range_header=request.headers.get("Range"), download_name="item.wav")

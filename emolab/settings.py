@@ -6,7 +6,9 @@ Production sets DATABASE_URL (postgres://...) and CELERY_BROKER_URL (redis://...
 """
 
 import os
+import re
 import secrets
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -30,6 +32,9 @@ def env_list(name: str, default: str = "") -> list[str]:
 
 
 DEBUG = env_bool("DEBUG", False)
+# The site is served over HTTPS by a TLS-terminating reverse proxy (docs/deploy.md): turns on
+# HSTS, the redirect to https, secure cookies and trusting the proxy's headers, each overridable.
+HTTPS = env_bool("HTTPS", False)
 
 
 def _secret_key() -> str:
@@ -60,6 +65,10 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    # The project's own migrations (the database cache's table).
+    "emolab",
+    "axes",
+    "csp",
     "rest_framework",
     "rest_framework.authtoken",
     "drf_spectacular",
@@ -71,12 +80,17 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # API bodies over their limit: a JSON 413 before anything reads them (pages keep HTML errors).
+    "emolab.middleware.ApiRequestBodyMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
+    # Last, as django-axes asks: turns a locked-out sign-in into the lock-out page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "emolab.urls"
@@ -137,8 +151,53 @@ LOGOUT_REDIRECT_URL = "login"
 
 SESSION_COOKIE_HTTPONLY = True
 CSRF_COOKIE_SAMESITE = "Lax"
-SESSION_COOKIE_SECURE = env_bool("SECURE_COOKIES", not DEBUG and env_bool("HTTPS", False))
+
+# --- HTTPS (docs/deploy.md) -------------------------------------------------------------------
+# HTTPS=1 turns every one of these on; each can be set on its own. A year of HSTS with subdomains
+# and preload is what `check --deploy` asks for; start a new domain lower (SECURE_HSTS_SECONDS=3600).
+SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", HTTPS)
+SECURE_HSTS_SECONDS = int(os.environ.get("SECURE_HSTS_SECONDS") or (365 * 24 * 3600 if HTTPS else 0))
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", HTTPS)
+SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", HTTPS)
+SESSION_COOKIE_SECURE = env_bool("SECURE_COOKIES", HTTPS)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+# TLS ends at the reverse proxy, which tells Django the scheme in this header. Only safe when the
+# proxy sets it on every request (nginx: proxy_set_header X-Forwarded-Proto $scheme), so that a
+# client cannot send it; empty turns it off.
+_PROXY_SSL_HEADER = os.environ.get("SECURE_PROXY_SSL_HEADER", "X-Forwarded-Proto" if HTTPS else "").strip()
+SECURE_PROXY_SSL_HEADER = (
+    ("HTTP_" + _PROXY_SSL_HEADER.upper().replace("-", "_"), "https") if _PROXY_SSL_HEADER else None
+)
+
+# --- Content-Security-Policy (django-csp) -----------------------------------------------------
+# Everything the pages load comes from the site itself: no inline script, no inline style (the
+# templates use static files only, figures use SVG presentation attributes), no plug-ins, no
+# framing. CSP_MODE: enforce (default, demo and tests included, so a violation shows at once),
+# report-only (the browser only reports, e.g. while adding a page), or off. CSP_REPORT_URI: where
+# browsers send violation reports.
+CSP_MODE = os.environ.get("CSP_MODE", "enforce").strip().lower()
+if CSP_MODE not in {"enforce", "report-only", "off"}:
+    raise ImproperlyConfigured(f"CSP_MODE={CSP_MODE!r}: use enforce, report-only or off")
+_CSP_DIRECTIVES = {
+    "default-src": ["'self'"],
+    "script-src": ["'self'"],
+    "style-src": ["'self'"],
+    # data: for the images matplotlib embeds in its SVG (heat maps) and Swagger UI's icons.
+    "img-src": ["'self'", "data:"],
+    "font-src": ["'self'", "data:"],
+    "media-src": ["'self'"],
+    "connect-src": ["'self'"],
+    "object-src": ["'none'"],
+    "base-uri": ["'self'"],
+    "form-action": ["'self'"],
+    "frame-ancestors": ["'none'"],
+}
+if os.environ.get("CSP_REPORT_URI"):
+    _CSP_DIRECTIVES["report-uri"] = [os.environ["CSP_REPORT_URI"]]
+if CSP_MODE == "enforce":
+    CONTENT_SECURITY_POLICY = {"DIRECTIVES": _CSP_DIRECTIVES}
+elif CSP_MODE == "report-only":
+    CONTENT_SECURITY_POLICY_REPORT_ONLY = {"DIRECTIVES": _CSP_DIRECTIVES}
 
 # Uploads: larger files stream to disk instead of memory.
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
@@ -152,10 +211,19 @@ EMOLAB_PREDICT_MAX_SECONDS = float(os.environ.get("EMOLAB_PREDICT_MAX_SECONDS") 
 REST_FRAMEWORK = {
     # Token first: its WWW-Authenticate header makes DRF answer 401 (not 403) to anonymous calls.
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        "emolab.authentication.TokenAuthentication",  # DRF's, with repeated bad tokens throttled
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    # JSON only: the API is browsed in Swagger UI at /api/docs/. DRF's browsable HTML pages carry
+    # inline styles, which the Content-Security-Policy refuses.
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    # DRF's parsers, with JSON nested too deeply for the decoder answered 400 instead of 500.
+    "DEFAULT_PARSER_CLASSES": [
+        "emolab.parsers.JSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     # Domain errors (unknown job, no model yet, bad recording, ...) answer with their own status.
     "EXCEPTION_HANDLER": "emolab.errors.api_exception_handler",
@@ -206,4 +274,87 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
+    # django-axes says every sign-in it looks at at INFO; failures and lock-outs are warnings.
+    "loggers": {"axes": {"level": "WARNING"}},
 }
+
+
+# --- Caches ---------------------------------------------------------------------------------
+# The throttles' histories and the report figures live in Django's default cache. Production
+# needs one cache that every gunicorn worker on every machine shares: Redis (CACHE_URL or
+# REDIS_URL = redis://...), else the database's cache table (created by `migrate`). A per-process
+# cache (locmem) would let each worker allow the full rate on its own: demo (DEBUG) and tests only.
+CACHE_URL = (os.environ.get("CACHE_URL") or os.environ.get("REDIS_URL") or "").strip()
+
+
+def cache_settings(url: str, debug: bool) -> dict:
+    redis = {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": url}
+    database = {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": "emolab_cache"}
+    local = {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "emolab"}
+    if url.startswith(("redis://", "rediss://", "unix://")):
+        return {"default": redis}
+    if url in ("db://", "locmem://"):
+        return {"default": database if url == "db://" else local}
+    if url:
+        raise ImproperlyConfigured(f"CACHE_URL={url!r}: use redis://host:6379/1, db:// or locmem://")
+    return {"default": local if debug else database}
+
+
+CACHES = cache_settings(CACHE_URL, DEBUG)
+
+# --- Throttling and login lock-out ----------------------------------------------------------
+# DRF rate strings ("120/min"; periods s, min, hour, day), from the environment; "off" turns a
+# scope off. The defaults leave a real assessor far below every limit: a fast one answers about
+# every 2 s (30 answers and 30 next-item calls a minute) and the answer limit allows 4 times that.
+EMOLAB_THROTTLE_DEFAULTS = {
+    "anon": "60/min",  # unauthenticated calls per address (the schema, the docs page)
+    "user": "600/min",  # every API call of one user: 10 a second sustained
+    "answers": "120/min",  # POST .../answers/ per user: an answer every half second
+    "predict": "120/hour",  # POST /api/predict/ per user (each decodes and scores a recording)
+    "bad_token": "20/min",  # failed token authentications per address, then 429 until the minute is over
+}
+_THROTTLE_ENV = {
+    "anon": "EMOLAB_THROTTLE_ANON",
+    "user": "EMOLAB_THROTTLE_USER",
+    "answers": "EMOLAB_THROTTLE_ANSWERS",
+    "predict": "EMOLAB_THROTTLE_PREDICT",
+    "bad_token": "EMOLAB_THROTTLE_BAD_TOKENS",
+}
+_RATE = re.compile(r"[0-9]+/(s|sec|second|m|min|minute|h|hour|d|day)")
+
+
+def throttle_rate(name: str, default: str) -> str | None:
+    value = os.environ.get(name, "").strip().replace(" ", "") or default
+    if value.lower() in {"off", "none"}:
+        return None
+    if not _RATE.fullmatch(value):
+        raise ImproperlyConfigured(f"{name}={value!r}: use a rate such as 120/min (periods s, min, hour, day) or off")
+    return value
+
+
+EMOLAB_THROTTLE_RATES = {
+    scope: throttle_rate(_THROTTLE_ENV[scope], default) for scope, default in EMOLAB_THROTTLE_DEFAULTS.items()
+}
+# Reverse proxies in front of the site, each appending one X-Forwarded-For entry (emolab/client_ip.py):
+# 1 behind one nginx (assumed with HTTPS=1), 0 when clients connect directly.
+EMOLAB_PROXY_COUNT = int(os.environ.get("EMOLAB_PROXY_COUNT") or (1 if HTTPS else 0))
+REST_FRAMEWORK["DEFAULT_THROTTLE_CLASSES"] = ["emolab.throttling.AnonThrottle", "emolab.throttling.UserThrottle"]
+REST_FRAMEWORK["NUM_PROXIES"] = EMOLAB_PROXY_COUNT
+
+# django-axes locks sign-in (the login page and the admin's) for one username from one address
+# after EMOLAB_LOGIN_FAILURE_LIMIT failures in a row, for EMOLAB_LOGIN_COOLOFF_MINUTES after the
+# last one. Username and address together: a classroom behind one address is not locked out by
+# one student's typos, and nobody can lock another user out from elsewhere.
+AUTHENTICATION_BACKENDS = [
+    "emolab.lockout.LoginLockoutBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = int(os.environ.get("EMOLAB_LOGIN_FAILURE_LIMIT") or 5)
+AXES_COOLOFF_TIME = timedelta(minutes=float(os.environ.get("EMOLAB_LOGIN_COOLOFF_MINUTES") or 15))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_CLIENT_IP_CALLABLE = "emolab.client_ip.client_ip"
+AXES_LOCKOUT_CALLABLE = "emolab.lockout.lockout_response"
+AXES_RESET_ON_SUCCESS = True
+# Tries during the lock-out do not extend it, so the time the page shows is the time to wait.
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+AXES_VERBOSE = False

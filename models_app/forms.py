@@ -1,6 +1,8 @@
 from django import forms
 
 from annotation.models import Corpus
+from emolab.bounds import column_max
+from models_app.models import TrainingJob
 from models_app.ser.config import DEFAULT_PRESET, PRESET_DESCRIPTIONS
 from models_app.ser.cv import DEFAULT_FOLDS, MAX_FOLDS, MIN_FOLDS
 from models_app.ser.registry import METHODS
@@ -21,4 +23,4 @@ class JobStartForm(forms.Form):
         initial=DEFAULT_PRESET,
     )
     folds = forms.IntegerField(min_value=MIN_FOLDS, max_value=MAX_FOLDS, initial=DEFAULT_FOLDS)
-    seed = forms.IntegerField(min_value=0, initial=0)
+    seed = forms.IntegerField(min_value=0, max_value=column_max(TrainingJob, "seed"), initial=0)

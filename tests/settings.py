@@ -7,7 +7,12 @@ import os
 os.environ.setdefault("SECRET_KEY", "insecure-key-for-the-test-suite-only")
 
 from emolab.settings import *  # noqa: E402,F401,F403  (the project's settings, after SECRET_KEY above; some changed below)
-from emolab.settings import CELERY_BROKER_URL, VAR_DIR, filesystem_broker_options  # noqa: E402  (after SECRET_KEY)
+from emolab.settings import (  # noqa: E402  (after SECRET_KEY)
+    CELERY_BROKER_URL,
+    EMOLAB_THROTTLE_DEFAULTS,
+    VAR_DIR,
+    filesystem_broker_options,
+)
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 MEDIA_ROOT = VAR_DIR / "test-media"
@@ -21,3 +26,9 @@ CELERY_TASK_DEFAULT_QUEUE = os.environ.setdefault("EMOLAB_TEST_QUEUE", f"emolab-
 if CELERY_BROKER_URL.startswith("filesystem://"):
     # Keep the tests' messages apart from a demo that may run on the same checkout.
     CELERY_BROKER_TRANSPORT_OPTIONS = filesystem_broker_options(VAR_DIR / "test-celery")
+
+# One process runs the tests (and their live servers): a per-process cache is right here.
+CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "emolab-tests"}}
+# Generous API limits, so that the suite's many calls from one address (and the concurrency
+# tests) never meet a throttle; tests/test_throttling.py puts the production defaults back.
+EMOLAB_THROTTLE_RATES = {scope: "100000/min" for scope in EMOLAB_THROTTLE_DEFAULTS}

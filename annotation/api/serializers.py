@@ -4,7 +4,8 @@ label a response carries is the feedback after an answer, put there by the answe
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from annotation.models import CAMPAIGN_DEFAULTS, Campaign, Corpus
+from annotation.models import CAMPAIGN_DEFAULTS, Campaign, Corpus, Judgment
+from emolab.bounds import column_max
 
 
 class ErrorSerializer(serializers.Serializer):
@@ -31,7 +32,13 @@ class CampaignCreateSerializer(serializers.Serializer):
         default=list,
         help_text="A subset of the corpus's classes, in button order; empty = all of them.",
     )
-    items_per_assessor = serializers.IntegerField(min_value=1, required=False, allow_null=True, default=None)
+    items_per_assessor = serializers.IntegerField(
+        min_value=1,
+        max_value=column_max(Campaign, "items_per_assessor"),
+        required=False,
+        allow_null=True,
+        default=None,
+    )
     replay_limit = serializers.IntegerField(min_value=0, max_value=100, required=False, allow_null=True, default=None)
     gold_share = serializers.FloatField(
         min_value=0.0, max_value=CAMPAIGN_DEFAULTS.max_gold_share, default=CAMPAIGN_DEFAULTS.gold_share
@@ -108,8 +115,14 @@ class NextItemSerializer(serializers.Serializer):
 class AnswerSerializer(serializers.Serializer):
     item = serializers.UUIDField()
     label = serializers.CharField(max_length=30)
-    response_ms = serializers.IntegerField(min_value=0, help_text="Milliseconds from the first play to the answer.")
-    replays = serializers.IntegerField(min_value=0, default=0, help_text="Plays after the first.")
+    response_ms = serializers.IntegerField(
+        min_value=0,
+        max_value=column_max(Judgment, "response_ms"),
+        help_text="Milliseconds from the first play to the answer.",
+    )
+    replays = serializers.IntegerField(
+        min_value=0, max_value=column_max(Judgment, "replays"), default=0, help_text="Plays after the first."
+    )
 
 
 class AnswerResultSerializer(serializers.Serializer):

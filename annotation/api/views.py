@@ -5,7 +5,6 @@ from django.urls import reverse
 from django.utils import timezone
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import status
-from rest_framework.authentication import SessionAuthentication, TokenAuthentication
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -28,11 +27,9 @@ from annotation.selectors.campaigns import (
 )
 from annotation.services.campaigns import campaign_create
 from annotation.services.judgments import assignment_next, judgment_record
+from emolab.authentication import API_AUTHENTICATION
 from emolab.roles import IsResearcher
-
-# Token first: DRF takes the WWW-Authenticate header from the first class, and only with one does
-# an anonymous call get 401 (with session authentication first it would be 403).
-API_AUTHENTICATION = [TokenAuthentication, SessionAuthentication]
+from emolab.throttling import DEFAULT_THROTTLES, AnswersThrottle
 
 
 def _error_responses(*codes: int) -> dict:
@@ -127,6 +124,7 @@ class NextItemView(APIView):
 class AnswerView(APIView):
     authentication_classes = API_AUTHENTICATION
     permission_classes = [IsAuthenticated]
+    throttle_classes = [*DEFAULT_THROTTLES, AnswersThrottle]
 
     @extend_schema(
         summary="Record your answer for an item reserved for you",

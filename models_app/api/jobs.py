@@ -7,6 +7,7 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from annotation.models import Corpus
+from emolab.bounds import column_max
 from emolab.roles import IsAdminOrReadOnlyResearcher
 from models_app.models import JobUnit, TrainingJob
 from models_app.selectors.jobs import training_job_progress, training_jobs_visible_to
@@ -27,7 +28,7 @@ class JobCreateSerializer(serializers.Serializer):
         error_messages={"invalid_choice": f"unknown preset {{input!r}}; choose one of {', '.join(PRESET_NAMES)}"},
     )
     folds = serializers.IntegerField(default=DEFAULT_FOLDS, min_value=MIN_FOLDS, max_value=MAX_FOLDS)
-    seed = serializers.IntegerField(default=0, min_value=0, max_value=2**31 - 1)
+    seed = serializers.IntegerField(default=0, min_value=0, max_value=column_max(TrainingJob, "seed"))
 
 
 class JobUnitSerializer(serializers.ModelSerializer):

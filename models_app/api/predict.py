@@ -9,12 +9,15 @@ Multipart fields: ``audio`` (wav, flac or ogg; any rate; mono or stereo) and opt
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema, extend_schema_field
 from rest_framework import serializers, status
-from rest_framework.authentication import SessionAuthentication, TokenAuthentication
 from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from emolab.authentication import API_AUTHENTICATION
+from emolab.bounds import column_max
 from emolab.roles import IsResearcher
+from emolab.throttling import DEFAULT_THROTTLES, PredictThrottle
+from models_app.models import TrainingJob
 from models_app.services.timeline import recording_check_size, recording_timeline, timeline_payload
 
 
@@ -28,6 +31,7 @@ class PredictRequestSerializer(serializers.Serializer):
     job = serializers.IntegerField(
         required=False,
         min_value=1,
+        max_value=column_max(TrainingJob, "id"),
         help_text="Training job whose final CTC model to use (default: the latest that has one).",
     )
 
@@ -71,10 +75,9 @@ class PredictErrorSerializer(serializers.Serializer):
 
 
 class PredictView(APIView):
-    # Token first: DRF takes the WWW-Authenticate header from the first class, so an anonymous
-    # call gets 401 (with session authentication first it would be 403).
-    authentication_classes = [TokenAuthentication, SessionAuthentication]
+    authentication_classes = API_AUTHENTICATION
     permission_classes = [IsResearcher]
+    throttle_classes = [*DEFAULT_THROTTLES, PredictThrottle]
     parser_classes = [MultiPartParser]
 
     @extend_schema(

@@ -2,10 +2,10 @@
 
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
-from rest_framework.authentication import SessionAuthentication, TokenAuthentication
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from emolab.authentication import API_AUTHENTICATION
 from emolab.roles import IsResearcher
 from models_app.selectors.reports import comparison_report_cached, report_sources
 
@@ -23,7 +23,7 @@ class ComparisonReportView(APIView):
     ``missing`` lists in plain sentences what the report could not compute.
     """
 
-    authentication_classes = [TokenAuthentication, SessionAuthentication]
+    authentication_classes = API_AUTHENTICATION
     permission_classes = [IsResearcher]
 
     @extend_schema(

@@ -22,6 +22,8 @@ from models_app.ser.registry import CTC_ROWS, ROW_NAMES
 # A report is recomputed per CSV and SVG download; one minute of cache spares the bootstrap on a
 # page with a dozen figures, and the key carries the data's fingerprint so new answers show at once.
 REPORT_CACHE_SECONDS = 60
+# Ids and seeds in a query string: a bigint at most (the widest id column).
+_LARGEST_ID = 2**63 - 1
 # The features' frame step when a job names no feature set (the paper: 100 ms).
 DEFAULT_FRAME_STEP_S = 0.1
 
@@ -301,8 +303,11 @@ def _query_id(params, name: str) -> int | None:
     raw = (params.get(name) or "").strip()
     if not raw:
         return None
-    if not raw.isdigit():
-        raise ReportInputError(f"{name} must be a positive integer id, got {raw!r}")
+    # ASCII digits only (str.isdigit also accepts "²"), and no longer than a bigint's 19 digits
+    # (int() of thousands of digits is refused, and no id or seed column holds more).
+    if not raw.isascii() or not raw.isdigit() or len(raw) > 19 or int(raw) > _LARGEST_ID:
+        shown = raw if len(raw) <= 40 else raw[:40] + "..."
+        raise ReportInputError(f"{name} must be a positive integer id, got {shown!r}")
     return int(raw)
 
 

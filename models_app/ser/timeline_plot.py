@@ -19,6 +19,7 @@ import matplotlib
 import numpy as np
 from matplotlib.figure import Figure
 
+from models_app.ser.svg import presentation_attributes
 from models_app.ser.timeline import Timeline
 
 _SVG_SETTINGS = {"svg.fonttype": "none", "svg.hashsalt": "emolab-timeline", "font.size": 9}
@@ -106,4 +107,5 @@ def timeline_svg(timeline: Timeline, envelope: tuple[np.ndarray, np.ndarray], *,
     buffer = io.StringIO()
     with matplotlib.rc_context(_SVG_SETTINGS):
         figure.savefig(buffer, format="svg", metadata={"Date": None})
-    return buffer.getvalue()
+    # No inline CSS: the page renders it under a strict Content-Security-Policy.
+    return presentation_attributes(buffer.getvalue())

@@ -29,6 +29,8 @@ def test_researcher_uploads_a_recording_and_sees_its_timeline(
     page = chromium.new_context(viewport={"width": 1280, "height": 900}).new_page()
     script_errors, failed = [], []
     page.on("pageerror", lambda error: script_errors.append(str(error)))
+    # The figure and the legend must not need inline styles (the site's Content-Security-Policy).
+    page.on("console", lambda m: "Content Security Policy" in m.text and script_errors.append(m.text))
     page.on("response", lambda r: r.status >= 400 and "favicon" not in r.url and failed.append(f"{r.status} {r.url}"))
 
     page.goto(f"{live_server.url}/accounts/login/")

@@ -62,6 +62,15 @@ def test_wilson_interval_matches_the_textbook_value():
     assert wilson_interval(0, 0, 0.95) is None
 
 
+@pytest.mark.parametrize("n", range(1, 60))
+def test_wilson_interval_contains_its_estimate_when_all_or_none_are_right(n):
+    # Issue 12: at 0 or n of n one bound lands a rounding error inside the estimate, and the report's
+    # error bar became negative (a 500). 12 of 12 and 0 of 12 were such cases.
+    for successes in (0, n):
+        low, high = wilson_interval(successes, n, 0.95)
+        assert low <= successes / n <= high
+
+
 def test_fleiss_kappa_worked_by_hand(human):
     fleiss = human["fleiss_kappa"]
     # Two answers per utterance. Agreeing pairs on u1 u4 u6 u8: mean observed agreement 4/10.

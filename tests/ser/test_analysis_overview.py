@@ -1,4 +1,4 @@
-"""Data overview (figures 1b, 2a, 2b) on the hand-made dataset of test_analysis_dataset."""
+"""Data overview (figures 1b, 2a, 2b) on the hand-made dataset of tests/ser/analysis_dataset.py."""
 
 import pytest
 

@@ -45,6 +45,21 @@ def test_every_report_figure_is_well_formed_svg(report):
     assert all(c in _texts(figures["class_distribution.svg"]) for c in CLASSES)
 
 
+def test_an_interval_that_misses_its_estimate_still_draws(report):
+    # A percentile bootstrap interval need not contain its estimate (issue 12: a 500 on the report
+    # page). The bar is drawn on the side where the bound lies, none on the other.
+    report = {**report, "table1": {name: dict(values) for name, values in report["table1"].items()}}
+    row = next(iter(report["table1"].values()))
+    row["overall_accuracy"], row["overall_accuracy_ci"] = 0.5, [0.6, 0.9]
+    row["mean_class_accuracy"], row["mean_class_accuracy_ci"] = 1.0, [0.5, 0.9999999999999999]
+    report["human"] = {**report["human"], "answer_index": {"bin_width": 10, "bins": [
+        {"start": 0, "end": 9, "n": 12, "accuracy": 1.0, "ci": [0.75, 0.9999999999999998]},
+        {"start": 10, "end": 19, "n": 12, "accuracy": 0.0, "ci": [2e-17, 0.25]},
+    ]}}  # fmt: skip
+    figures = comparison_figures(report)
+    assert _texts(figures["table1.svg"]) and _texts(figures["answer_index.svg"])
+
+
 def test_confusion_heatmaps_share_one_class_order_and_show_counts(report):
     texts = _texts(confusion_heatmaps_svg(report, rows=["ctc", "human"]))
     assert "CTC (beam search)" in texts and "Human" in texts

@@ -64,7 +64,9 @@ def wilson_interval(successes: int, n: int, confidence: float) -> list[float] | 
     p = successes / n
     centre = (p + z * z / (2 * n)) / (1 + z * z / n)
     half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
-    return [max(0.0, centre - half), min(1.0, centre + half)]
+    # At p = 0 or 1 one bound equals p exactly in theory but lands a rounding error inside it in
+    # floating point; the interval must contain its estimate (error bars are drawn from the difference).
+    return [min(p, max(0.0, centre - half)), max(p, min(1.0, centre + half))]
 
 
 def accuracy_over_answer_index(row: RowAnswers, config: AnalysisConfig) -> dict:

@@ -15,6 +15,7 @@ import matplotlib
 import numpy as np
 from matplotlib.figure import Figure
 
+from ..svg import XML_DECLARATION, presentation_attributes
 from .inputs import DecodedSpan, row_label
 
 _SVG_SETTINGS = {"svg.fonttype": "none", "svg.hashsalt": "emolab", "font.size": 9}
@@ -30,12 +31,28 @@ def _to_svg(figure: Figure) -> str:
     buffer = io.StringIO()
     with matplotlib.rc_context(_SVG_SETTINGS):
         figure.savefig(buffer, format="svg", bbox_inches="tight", metadata={"Date": None})
-    return buffer.getvalue()
+    # No inline CSS: the pages and the downloads render under a strict Content-Security-Policy.
+    return XML_DECLARATION + presentation_attributes(buffer.getvalue())
 
 
 def _figure(width: float, height: float) -> Figure:
     with matplotlib.rc_context(_SVG_SETTINGS):
         return Figure(figsize=(width, height), layout="constrained")
+
+
+def _error_lengths(values: np.ndarray, intervals: Sequence) -> list[np.ndarray]:
+    """matplotlib's ``yerr`` (lengths below and above each value) from (low, high) intervals.
+
+    A percentile bootstrap interval need not contain its estimate (all its resamples may lie on one
+    side), and a bound can equal the estimate up to rounding: matplotlib refuses any negative
+    length, so the bar is drawn to the bound on the side where there is one and not on the other.
+    A missing interval draws no bar.
+    """
+    low = np.array([np.nan if ci is None else ci[0] for ci in intervals], dtype=float)
+    high = np.array([np.nan if ci is None else ci[1] for ci in intervals], dtype=float)
+    below = np.nan_to_num(np.clip(values - low, 0.0, None), nan=0.0)
+    above = np.nan_to_num(np.clip(high - values, 0.0, None), nan=0.0)
+    return [below, above]
 
 
 def _percent(value: float | None) -> str:
@@ -108,10 +125,9 @@ def table1_svg(report: dict) -> str:
     positions = np.arange(len(names))
     for offset, key, colour in ((-0.2, "overall_accuracy", "#4c72b0"), (0.2, "mean_class_accuracy", "#dd8452")):
         values = np.array([np.nan if table[n][key] is None else table[n][key] for n in names], dtype=float)
-        low = np.array([v - (table[n][f"{key}_ci"] or [v, v])[0] for n, v in zip(names, values, strict=True)])
-        high = np.array([(table[n][f"{key}_ci"] or [v, v])[1] - v for n, v in zip(names, values, strict=True)])
+        yerr = _error_lengths(values, [table[n][f"{key}_ci"] for n in names])
         label = key.replace("_", " ")
-        axes.bar(positions + offset, values, 0.4, yerr=[low, high], capsize=2, color=colour, label=label)
+        axes.bar(positions + offset, values, 0.4, yerr=yerr, capsize=2, color=colour, label=label)
     axes.set_xticks(positions, [row_label(n) for n in names], rotation=30, ha="right")
     axes.set_ylim(0, 1)
     axes.set_ylabel("accuracy (95% bootstrap interval)")
@@ -230,10 +246,9 @@ def answer_index_svg(report: dict) -> str:
     axes = figure.add_subplot()
     if bins:
         centres = np.array([(b["start"] + b["end"]) / 2 for b in bins])
-        accuracy = np.array([b["accuracy"] for b in bins])
-        low = accuracy - np.array([b["ci"][0] for b in bins])
-        high = np.array([b["ci"][1] for b in bins]) - accuracy
-        axes.errorbar(centres, accuracy, yerr=[low, high], marker="o", capsize=3, color="#4c72b0")
+        accuracy = np.array([b["accuracy"] for b in bins], dtype=float)
+        yerr = _error_lengths(accuracy, [b["ci"] for b in bins])
+        axes.errorbar(centres, accuracy, yerr=yerr, marker="o", capsize=3, color="#4c72b0")
         pooled = report["table1"].get("human", {}).get("overall_accuracy")
         if pooled is not None:
             axes.axhline(pooled, color="grey", linestyle=":", linewidth=1, label="all answers")

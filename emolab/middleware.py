@@ -1,0 +1,65 @@
+"""Request bodies the API refuses, answered in the API's own shape (JSON with a ``detail``).
+
+Django answers a body over its limits with an HTML 400 page (``RequestDataTooBig`` is a
+"suspicious operation"), and does not limit a JSON body at all. For API paths this middleware
+refuses a body whose Content-Length is over the endpoint's limit with a JSON 413 before anything
+reads it, and turns Django's own refusals raised while a view parses the body into JSON: 413 for
+too large, 400 for too many fields or files. Pages keep Django's HTML answers.
+"""
+
+from django.conf import settings
+from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
+from django.http import JsonResponse
+from django.urls import reverse
+
+API_PREFIX = "/api/"
+
+
+def _size(n_bytes: int) -> str:
+    return f"{n_bytes / 1e6:.1f} MB" if n_bytes >= 1e6 else f"{n_bytes / 1e3:.0f} kB"
+
+
+def _body_limit(path: str) -> tuple[int, str]:
+    """(largest body in bytes, the setting that says so) for an API path."""
+    # The one upload endpoint takes recordings up to its own limit; every other API call is a
+    # small JSON document, held in memory while parsed.
+    if path == reverse("predict"):
+        return int(settings.EMOLAB_PREDICT_MAX_BYTES), "EMOLAB_PREDICT_MAX_BYTES"
+    return int(settings.DATA_UPLOAD_MAX_MEMORY_SIZE), "DATA_UPLOAD_MAX_MEMORY_SIZE"
+
+
+def _content_length(request) -> int | None:
+    try:
+        return int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        return None
+
+
+class ApiRequestBodyMiddleware:
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if request.path_info.startswith(API_PREFIX):
+            length = _content_length(request)
+            limit, setting = _body_limit(request.path_info)
+            if length is not None and length > limit:
+                return JsonResponse(
+                    {"detail": f"The request body is {_size(length)}; the limit is {_size(limit)} ({setting})."},
+                    status=413,
+                )
+        return self.get_response(request)
+
+    def process_exception(self, request, exception):
+        if not request.path_info.startswith(API_PREFIX):
+            return None
+        if isinstance(exception, RequestDataTooBig):
+            # Django's multipart parser holds every non-file field in memory, up to this limit.
+            limit = int(settings.DATA_UPLOAD_MAX_MEMORY_SIZE)
+            return JsonResponse(
+                {"detail": f"The request's fields are over the limit of {_size(limit)} (DATA_UPLOAD_MAX_MEMORY_SIZE)."},
+                status=413,
+            )
+        if isinstance(exception, TooManyFieldsSent | TooManyFilesSent):
+            return JsonResponse({"detail": f"The request body is refused: {exception}"}, status=400)
+        return None
