@@ -107,10 +107,6 @@ class AssessorState:
     gold_total: int
 
     @property
-    def in_warmup(self) -> bool:
-        return self.warmup_done < self.warmup_total
-
-    @property
     def done(self) -> int:
         return self.warmup_done + self.main_done + self.gold_done
 
@@ -190,10 +186,6 @@ class CampaignOverview:
     n_judgments_main: int
     live_reservations: int
     assessors: list[AssessorRow]
-
-    @property
-    def share_at_target(self) -> float:
-        return self.n_main_at_target / self.n_main if self.n_main else 0.0
 
 
 def campaign_overview(*, campaign: Campaign, now: datetime) -> CampaignOverview:

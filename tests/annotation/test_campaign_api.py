@@ -127,7 +127,7 @@ def test_list_shows_each_user_what_they_may_work_on_or_manage(api_client, corpus
     alice = make_user("assessor", username="alice")
     bob = make_user("assessor", username="bob")
     everyone = _campaign(corpus, name="everyone")
-    only_bob = _campaign(corpus, name="only bob", assessor_usernames=["bob"])
+    only_bob = _campaign(corpus, name="only bob", assessors=["bob"])
     api_client.force_authenticate(alice)
     listed = api_client.get("/api/campaigns/").json()
     assert [c["name"] for c in listed] == ["everyone"]
@@ -182,7 +182,7 @@ def test_whole_flow_through_warmup_and_main_phase(api_client, corpus):
     assert [j.phase for j in judgments] == ["warmup"] * 4 + ["main"] * 12
     assert all(
         j.answer == label and j.expert_label == expert and j.is_correct == (label == expert)
-        for j, (_, label, expert) in zip(judgments, seen)
+        for j, (_, label, expert) in zip(judgments, seen, strict=True)
     )
     assert [j.response_ms for j in judgments] == [900 + k for k in range(16)]
     assert [j.replays for j in judgments] == [k % 2 for k in range(16)]
@@ -260,7 +260,7 @@ def test_an_item_not_assigned_to_this_assessor_is_refused(api_client, corpus):
 
 
 def test_users_outside_the_campaign_are_refused(api_client, corpus, researcher):
-    campaign = _campaign(corpus, assessor_usernames=[make_user("assessor", username="alice").username])
+    campaign = _campaign(corpus, assessors=[make_user("assessor", username="alice").username])
     outsider = make_user("assessor")
     nobody = make_user("none")
     for user in (outsider, nobody, researcher):

@@ -51,7 +51,7 @@ def test_assessors_see_their_campaigns_with_progress_on_home_and_list(corpus, as
         corpus=corpus,
         name="Only bob",
         created_by=None,
-        assessor_usernames=[make_user("assessor", username="bob").username],
+        assessors=[make_user("assessor", username="bob").username],
     )
     _answer_n(mine, assessor, 5)
     client = _signed_in(assessor)
