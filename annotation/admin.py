@@ -85,7 +85,7 @@ class CampaignAdminForm(forms.ModelForm):
             try:
                 campaign_plan(campaign=probe)
             except CampaignSetupError as exc:
-                raise forms.ValidationError({exc.field: str(exc)} if exc.field in self.fields else str(exc))
+                raise forms.ValidationError({exc.field: str(exc)} if exc.field in self.fields else str(exc)) from exc
         return cleaned
 
 

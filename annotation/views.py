@@ -60,8 +60,8 @@ def campaign_new(request):
                 replay_limit=data["replay_limit"],
                 gold_share=data["gold_share"],
                 warmup_per_class=data["warmup_per_class"],
-                warmup_names=data["warmup_utterances"],
-                assessor_usernames=[user.username for user in data["assessors"]],
+                warmup_utterances=data["warmup_utterances"],
+                assessors=[user.username for user in data["assessors"]],
                 exclude_seen_elsewhere=data["exclude_seen_elsewhere"],
             )
         except CampaignSetupError as exc:

@@ -4,9 +4,17 @@ and call services."""
 import os
 
 from celery import Celery
+from django.db import transaction
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "emolab.settings")
 
 app = Celery("emolab")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+
+
+def enqueue_after_commit(task_name: str, *args) -> None:
+    """Send the task named ``task_name`` once the surrounding transaction has committed, so the
+    worker finds the rows it is given. Services send tasks by name: the task modules import the
+    services, so the services importing the tasks would make a cycle."""
+    transaction.on_commit(lambda: app.send_task(task_name, args=args))

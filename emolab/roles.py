@@ -74,13 +74,6 @@ def admin_required(view):
     return wrapper
 
 
-class IsAdmin(BasePermission):
-    message = "Admins (staff) only."
-
-    def has_permission(self, request, view):
-        return is_admin(request.user)
-
-
 class IsResearcher(BasePermission):
     """Researchers and admins."""
 

@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import inspect
 import json
 import os
 import random
@@ -122,6 +123,9 @@ def worker_setup(args) -> None:
         Token.objects.bulk_create([Token(user=user, key=Token.generate_key()) for user in users])
         return users
 
+    # The parameter naming the assessors was renamed after the baseline commit.
+    parameters = inspect.signature(campaign_create).parameters
+    named = "assessors" if "assessors" in parameters else "assessor_usernames"
     out = {"workloads": {}}
     for workload, n_users in (("closed", args.clients), ("open", args.assessors)):
         # One more named assessor than the load uses: the profile runs as that one afterwards.
@@ -132,7 +136,7 @@ def worker_setup(args) -> None:
             created_by=None,
             judgments_per_item=args.target,
             gold_share=args.gold_share,
-            assessor_usernames=[user.username for user in users],
+            **{named: [user.username for user in users]},
             seed=args.seed,
         )
         tokens = dict(Token.objects.filter(user__in=users).values_list("user__username", "key"))

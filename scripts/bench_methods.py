@@ -24,9 +24,11 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from models_app.ser.config import ExperimentConfig, preset  # noqa: E402
-from models_app.ser.decoding import prefix_beam_search  # noqa: E402
-from models_app.ser.experiment import METHODS, Dataset, build_estimator, run_experiment  # noqa: E402
+from models_app.ser.config import ExperimentConfig, preset
+from models_app.ser.dataset import Dataset
+from models_app.ser.decoding import prefix_beam_search
+from models_app.ser.experiment import run_experiment
+from models_app.ser.registry import METHOD_NAMES, build_estimator
 
 N_FEATURES = 34
 N_CLASSES = 4
@@ -161,8 +163,8 @@ def run_full_protocol(config: ExperimentConfig, rng: np.random.Generator, n_jobs
     dataset = Dataset(np.arange(len(X)), X, y, sessions, speakers, ["ang", "exc", "neu", "sad"])
     started = time.perf_counter()
     progress = print_progress(started)
-    result = run_experiment(dataset, list(METHODS), config, n_folds=5, seed=0, progress=progress, n_jobs=n_jobs)
-    seconds = {m: sum(r.seconds for r in result.fold_results if r.method == m) for m in METHODS}
+    result = run_experiment(dataset, list(METHOD_NAMES), config, n_folds=5, seed=0, progress=progress, n_jobs=n_jobs)
+    seconds = {m: sum(r.seconds for r in result.fold_results if r.method == m) for m in METHOD_NAMES}
     wall = time.perf_counter() - started
     return {"wall_seconds": wall, "n_jobs": n_jobs, "threads_per_job": config.n_threads, "seconds_per_method": seconds}
 
@@ -191,26 +193,32 @@ def main(argv=None) -> None:
     for name in args.corpora.split(","):
         report = bench_corpus(name, config, args.epochs, peak, rng)
         results["corpora"][name] = report
-        print(f"\n{name}-size: {report['utterances']} utterances, {report['frames']} frames; "
-              f"{report['train_utterances']} train per fold")  # fmt: skip
+        print(
+            f"\n{name}-size: {report['utterances']} utterances, {report['frames']} frames; "
+            f"{report['train_utterances']} train per fold"
+        )
         for method, m in report["methods"].items():
             print(
                 f"  {method:<9} {m['seconds_per_epoch']:7.2f} s/epoch  {m['gflop_per_epoch']:8.1f} GFLOP/epoch  "
                 f"{m['achieved_gflops']:6.1f} GFLOP/s = "
                 f"{100 * m['share_of_matmul_peak']:5.1f}% of the matrix-product rate"
             )
-        print(f"  framewise forest, one fold: {report['framewise_fold_seconds']:.1f} s; "
-              f"statistics forest: {report['utterance_stats_fold_seconds']:.1f} s; "
-              f"beam search: {1000 * report['beam_search_seconds_per_utterance']:.1f} ms/utterance")  # fmt: skip
+        print(
+            f"  framewise forest, one fold: {report['framewise_fold_seconds']:.1f} s; "
+            f"statistics forest: {report['utterance_stats_fold_seconds']:.1f} s; "
+            f"beam search: {1000 * report['beam_search_seconds_per_utterance']:.1f} ms/utterance"
+        )
         minutes = report["projected_protocol_seconds"] / 60
         print(f"  projected {args.preset} protocol (5 folds, all methods): {minutes:.1f} min (a projection, not a run)")
     if args.full_protocol:
         full = run_full_protocol(config, rng, args.jobs)
         results["full_protocol"] = full
         per_method = ", ".join(f"{m} {s / 60:.1f}" for m, s in full["seconds_per_method"].items())
-        print(f"\nfull {args.preset} protocol run on the IEMOCAP-size corpus, {args.jobs} unit(s) at once "
-              f"x {args.threads} thread(s): {full['wall_seconds'] / 60:.1f} min wall "
-              f"(unit minutes per method: {per_method})")  # fmt: skip
+        print(
+            f"\nfull {args.preset} protocol run on the IEMOCAP-size corpus, {args.jobs} unit(s) at once "
+            f"x {args.threads} thread(s): {full['wall_seconds'] / 60:.1f} min wall "
+            f"(unit minutes per method: {per_method})"
+        )
     if args.json:
         Path(args.json).write_text(json.dumps(results, indent=2))
 

@@ -19,24 +19,24 @@ import os
 for variable in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ[variable] = "1"
 
-import argparse  # noqa: E402
-import statistics  # noqa: E402
-import sys  # noqa: E402
-import tempfile  # noqa: E402
-import time  # noqa: E402
-from pathlib import Path  # noqa: E402
+import argparse
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
 
-import numpy as np  # noqa: E402
-import soundfile  # noqa: E402
-import torch  # noqa: E402
-from threadpoolctl import threadpool_limits  # noqa: E402
+import numpy as np
+import soundfile
+import torch
+from threadpoolctl import threadpool_limits
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from models_app.ser.features import FEATURE_PRESETS  # noqa: E402
-from models_app.ser.methods import CTCBLSTM  # noqa: E402
-from models_app.ser.persistence import load_estimator  # noqa: E402
-from models_app.ser.timeline import (  # noqa: E402
+from models_app.ser.features import FEATURE_PRESETS
+from models_app.ser.methods import CTCBLSTM
+from models_app.ser.persistence import load_estimator
+from models_app.ser.timeline import (
     TimelineConfig,
     emotion_timeline,
     form_segments,
@@ -44,7 +44,7 @@ from models_app.ser.timeline import (  # noqa: E402
     recording_features,
     windowed_probabilities,
 )
-from models_app.ser.timeline_audio import read_mono  # noqa: E402
+from models_app.ser.timeline_audio import read_mono
 
 GOALS_S = {"10 s clip": 0.1, "10 min recording": 5.0}
 
@@ -90,11 +90,14 @@ def bench(name: str, model, samples: np.ndarray, rate: int, feature_config, repe
     features_s, features = timed(lambda: recording_features(samples, rate, feature_config), repeats)
     windowed_s, _ = timed(
         lambda: windowed_probabilities(
-            model, features.matrix, window_frames=config.window_frames, hop_frames=config.hop_frames,
+            model,
+            features.matrix,
+            window_frames=config.window_frames,
+            hop_frames=config.hop_frames,
             windows_per_batch=config.windows_per_batch,
         ),
         repeats,
-    )  # fmt: skip
+    )
     # The network alone, on the same windows and batches; the rest of windowed_probabilities is
     # the windows' CTC decoding (forward algorithm) and their weighted sum.
     starts = plan_windows(len(features.matrix), config.window_frames, config.hop_frames)
@@ -107,11 +110,16 @@ def bench(name: str, model, samples: np.ndarray, rate: int, feature_config, repe
     decoding_s = max(windowed_s - network_s, 0.0)
     segments_s, _ = timed(
         lambda: form_segments(
-            timeline.probabilities, timeline.scored, classes=timeline.classes, frame_step_s=timeline.frame_step_s,
-            window_s=timeline.window_s, duration_s=timeline.duration_s, max_pause_s=config.max_pause_s,
+            timeline.probabilities,
+            timeline.scored,
+            classes=timeline.classes,
+            frame_step_s=timeline.frame_step_s,
+            window_s=timeline.window_s,
+            duration_s=timeline.duration_s,
+            max_pause_s=config.max_pause_s,
         ),
         repeats,
-    )  # fmt: skip
+    )
     parts = features_s + network_s + decoding_s + segments_s
     goal = GOALS_S.get(name)
     verdict = "" if goal is None else (f"  goal < {goal * 1000:.0f} ms: " + ("met" if total < goal else "MISSED"))

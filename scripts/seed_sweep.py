@@ -56,7 +56,7 @@ def print_report(scores: dict, model_seeds) -> None:
     rows = list(scores)
     for i, first in enumerate(rows):
         for second in rows[i + 1 :]:
-            held = sum(a[1] >= b[1] for a, b in zip(scores[first], scores[second]))
+            held = sum(a[1] >= b[1] for a, b in zip(scores[first], scores[second], strict=True))
             print(f"{first} >= {second} in mean class accuracy: {held} of {len(model_seeds)} seeds")
 
 
@@ -76,18 +76,18 @@ def main(argv=None) -> None:
     import django
 
     django.setup()
-    from annotation.models import Corpus
+    from annotation.selectors.corpora import UnknownCorpus, corpus_named
     from models_app.selectors.datasets import dataset_for_corpus
     from models_app.ser.config import preset
     from models_app.services.features import feature_set_ensure
 
     try:
-        corpus = Corpus.objects.get(name=args.corpus)
-    except Corpus.DoesNotExist:
-        sys.exit(f"no corpus named {args.corpus!r} in this var dir (EMOLAB_VAR_DIR / DATABASE_URL)")
+        corpus = corpus_named(name=args.corpus)
+    except UnknownCorpus as exc:
+        sys.exit(f"{exc} (in this var dir: EMOLAB_VAR_DIR / DATABASE_URL)")
     config = preset(args.preset)
     feature_set = feature_set_ensure(corpus=corpus, preset=config.feature_preset)
-    dataset = dataset_for_corpus(corpus, feature_set, classes=parse_list(args.classes) or None)
+    dataset = dataset_for_corpus(corpus=corpus, feature_set=feature_set, classes=parse_list(args.classes) or None)
     model_seeds = [int(s) for s in parse_list(args.model_seeds)]
     methods = parse_list(args.methods)
     print(f"{corpus.name}: {len(dataset)} utterances; preset {config.name}; folds of seed {args.fold_seed}")

@@ -41,6 +41,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "emolab.settings")
 os.environ.setdefault("DEBUG", "1")
 
+from models_app.ser.config import DEFAULT_PRESET
+
 
 def parse_windows(text: str) -> list[tuple[int, int]]:
     settings = []
@@ -57,16 +59,23 @@ def _with_segments(timeline, probabilities):
     from models_app.ser.timeline import form_segments
 
     segments = form_segments(
-        probabilities, timeline.scored, classes=timeline.classes, frame_step_s=timeline.frame_step_s,
-        window_s=timeline.window_s, duration_s=timeline.duration_s, max_pause_s=1.0,
-    )  # fmt: skip
+        probabilities,
+        timeline.scored,
+        classes=timeline.classes,
+        frame_step_s=timeline.frame_step_s,
+        window_s=timeline.window_s,
+        duration_s=timeline.duration_s,
+        max_pause_s=1.0,
+    )
     return replace(timeline, probabilities=probabilities, segments=tuple(segments))
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--corpus", default="demo")
-    parser.add_argument("--preset", default="fast", help="experiment preset of the CTC models (default: fast)")
+    parser.add_argument(
+        "--preset", default=DEFAULT_PRESET, help=f"experiment preset of the CTC models (default: {DEFAULT_PRESET})"
+    )
     parser.add_argument("--protocol", choices=("heldout", "final"), default="heldout")
     parser.add_argument("--folds", type=int, default=5)
     parser.add_argument("--seed", type=int, default=0)
@@ -83,13 +92,13 @@ def main() -> int:
     from threadpoolctl import threadpool_limits
     from tqdm import tqdm
 
-    from annotation.models import Corpus, Utterance
-    from annotation.selectors.corpora import experiment_utterances
+    from annotation.models import Utterance
+    from annotation.selectors.corpora import UnknownCorpus, corpus_named, experiment_utterances
     from models_app.ser.audio import read_audio
     from models_app.ser.config import preset
     from models_app.ser.cv import grouped_folds
-    from models_app.ser.experiment import build_estimator
     from models_app.ser.features import extract, feature_config_for_preset
+    from models_app.ser.registry import build_estimator
     from models_app.ser.timeline import (
         TimelineConfig,
         recording_features,
@@ -98,19 +107,17 @@ def main() -> int:
     )
 
     torch.set_num_threads(1)
-    corpus = Corpus.objects.filter(name=args.corpus).first()
-    if corpus is None:
-        print(
-            f"no corpus {args.corpus!r} in {os.environ.get('EMOLAB_VAR_DIR', 'var/')}: run build_demo_corpus first",
-            file=sys.stderr,
-        )
+    try:
+        corpus = corpus_named(name=args.corpus)
+    except UnknownCorpus as exc:
+        print(f"{exc} (in {os.environ.get('EMOLAB_VAR_DIR', 'var/')})", file=sys.stderr)
         return 2
     config = preset(args.preset)
     feature_config = feature_config_for_preset(config.feature_preset)
     default = TimelineConfig()
     settings = parse_windows(args.windows) if args.windows else [(default.window_frames, default.hop_frames)]
 
-    labelled = list(experiment_utterances(corpus).order_by("id"))
+    labelled = list(experiment_utterances(corpus=corpus).order_by("id"))
     long_ones = [
         u for u in Utterance.objects.filter(corpus=corpus).select_related("session").order_by("id") if u.emotion_spans
     ]

@@ -6,8 +6,8 @@ import os
 
 os.environ.setdefault("SECRET_KEY", "insecure-key-for-the-test-suite-only")
 
-from emolab.settings import *  # noqa: E402,F401,F403
-from emolab.settings import (  # noqa: E402
+from emolab.settings import *  # noqa: E402,F401,F403  (the project's settings, after SECRET_KEY above; some changed below)
+from emolab.settings import (  # noqa: E402  (after SECRET_KEY)
     CELERY_BROKER_URL,
     EMOLAB_THROTTLE_DEFAULTS,
     VAR_DIR,

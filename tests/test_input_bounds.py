@@ -20,7 +20,7 @@ from annotation.services.campaigns import campaign_create
 from models_app.api.jobs import JobCreateSerializer
 from models_app.api.predict import PredictRequestSerializer
 from models_app.forms import JobStartForm
-from models_app.job_models import TrainingJob
+from models_app.models import TrainingJob
 from tests.factories import make_corpus
 
 # (form or serializer, field) -> (model, column) it is stored in or looked up by.

@@ -48,11 +48,23 @@ class WorkerProcess:
         )
         env.update(self.extra_env)
         command = [
-            sys.executable, "-m", "celery", "-A", "emolab", "worker",
-            "--loglevel=INFO", f"--pool={self.pool}", "--concurrency=1",
-            "-n", self.name, "-Q", settings.CELERY_TASK_DEFAULT_QUEUE,
-            "--without-gossip", "--without-mingle", "--without-heartbeat",
-        ]  # fmt: skip
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "emolab",
+            "worker",
+            "--loglevel=INFO",
+            f"--pool={self.pool}",
+            "--concurrency=1",
+            "-n",
+            self.name,
+            "-Q",
+            settings.CELERY_TASK_DEFAULT_QUEUE,
+            "--without-gossip",
+            "--without-mingle",
+            "--without-heartbeat",
+        ]
         self.process = subprocess.Popen(
             command,
             cwd=ROOT,

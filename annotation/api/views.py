@@ -28,38 +28,23 @@ from annotation.selectors.campaigns import (
     campaigns_visible_to,
     labelling_context,
 )
-from annotation.services.campaigns import CampaignSetupError, campaign_create
-from annotation.services.judgments import (
-    AnswerConflict,
-    CampaignClosed,
-    InvalidAnswer,
-    ItemNotAssigned,
-    JudgmentError,
-    NoAccess,
-    assignment_next,
-    judgment_record,
-)
+from annotation.services.campaigns import campaign_create
+from annotation.services.judgments import assignment_next, judgment_record
 from emolab.authentication import API_AUTHENTICATION
 from emolab.roles import IsResearcher
 from emolab.throttling import DEFAULT_THROTTLES, AnswersThrottle
 
-_ERROR_STATUS = {
-    InvalidAnswer: status.HTTP_400_BAD_REQUEST,
-    NoAccess: status.HTTP_403_FORBIDDEN,
-    ItemNotAssigned: status.HTTP_409_CONFLICT,
-    AnswerConflict: status.HTTP_409_CONFLICT,
-    CampaignClosed: status.HTTP_409_CONFLICT,
-}
-
-
 _NOT_FOUND = f"No {Campaign._meta.object_name} matches the given query."  # get_object_or_404's words
 
 
-def _error(exc: JudgmentError, user) -> Response:
-    if isinstance(exc, NoAccess) and not campaign_user_can_manage(user=user):
-        # Whoever is not part of a campaign cannot tell it from one that does not exist.
+def _labelling_context_or_404(request: Request, campaign_id: int, now):
+    """The campaign and the user's access to it. Whoever may neither label in it nor manage it cannot
+    tell it from a campaign that does not exist: 404 either way. Researchers, who see every
+    campaign, are told by the service why they may not label (403)."""
+    campaign, access = labelling_context(campaign_id=campaign_id, user=request.user, now=now)
+    if campaign is None or (not access.can_label and not campaign_user_can_manage(user=request.user)):
         raise Http404(_NOT_FOUND)
-    return Response({"detail": str(exc)}, status=_ERROR_STATUS[type(exc)])
+    return campaign, access
 
 
 _ANY_ITEM = "00000000-0000-0000-0000-000000000000"
@@ -117,27 +102,21 @@ class CampaignListCreateView(APIView):
         serializer = CampaignCreateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
-        try:
-            campaign = campaign_create(
-                corpus=data["corpus"],
-                name=data["name"],
-                created_by=request.user,
-                classes=data["classes"],
-                judgments_per_item=data["judgments_per_item"],
-                feedback=data["feedback"],
-                items_per_assessor=data["items_per_assessor"],
-                replay_limit=data["replay_limit"],
-                gold_share=data["gold_share"],
-                warmup_per_class=data["warmup_per_class"],
-                warmup_names=data["warmup_utterances"],
-                assessor_usernames=data["assessors"],
-                exclude_seen_elsewhere=data["exclude_seen_elsewhere"],
-            )
-        except CampaignSetupError as exc:
-            body = {"detail": str(exc)}
-            if exc.field:
-                body["field"] = exc.field
-            return Response(body, status=status.HTTP_400_BAD_REQUEST)
+        campaign = campaign_create(
+            corpus=data["corpus"],
+            name=data["name"],
+            created_by=request.user,
+            classes=data["classes"],
+            judgments_per_item=data["judgments_per_item"],
+            feedback=data["feedback"],
+            items_per_assessor=data["items_per_assessor"],
+            replay_limit=data["replay_limit"],
+            gold_share=data["gold_share"],
+            warmup_per_class=data["warmup_per_class"],
+            warmup_utterances=data["warmup_utterances"],
+            assessors=data["assessors"],
+            exclude_seen_elsewhere=data["exclude_seen_elsewhere"],
+        )  # a CampaignSetupError answers 400 with the field it names (emolab/errors.py)
         context = {"states": _states_for([campaign], request.user, can_manage=True), "can_manage": True}
         return Response(CampaignSerializer(campaign, context=context).data, status=status.HTTP_201_CREATED)
 
@@ -156,13 +135,9 @@ class NextItemView(APIView):
     )
     def get(self, request: Request, campaign_id: int) -> Response:
         now = timezone.now()
-        campaign, access = labelling_context(campaign_id=campaign_id, user=request.user, now=now)
-        if campaign is None:
-            raise Http404(_NOT_FOUND)
-        try:
-            result = assignment_next(campaign=campaign, assessor=request.user, now=now, access=access)
-        except JudgmentError as exc:
-            return _error(exc, request.user)
+        campaign, access = _labelling_context_or_404(request, campaign_id, now)
+        # The services' errors answer with their status (emolab/errors.py).
+        result = assignment_next(campaign=campaign, assessor=request.user, now=now, access=access)
         item = None
         if result.item is not None:
             item = {
@@ -202,25 +177,20 @@ class AnswerView(APIView):
     )
     def post(self, request: Request, campaign_id: int) -> Response:
         now = timezone.now()
-        campaign, access = labelling_context(campaign_id=campaign_id, user=request.user, now=now)
-        if campaign is None:
-            raise Http404(_NOT_FOUND)
+        campaign, access = _labelling_context_or_404(request, campaign_id, now)
         serializer = AnswerSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
-        try:
-            result = judgment_record(
-                now=now,
-                access=access,
-                campaign=campaign,
-                assessor=request.user,
-                item_public_id=data["item"],
-                answer=data["label"],
-                response_ms=data["response_ms"],
-                replays=data["replays"],
-            )
-        except JudgmentError as exc:
-            return _error(exc, request.user)
+        result = judgment_record(
+            now=now,
+            access=access,
+            campaign=campaign,
+            assessor=request.user,
+            item_public_id=data["item"],
+            answer=data["label"],
+            response_ms=data["response_ms"],
+            replays=data["replays"],
+        )
         # The shape of AnswerResultSerializer, built directly (every answer of every assessor comes here).
         body = {"item": str(result.item_public_id)}
         if result.show_feedback:

@@ -34,6 +34,7 @@ MARKER_FILE = ".demo-corpus.json"  # says a folder holds a demo build (and with 
 MAX_LONG_ATTEMPTS = 40  # sentence draws tried for a long utterance before giving up (one or two suffice)
 
 ProgressCallback = Callable[[int, int], None]  # (done, total), like the import service's
+DEFAULT_CONFIG = DemoCorpusConfig()  # frozen: one shared instance is safe as the default
 
 # Entropy tags that keep the generators of different purposes independent.
 _PLAN, _RENDER, _VOTES = 1, 2, 3
@@ -134,23 +135,7 @@ def _render_long(item: PlannedUtterance, config: DemoCorpusConfig, rng: np.rando
     emotional_rendering = draw_rendering(item.emotion, item.speaker, rng, intensity=item.intensity)
     emotion_first = bool(rng.random() < 0.5)
     for _ in range(MAX_LONG_ATTEMPTS):
-        texts = {"neutral": [], item.emotion: []}
-        audio = {"neutral": [], item.emotion: []}
-
-        def seconds(emotion: str) -> float:
-            return sum(a.size for a in audio[emotion]) / SAMPLE_RATE
-
-        def add_sentence(emotion: str) -> None:
-            sentence = SENTENCES[int(rng.integers(len(SENTENCES)))]
-            rendering = neutral_rendering if emotion == "neutral" else emotional_rendering
-            texts[emotion].append(sentence)
-            audio[emotion].append(render_stretch(sentence, item.speaker, rendering, rng))
-
-        add_sentence("neutral")
-        add_sentence(item.emotion)
-        # Pauses and edge silences add about a second.
-        while seconds("neutral") + seconds(item.emotion) + 1.0 < low:
-            add_sentence("neutral" if seconds("neutral") < seconds(item.emotion) else item.emotion)
+        texts, audio = _draw_sentences(item, neutral_rendering, emotional_rendering, low, rng)
         order = [item.emotion, "neutral"] if emotion_first else ["neutral", item.emotion]
         stretches = [_join_sentences(audio[emotion], rng) for emotion in order]
         assembled = assemble(stretches, rng)
@@ -164,6 +149,29 @@ def _render_long(item: PlannedUtterance, config: DemoCorpusConfig, rng: np.rando
             transcript = " ".join(" ".join(texts[emotion]) for emotion in order)
             return RenderedUtterance(assembled.samples, transcript, spans)
     raise DemoCorpusError(f"{item.name}: no sentence draw fit {low}-{high} s in {MAX_LONG_ATTEMPTS} attempts")
+
+
+def _draw_sentences(item: PlannedUtterance, neutral_rendering, emotional_rendering, low: float, rng):
+    """One draw of the two stretches' sentences, (texts, audio) per emotion: one sentence each, then
+    more for the shorter stretch until the whole reaches about ``low`` seconds."""
+    texts = {"neutral": [], item.emotion: []}
+    audio = {"neutral": [], item.emotion: []}
+
+    def seconds(emotion: str) -> float:
+        return sum(a.size for a in audio[emotion]) / SAMPLE_RATE
+
+    def add_sentence(emotion: str) -> None:
+        sentence = SENTENCES[int(rng.integers(len(SENTENCES)))]
+        rendering = neutral_rendering if emotion == "neutral" else emotional_rendering
+        texts[emotion].append(sentence)
+        audio[emotion].append(render_stretch(sentence, item.speaker, rendering, rng))
+
+    add_sentence("neutral")
+    add_sentence(item.emotion)
+    # Pauses and edge silences add about a second.
+    while seconds("neutral") + seconds(item.emotion) + 1.0 < low:
+        add_sentence("neutral" if seconds("neutral") < seconds(item.emotion) else item.emotion)
+    return texts, audio
 
 
 def _join_sentences(sentences: list[np.ndarray], rng: np.random.Generator) -> np.ndarray:
@@ -206,7 +214,7 @@ def prepare_folder(out_dir: Path, config: DemoCorpusConfig) -> None:
 
 
 def build_demo_corpus(
-    out_dir: Path, *, config: DemoCorpusConfig = DemoCorpusConfig(), progress: ProgressCallback | None = None
+    out_dir: Path, *, config: DemoCorpusConfig = DEFAULT_CONFIG, progress: ProgressCallback | None = None
 ) -> DemoCorpusBuild:
     """Render every planned utterance to ``out_dir/<session>/<speaker>/<hash>.wav`` (16 kHz, 16-bit,
     mono) and return the records for the import service, with votes and no label (the import
@@ -222,7 +230,7 @@ def build_demo_corpus(
         np.random.default_rng((config.seed, _VOTES)),
     )
     records = []
-    for done, (item, is_contested) in enumerate(zip(planned, contested), start=1):
+    for done, (item, is_contested) in enumerate(zip(planned, contested, strict=True), start=1):
         rendered = render_planned(item, config)
         path = out_dir / item.speaker.session / item.speaker.code / _file_name(config, item)
         path.parent.mkdir(parents=True, exist_ok=True)

@@ -35,6 +35,3 @@ class DemoCorpusConfig:
             raise ValueError("long_duration_s must satisfy 2 <= low < high")
         if not 0.0 <= self.p_four_raters <= 1.0 or not 0.0 <= self.p_multi_category <= 1.0:
             raise ValueError("probabilities must be in [0, 1]")
-
-    def utterances_per_speaker(self, n_classes: int) -> int:
-        return n_classes * (self.short_per_speaker_class + self.long_per_speaker_class)

@@ -6,12 +6,12 @@ lock. Synchronous output mode hands the samples (16-bit, 22,050 Hz, mono) to a c
 
 Why the library is loaded afresh for every synthesis: espeak-ng keeps state in C statics between
 calls (in ``wavegen.c``, e.g. the pitch-flutter index), and neither espeak_Initialize nor a fixed
-random seed resets them (measured: same text, voice and seed, different output after other text). The same text with the same voice then comes out a few hundred samples
-longer or shorter depending on what was spoken before, so a corpus would depend on the order of
-synthesis. Loading a private copy of the library, speaking, and unloading it again (about 2 ms)
-starts every synthesis from the library's initial state: the output depends only on the
-arguments. The copy has its own file, so another user of ``espeakng-loader`` in the same process
-cannot keep it loaded.
+random seed resets them (measured: same text, voice and seed, different output after other text).
+The same text with the same voice then comes out a few hundred samples longer or shorter depending
+on what was spoken before, so a corpus would depend on the order of synthesis. Loading a private
+copy of the library, speaking, and unloading it again (about 2 ms) starts every synthesis from the
+library's initial state: the output depends only on the arguments. The copy has its own file, so
+another user of ``espeakng-loader`` in the same process cannot keep it loaded.
 
 espeak-ng also has a random generator of its own (used by some voice variants), which
 espeak_Initialize seeds from the clock; ``espeak_ng_SetRandSeed`` (espeak-ng 1.52) reseeds it
@@ -133,9 +133,15 @@ def _declare(lib: ctypes.CDLL) -> None:
     lib.espeak_SetParameter.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_int]
     lib.espeak_SetParameter.restype = ctypes.c_int
     lib.espeak_Synth.argtypes = [
-        ctypes.c_char_p, ctypes.c_size_t, ctypes.c_uint, ctypes.c_int,
-        ctypes.c_uint, ctypes.c_uint, ctypes.c_void_p, ctypes.c_void_p,
-    ]  # fmt: skip
+        ctypes.c_char_p,
+        ctypes.c_size_t,
+        ctypes.c_uint,
+        ctypes.c_int,
+        ctypes.c_uint,
+        ctypes.c_uint,
+        ctypes.c_void_p,
+        ctypes.c_void_p,
+    ]
     lib.espeak_Synth.restype = ctypes.c_int
     lib.espeak_Synchronize.restype = ctypes.c_int
     lib.espeak_Terminate.restype = ctypes.c_int

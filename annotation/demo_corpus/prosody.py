@@ -61,7 +61,7 @@ STYLES = {
         word_pitch_jitter=0.0, clip_drive=0.0, brightness=0.0, low_pass_hz=2400.0,
         tremolo_depth=0.3, peak_level=0.3,
     ),
-}  # fmt: skip
+}  # one block per emotion, its settings side by side to compare with the others  # fmt: skip
 
 
 def style_at(emotion: str, intensity: float) -> EmotionStyle:

@@ -126,5 +126,5 @@ def simulate_votes(
         votes = _draw_votes(plan, raters, p_named, p_multi, rng)
         has_majority = consensus_from_votes(votes).label is not None
         if has_majority != plan.contested:
-            return dict(zip(raters, votes))
-    return dict(zip(raters, _fallback_votes(plan, raters)))
+            return dict(zip(raters, votes, strict=True))
+    return dict(zip(raters, _fallback_votes(plan, raters), strict=True))

@@ -26,7 +26,7 @@ EMOTION_LETTERS = {
 SPEAKER_GENDERS = {
     "03": "M", "10": "M", "11": "M", "12": "M", "15": "M",
     "08": "F", "09": "F", "13": "F", "14": "F", "16": "F",
-}  # fmt: skip
+}  # male speakers on one row, female on the other  # fmt: skip
 # The ten sentences, from the corpus documentation (Burkhardt et al., Interspeech 2005).
 TEXTS = {
     "a01": "Der Lappen liegt auf dem Eisschrank.",

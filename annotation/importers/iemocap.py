@@ -293,8 +293,7 @@ def _count_unannotated_audio(wav_root: Path, annotated: set[str], warnings: list
     if unannotated:
         unannotated.sort()
         warnings.append(
-            f"{len(unannotated)} audio file(s) in {wav_root} have no importable EmoEvaluation block and were not imported: "
-            + ", ".join(unannotated[:5])
-            + (" ..." if len(unannotated) > 5 else "")
+            f"{len(unannotated)} audio file(s) in {wav_root} have no importable EmoEvaluation block "
+            "and were not imported: " + ", ".join(unannotated[:5]) + (" ..." if len(unannotated) > 5 else "")
         )
     return n_apple_double

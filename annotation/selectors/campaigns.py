@@ -370,10 +370,6 @@ class CampaignOverview:
     live_reservations: int
     assessors: list[AssessorRow]
 
-    @property
-    def share_at_target(self) -> float:
-        return self.n_main_at_target / self.n_main if self.n_main else 0.0
-
 
 def campaign_overview(*, campaign: Campaign, now: datetime) -> CampaignOverview:
     items = CampaignItem.objects.filter(campaign=campaign)

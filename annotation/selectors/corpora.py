@@ -8,6 +8,19 @@ from django.db.models import Count
 from annotation.models import Corpus, Utterance
 
 
+class UnknownCorpus(LookupError):
+    """No corpus of that name; the message lists the corpora there are."""
+
+
+def corpus_named(*, name: str) -> Corpus:
+    """The corpus called ``name`` (commands and scripts name corpora on the command line)."""
+    corpus = Corpus.objects.filter(name=name).first()
+    if corpus is None:
+        known = ", ".join(Corpus.objects.order_by("name").values_list("name", flat=True)) or "none imported yet"
+        raise UnknownCorpus(f"no corpus named {name!r} (corpora: {known}); import or build it first")
+    return corpus
+
+
 @dataclass
 class CorpusSummary:
     corpus: Corpus
@@ -22,11 +35,11 @@ class CorpusSummary:
 def corpus_summaries() -> list[CorpusSummary]:
     summaries = []
     for corpus in Corpus.objects.all():
-        summaries.append(corpus_summary(corpus))
+        summaries.append(corpus_summary(corpus=corpus))
     return summaries
 
 
-def corpus_summary(corpus: Corpus) -> CorpusSummary:
+def corpus_summary(*, corpus: Corpus) -> CorpusSummary:
     utterances = Utterance.objects.filter(corpus=corpus)
     label_counts = Counter(dict(utterances.values_list("label").annotate(n=Count("id"))))
     in_set = [(label, label_counts.get(label, 0)) for label in corpus.classes]
@@ -47,6 +60,6 @@ def corpus_summary(corpus: Corpus) -> CorpusSummary:
     )
 
 
-def experiment_utterances(corpus: Corpus):
+def experiment_utterances(*, corpus: Corpus):
     """Utterances that take part in experiments: labelled with a class of the corpus's class set."""
     return Utterance.objects.filter(corpus=corpus, label__in=corpus.classes).select_related("speaker", "session")

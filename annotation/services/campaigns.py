@@ -126,12 +126,12 @@ def campaign_plan_items(
     warmup_per_class: int,
     gold_share: float,
     seed: int,
-    warmup_names: Sequence[str] | None = None,
+    warmup_utterances: Sequence[str] | None = None,
 ) -> ItemPlan:
     """Split the corpus's utterances labelled with one of ``classes`` into warm-up, gold and main.
 
     Warm-up: ``warmup_per_class`` per class among utterances all experts agree on (fallback: the
-    least disputed, with a note), or exactly the utterances named in ``warmup_names``.
+    least disputed, with a note), or exactly the utterances named in ``warmup_utterances``.
     The same seed gives the same split.
     """
     rng = random.Random(seed)
@@ -142,17 +142,17 @@ def campaign_plan_items(
         raise CampaignSetupError(f"corpus {corpus.name} has no utterance labelled {', '.join(empty)}", field="classes")
     notes: list[str] = []
 
-    if warmup_names:
+    if warmup_utterances:
         by_name = {u.name: u for u in pool}
-        unknown = [name for name in warmup_names if name not in by_name]
+        unknown = [name for name in warmup_utterances if name not in by_name]
         if unknown:
             raise CampaignSetupError(
                 "warm-up utterances not found in the corpus with a label of the class set: " + ", ".join(unknown[:10]),
                 field="warmup_utterances",
             )
-        if len(set(warmup_names)) != len(warmup_names):
+        if len(set(warmup_utterances)) != len(warmup_utterances):
             raise CampaignSetupError("a warm-up utterance is named twice", field="warmup_utterances")
-        warmup = [by_name[name] for name in warmup_names]
+        warmup = [by_name[name] for name in warmup_utterances]
         for label, utterances in by_class.items():
             if all(u in warmup for u in utterances):
                 raise CampaignSetupError(
@@ -211,15 +211,15 @@ def campaign_create(
     replay_limit: int | None = None,
     gold_share: float = CAMPAIGN_DEFAULTS.gold_share,
     warmup_per_class: int = CAMPAIGN_DEFAULTS.warmup_per_class,
-    warmup_names: Sequence[str] | None = None,
-    assessor_usernames: Sequence[str] = (),
+    warmup_utterances: Sequence[str] | None = None,
+    assessors: Sequence[str] = (),
     is_open: bool = True,
     seed: int | None = None,
     exclude_seen_elsewhere: bool = CAMPAIGN_DEFAULTS.exclude_seen_elsewhere,
 ) -> Campaign:
     """Create a campaign with its warm-up, gold and main items, in one transaction.
 
-    ``assessor_usernames`` empty: open to every member of the assessor group.
+    ``assessors`` (usernames) empty: open to every member of the assessor group.
     Raises CampaignSetupError (nothing written) for a bad setting.
     """
     name = (name or "").strip()
@@ -241,10 +241,10 @@ def campaign_create(
     )
     if seed is not None:
         campaign.seed = seed
-    assessors = _resolve_assessors(assessor_usernames) if assessor_usernames else []
-    campaign_populate(campaign=campaign, warmup_names=warmup_names)
-    if assessors:
-        campaign.assessors.set(assessors)
+    named_assessors = _resolve_assessors(assessors) if assessors else []
+    campaign_populate(campaign=campaign, warmup_utterances=warmup_utterances)
+    if named_assessors:
+        campaign.assessors.set(named_assessors)
     return campaign
 
 
@@ -256,7 +256,7 @@ def _check_settings(campaign: Campaign) -> None:
         raise CampaignSetupError(f"{field_name}: {' '.join(messages)}", field=field_name) from None
 
 
-def campaign_plan(*, campaign: Campaign, warmup_names: Sequence[str] | None = None) -> ItemPlan:
+def campaign_plan(*, campaign: Campaign, warmup_utterances: Sequence[str] | None = None) -> ItemPlan:
     """Check an unsaved campaign's settings and decide its item split, writing nothing.
 
     Fills in the default class set. Raises CampaignSetupError for a bad setting.
@@ -273,7 +273,7 @@ def campaign_plan(*, campaign: Campaign, warmup_names: Sequence[str] | None = No
         warmup_per_class=campaign.warmup_per_class,
         gold_share=campaign.gold_share,
         seed=campaign.seed,
-        warmup_names=warmup_names,
+        warmup_utterances=warmup_utterances,
     )
     if not plan.main:
         raise CampaignSetupError("no utterance is left for the scored pool")
@@ -281,12 +281,12 @@ def campaign_plan(*, campaign: Campaign, warmup_names: Sequence[str] | None = No
 
 
 @transaction.atomic
-def campaign_populate(*, campaign: Campaign, warmup_names: Sequence[str] | None = None) -> Campaign:
+def campaign_populate(*, campaign: Campaign, warmup_utterances: Sequence[str] | None = None) -> Campaign:
     """Save a new (unsaved) campaign and create its items. Used by campaign_create and by the
     Django admin, whose form builds the Campaign instance itself."""
     if campaign.pk is not None:
         raise CampaignSetupError("the campaign already has its items")
-    plan = campaign_plan(campaign=campaign, warmup_names=warmup_names)
+    plan = campaign_plan(campaign=campaign, warmup_utterances=warmup_utterances)
     campaign.setup_notes = plan.notes
     try:
         with transaction.atomic():

@@ -360,7 +360,8 @@ def _speaker(
         first = gender_given.setdefault(record.speaker, gender)
         if first != gender:
             report.warnings.append(
-                f"speaker {record.speaker}: gender {gender} on {record.name} contradicts {first} given earlier; kept {first}"
+                f"speaker {record.speaker}: gender {gender} on {record.name} contradicts {first} given earlier; "
+                f"kept {first}"
             )
             gender = first
     speaker = speakers.get(record.speaker)

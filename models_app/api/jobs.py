@@ -9,18 +9,25 @@ from rest_framework.response import Response
 from annotation.models import Corpus
 from emolab.bounds import column_max
 from emolab.roles import IsAdminOrReadOnlyResearcher
-from models_app.job_models import JobUnit, TrainingJob
-from models_app.selectors.jobs import job_progress, jobs_visible_to
+from models_app.models import JobUnit, TrainingJob
+from models_app.selectors.jobs import training_job_progress, training_jobs_visible_to
+from models_app.ser.config import DEFAULT_PRESET, PRESET_NAMES
+from models_app.ser.cv import DEFAULT_FOLDS, MAX_FOLDS, MIN_FOLDS
+from models_app.ser.registry import METHOD_NAMES
 from models_app.services import jobs as job_services
 
 
 class JobCreateSerializer(serializers.Serializer):
     corpus = serializers.SlugRelatedField(slug_field="name", queryset=Corpus.objects.all())
     methods = serializers.ListField(
-        child=serializers.ChoiceField(choices=job_services.METHODS), allow_empty=False, max_length=10
+        child=serializers.ChoiceField(choices=METHOD_NAMES), allow_empty=False, max_length=10
     )
-    preset = serializers.CharField(default="fast", max_length=20)
-    folds = serializers.IntegerField(default=5, min_value=2, max_value=20)
+    preset = serializers.ChoiceField(
+        choices=PRESET_NAMES,
+        default=DEFAULT_PRESET,
+        error_messages={"invalid_choice": f"unknown preset {{input!r}}; choose one of {', '.join(PRESET_NAMES)}"},
+    )
+    folds = serializers.IntegerField(default=DEFAULT_FOLDS, min_value=MIN_FOLDS, max_value=MAX_FOLDS)
     seed = serializers.IntegerField(default=0, min_value=0, max_value=column_max(TrainingJob, "seed"))
 
 
@@ -41,12 +48,28 @@ class JobSerializer(serializers.ModelSerializer):
     class Meta:
         model = TrainingJob
         fields = [
-            "id", "corpus", "methods", "preset", "folds", "seed", "status", "progress", "error", "results",
-            "classes", "created_by", "created_at", "started_at", "finished_at", "code_version", "config", "units",
-        ]  # fmt: skip
+            "id",
+            "corpus",
+            "methods",
+            "preset",
+            "folds",
+            "seed",
+            "status",
+            "progress",
+            "error",
+            "results",
+            "classes",
+            "created_by",
+            "created_at",
+            "started_at",
+            "finished_at",
+            "code_version",
+            "config",
+            "units",
+        ]
 
     def get_progress(self, job) -> float:
-        return job_progress(job)
+        return training_job_progress(job=job)
 
     def get_results(self, job) -> dict | None:
         """Per row: pooled overall and mean class accuracy, with fold spread and confusion."""
@@ -60,7 +83,7 @@ class JobViewSet(mixins.CreateModelMixin, mixins.ListModelMixin, mixins.Retrieve
     serializer_class = JobSerializer
 
     def get_queryset(self):
-        return jobs_visible_to(self.request.user).prefetch_related("units")
+        return training_jobs_visible_to(user=self.request.user).prefetch_related("units")
 
     def get_object(self):
         job = get_object_or_404(self.get_queryset(), pk=self.kwargs["pk"])
@@ -74,33 +97,24 @@ class JobViewSet(mixins.CreateModelMixin, mixins.ListModelMixin, mixins.Retrieve
         params = JobCreateSerializer(data=request.data)
         params.is_valid(raise_exception=True)
         data = params.validated_data
-        try:
-            job = job_services.training_job_start(
-                corpus=data["corpus"],
-                methods=data["methods"],
-                preset=data["preset"],
-                n_folds=data["folds"],
-                seed=data["seed"],
-                created_by=request.user,
-            )
-        except job_services.JobError as exc:
-            return Response({"detail": str(exc)}, status=status.HTTP_400_BAD_REQUEST)
+        job = job_services.training_job_start(
+            corpus=data["corpus"],
+            methods=data["methods"],
+            preset=data["preset"],
+            folds=data["folds"],
+            seed=data["seed"],
+            created_by=request.user,
+        )
         return Response(JobSerializer(job).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(request=None, responses={200: JobSerializer})
     @action(detail=True, methods=["post"])
     def cancel(self, request, pk=None):
-        try:
-            job = job_services.training_job_cancel(job=self.get_object())
-        except job_services.JobError as exc:
-            return Response({"detail": str(exc)}, status=status.HTTP_409_CONFLICT)
+        job = job_services.training_job_cancel(job=self.get_object())
         return Response(JobSerializer(job).data)
 
     @extend_schema(request=None, responses={200: JobSerializer})
     @action(detail=True, methods=["post"])
     def resume(self, request, pk=None):
-        try:
-            job = job_services.training_job_resume(job=self.get_object())
-        except job_services.JobError as exc:
-            return Response({"detail": str(exc)}, status=status.HTTP_409_CONFLICT)
+        job = job_services.training_job_resume(job=self.get_object())
         return Response(JobSerializer(job).data)

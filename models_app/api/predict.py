@@ -2,13 +2,13 @@
 
 Multipart fields: ``audio`` (wav, flac or ogg; any rate; mono or stereo) and optionally ``job``
 (a training job's id; default: the latest succeeded job with a CTC model). Errors answer with a
-``detail`` saying what to do: 400 bad input, 404 unknown job, 409 no CTC model yet, 413 too large.
+``detail`` saying what to do: 400 bad input, 404 unknown job, 409 no CTC model yet, 413 too large
+(the statuses of the services' errors are in emolab/errors.py).
 """
 
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema, extend_schema_field
 from rest_framework import serializers, status
-from rest_framework.exceptions import APIException
 from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -17,17 +17,8 @@ from emolab.authentication import API_AUTHENTICATION
 from emolab.bounds import column_max
 from emolab.roles import IsResearcher
 from emolab.throttling import DEFAULT_THROTTLES, PredictThrottle
-from models_app.job_models import TrainingJob
-from models_app.selectors.timeline import NoCTCModel, UnknownJob
-from models_app.services.timeline import (
-    InvalidRecording,
-    ModelUnusable,
-    RecordingTooLarge,
-    RecordingTooLong,
-    recording_check_size,
-    recording_timeline,
-    timeline_payload,
-)
+from models_app.models import TrainingJob
+from models_app.services.timeline import recording_check_size, recording_timeline, timeline_payload
 
 
 @extend_schema_field(OpenApiTypes.BINARY)
@@ -83,15 +74,6 @@ class PredictErrorSerializer(serializers.Serializer):
     detail = serializers.CharField()
 
 
-class ModelBroken(APIException):
-    status_code = status.HTTP_500_INTERNAL_SERVER_ERROR
-    default_detail = "The CTC model cannot be loaded."
-
-
-def _error(message: str, code: int) -> Response:
-    return Response({"detail": message}, status=code)
-
-
 class PredictView(APIView):
     authentication_classes = API_AUTHENTICATION
     permission_classes = [IsResearcher]
@@ -144,30 +126,21 @@ class PredictView(APIView):
     )
     def post(self, request):
         # Refuse an oversized upload before its body is parsed (and written to a temporary file).
-        try:
-            recording_check_size(n_bytes=int(request.META.get("CONTENT_LENGTH") or 0))
-        except RecordingTooLarge as exc:
-            return _error(str(exc), status.HTTP_413_REQUEST_ENTITY_TOO_LARGE)
-        except ValueError:
-            pass  # a malformed Content-Length: the parser will complain
+        recording_check_size(n_bytes=_content_length(request))
         params = PredictRequestSerializer(data=request.data)
         if not params.is_valid():
             problems = "; ".join(
                 f"{field}: {' '.join(map(str, messages))}" for field, messages in params.errors.items()
             )
-            return _error(
-                f"Send the recording as the multipart file field 'audio' (and optionally 'job'). {problems}", 400
-            )
-        try:
-            result = recording_timeline(upload=params.validated_data["audio"], job_id=params.validated_data.get("job"))
-        except UnknownJob as exc:
-            return _error(str(exc), status.HTTP_404_NOT_FOUND)
-        except NoCTCModel as exc:
-            return _error(str(exc), status.HTTP_409_CONFLICT)
-        except RecordingTooLarge as exc:
-            return _error(str(exc), status.HTTP_413_REQUEST_ENTITY_TOO_LARGE)
-        except (InvalidRecording, RecordingTooLong) as exc:
-            return _error(str(exc), status.HTTP_400_BAD_REQUEST)
-        except ModelUnusable as exc:
-            raise ModelBroken(str(exc)) from exc
+            detail = f"Send the recording as the multipart file field 'audio' (and optionally 'job'). {problems}"
+            return Response({"detail": detail}, status=status.HTTP_400_BAD_REQUEST)
+        result = recording_timeline(upload=params.validated_data["audio"], job_id=params.validated_data.get("job"))
         return Response(timeline_payload(result))
+
+
+def _content_length(request) -> int | None:
+    """The request's declared body size; None when it is malformed (the parser will complain)."""
+    try:
+        return int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        return None

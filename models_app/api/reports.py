@@ -2,18 +2,12 @@
 
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
-from rest_framework.exceptions import NotFound
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from emolab.authentication import API_AUTHENTICATION
 from emolab.roles import IsResearcher
-from models_app.selectors.reports import (
-    ReportInputError,
-    ReportSourceNotFound,
-    comparison_report_cached,
-    report_sources,
-)
+from models_app.selectors.reports import comparison_report_cached, report_sources
 
 _PARAMETERS = [
     OpenApiParameter("job", int, description="A training job's id: its out-of-fold predictions give the method rows."),
@@ -50,11 +44,6 @@ class ComparisonReportView(APIView):
         },
     )
     def get(self, request):
-        try:
-            job, campaign, seed = report_sources(request.query_params)
-            report = comparison_report_cached(job=job, campaign=campaign, seed=seed)
-        except ReportSourceNotFound as exc:
-            raise NotFound(str(exc)) from exc
-        except ReportInputError as exc:
-            return Response({"detail": str(exc)}, status=400)
+        job, campaign, seed = report_sources(params=request.query_params)
+        report = comparison_report_cached(job=job, campaign=campaign, seed=seed)
         return Response(report)

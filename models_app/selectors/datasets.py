@@ -9,14 +9,14 @@ import numpy as np
 from annotation.models import Corpus
 from annotation.selectors.corpora import experiment_utterances
 from models_app.selectors.features import feature_matrices
-from models_app.ser.experiment import Dataset
+from models_app.ser.dataset import Dataset
 
 
 class DatasetError(ValueError):
     """The corpus cannot give a dataset for an experiment (the message says why)."""
 
 
-def dataset_for_corpus(corpus: Corpus, feature_set, classes: Sequence[str] | None = None) -> Dataset:
+def dataset_for_corpus(*, corpus: Corpus, feature_set, classes: Sequence[str] | None = None) -> Dataset:
     """Utterances labelled with one of ``classes`` (default: the corpus's class set, in its order)
     that kept at least one frame, ordered by id. Groups are sessions (a corpus without sessions
     has one session per speaker), so folds built on them are speaker-independent."""
@@ -30,14 +30,14 @@ def dataset_for_corpus(corpus: Corpus, feature_set, classes: Sequence[str] | Non
     if len(classes) < 2:
         raise DatasetError("an experiment needs at least two classes")
     rows = list(
-        experiment_utterances(corpus)
+        experiment_utterances(corpus=corpus)
         .filter(label__in=classes)
         .order_by("pk")
         .values_list("pk", "label", "session__code", "speaker__code")
     )
     if not rows:
         raise DatasetError(f"corpus {corpus.name!r} has no utterance labelled {', '.join(classes)}")
-    matrices = feature_matrices(feature_set, utterance_ids=[pk for pk, _, _, _ in rows])
+    matrices = feature_matrices(feature_set=feature_set, utterance_ids=[pk for pk, _, _, _ in rows])
     kept = [row for row in rows if row[0] in matrices]
     if not kept:
         raise DatasetError(f"no utterance of corpus {corpus.name!r} has frames left after feature extraction")

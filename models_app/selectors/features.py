@@ -26,11 +26,7 @@ def feature_set_ready(*, corpus: Corpus, preset: str = "paper") -> FeatureSet | 
     return FeatureSet.objects.filter(corpus=corpus, config_hash=config_hash, status=FeatureSet.Status.READY).first()
 
 
-def feature_sets_of_corpus(corpus: Corpus):
-    return FeatureSet.objects.filter(corpus=corpus).order_by("-created_at")
-
-
-def feature_config_of(feature_set: FeatureSet) -> FeatureConfig:
+def feature_config_of(*, feature_set: FeatureSet) -> FeatureConfig:
     return FeatureConfig.from_dict(feature_set.config)
 
 
@@ -60,7 +56,7 @@ def _check_known(feature_set: FeatureSet, store: PackedStore, utterance_ids: Ite
     return wanted
 
 
-def feature_matrices(feature_set: FeatureSet, utterance_ids: Iterable[int] | None = None) -> dict[int, np.ndarray]:
+def feature_matrices(*, feature_set: FeatureSet, utterance_ids: Iterable[int] | None = None) -> dict[int, np.ndarray]:
     """Utterance primary key -> its (n_frames, 34) float32 matrix, for utterances that have
     frames (those without frames are left out; ``feature_set.empty_utterances`` says why).
 
@@ -71,8 +67,10 @@ def feature_matrices(feature_set: FeatureSet, utterance_ids: Iterable[int] | Non
     return store.matrices(_check_known(feature_set, store, utterance_ids))
 
 
-def feature_frame_indices(feature_set: FeatureSet, utterance_ids: Iterable[int] | None = None) -> dict[int, np.ndarray]:
+def feature_frame_indices(
+    *, feature_set: FeatureSet, utterance_ids: Iterable[int] | None = None
+) -> dict[int, np.ndarray]:
     """Utterance primary key -> (n_frames,) int64 frame numbers of its kept frames: kept frame j
-    starts at frame_indices[j] * step_s seconds (see feature_config_of(feature_set).step_s)."""
+    starts at frame_indices[j] * step_s seconds (see feature_config_of(feature_set=feature_set).step_s)."""
     store = _open_store(feature_set)
     return store.frame_indices(_check_known(feature_set, store, utterance_ids))

@@ -3,14 +3,21 @@
 import numpy as np
 from django.db.models import QuerySet
 
-from models_app.job_models import FoldResult, JobUnit, TrainingJob, UtterancePrediction
+from emolab.roles import is_researcher
+from models_app.models import FoldResult, JobUnit, TrainingJob, UtterancePrediction
+from models_app.selectors.datasets import dataset_for_corpus
+from models_app.ser.metrics import NO_PREDICTION
+from models_app.ser.table1 import MethodSummary, RowFold, summarize_row
 
 
-def jobs_visible_to(user) -> QuerySet[TrainingJob]:
+def training_jobs_visible_to(*, user) -> QuerySet[TrainingJob]:
+    """Researchers and admins see every job, the newest first; anybody else sees none."""
+    if not is_researcher(user):
+        return TrainingJob.objects.none()
     return TrainingJob.objects.select_related("corpus", "created_by").order_by("-created_at")
 
 
-def job_progress(job: TrainingJob) -> float:
+def training_job_progress(*, job: TrainingJob) -> float:
     """0..1, each unit weighted by its rough cost."""
     if job.status == TrainingJob.Status.SUCCEEDED:
         return 1.0
@@ -22,42 +29,24 @@ def job_progress(job: TrainingJob) -> float:
     return round(min(done / total, 1.0), 4)
 
 
-def job_units(job: TrainingJob) -> list[JobUnit]:
-    return list(job.units.all())
-
-
-def job_dataset(job: TrainingJob):
+def training_job_dataset(*, job: TrainingJob):
     """The numerical core's Dataset for the job's corpus and feature set."""
-    from models_app.selectors.datasets import dataset_for_corpus
-
-    return dataset_for_corpus(job.corpus, job.feature_set, classes=job.classes)
+    return dataset_for_corpus(corpus=job.corpus, feature_set=job.feature_set, classes=job.classes)
 
 
-def pooled_results(job: TrainingJob) -> dict[str, dict]:
-    """Per Table 1 row: accuracies pooled over all out-of-fold predictions, the fold mean and
-    standard deviation, the confusion matrix, and for CTC rows the share of empty decodings."""
-    from models_app.ser import metrics
-
+def training_job_table1(*, job: TrainingJob) -> dict[str, MethodSummary]:
+    """Table 1 of a job from its stored fold results, pooled by ser/table1.py; rows by name."""
     classes = list(job.classes)
     index = {name: i for i, name in enumerate(classes)}
-    results: dict[str, dict] = {}
-    rows = FoldResult.objects.filter(job=job).values_list("row", flat=True).distinct()
-    for row in sorted(set(rows)):
-        pairs = UtterancePrediction.objects.filter(job=job, row=row).values_list("true_label", "predicted_label")
-        y_true = np.array([index[t] for t, _ in pairs], dtype=int)
-        y_pred = np.array([index.get(p, -1) if p else -1 for _, p in pairs], dtype=int)
-        fold_metrics = [r.metrics for r in FoldResult.objects.filter(job=job, row=row).order_by("fold")]
-        overall_mean, overall_std = metrics.mean_and_std(m["overall_accuracy"] for m in fold_metrics)
-        mean_class_mean, mean_class_std = metrics.mean_and_std(m["mean_class_accuracy"] for m in fold_metrics)
-        results[row] = {
-            "overall_accuracy": metrics.overall_accuracy(y_true, y_pred),
-            "mean_class_accuracy": metrics.mean_class_accuracy(y_true, y_pred, len(classes)),
-            "overall_accuracy_fold_mean": overall_mean,
-            "overall_accuracy_fold_std": overall_std,
-            "mean_class_accuracy_fold_mean": mean_class_mean,
-            "mean_class_accuracy_fold_std": mean_class_std,
-            "confusion": metrics.confusion_matrix(y_true, y_pred, len(classes)).tolist(),
-            "n_utterances": int(y_true.size),
-            "n_empty": int((y_pred < 0).sum()),
-        }
-    return results
+    labels: dict[tuple[str, int], tuple[list[int], list[int]]] = {}
+    stored = UtterancePrediction.objects.filter(job=job).order_by("pk")
+    for row, fold, true_label, predicted_label in stored.values_list("row", "fold", "true_label", "predicted_label"):
+        y_true, y_pred = labels.setdefault((row, fold), ([], []))
+        y_true.append(index[true_label])
+        # "" is an empty CTC decoding; a label outside the job's classes cannot be right either
+        y_pred.append(index.get(predicted_label, NO_PREDICTION) if predicted_label else NO_PREDICTION)
+    folds_of_row: dict[str, list[RowFold]] = {}
+    for result in FoldResult.objects.filter(job=job).order_by("row", "fold"):
+        y_true, y_pred = labels.get((result.row, result.fold), ([], []))
+        folds_of_row.setdefault(result.row, []).append(RowFold(result.metrics, np.array(y_true), np.array(y_pred)))
+    return {row: summarize_row(row, folds, len(classes)) for row, folds in sorted(folds_of_row.items())}

@@ -14,9 +14,10 @@ from django.core.cache import cache
 from django.db.models import Count, Max
 
 from annotation.models import Campaign, CampaignItem, Corpus, ExpertVote, Judgment, Utterance
-from models_app.job_models import TrainingJob, UtterancePrediction
+from models_app.models import TrainingJob, UtterancePrediction
 from models_app.ser.analysis import HumanJudgment, Prediction, UtteranceRecord, build_comparison
-from models_app.ser.analysis.inputs import CTC_ROWS, ROW_LABELS, DecodedSpan
+from models_app.ser.analysis.inputs import DecodedSpan, row_label
+from models_app.ser.registry import CTC_ROWS, ROW_NAMES
 
 # A report is recomputed per CSV and SVG download; one minute of cache spares the bootstrap on a
 # page with a dozen figures, and the key carries the data's fingerprint so new answers show at once.
@@ -158,12 +159,8 @@ def _data_fingerprint(job: TrainingJob | None, campaign: Campaign | None) -> tup
 
 def report_cache_key(*, job: TrainingJob | None, campaign: Campaign | None, seed: int) -> str:
     """The cache key of a report: its inputs' ids, the seed and the data's fingerprint."""
-    return "emolab:comparison:%s:%s:%s:%s" % (
-        job.pk if job else "-",
-        campaign.pk if campaign else "-",
-        seed,
-        "-".join(str(part) for part in _data_fingerprint(job, campaign)),
-    )
+    fingerprint = "-".join(str(part) for part in _data_fingerprint(job, campaign))
+    return f"emolab:comparison:{job.pk if job else '-'}:{campaign.pk if campaign else '-'}:{seed}:{fingerprint}"
 
 
 def comparison_report_keyed(*, job: TrainingJob | None = None, campaign: Campaign | None = None, seed: int = 0):
@@ -239,16 +236,17 @@ def utterance_explorer(
                 "row", "fold", "predicted_label", "probabilities", "frame_probabilities", "decoded"
             )
         }
-        for row in sorted(stored, key=lambda name: (list(ROW_LABELS).index(name) if name in ROW_LABELS else 99, name)):
+        for row in sorted(stored, key=lambda name: (ROW_NAMES.index(name) if name in ROW_NAMES else 99, name)):
             p = stored[row]
             predictions.append(
                 {
                     "row": row,
-                    "label": ROW_LABELS.get(row, row),
+                    "label": row_label(row),
                     "fold": p.fold,
                     "predicted": p.predicted_label or None,
                     "correct": bool(p.predicted_label) and p.predicted_label == utterance.label,
-                    "probabilities": list(zip(classes, p.probabilities or ())),
+                    # a row stored without probabilities has none to pair with the classes
+                    "probabilities": list(zip(classes, p.probabilities or (), strict=False)),
                 }
             )
         if "framewise" in stored:
@@ -313,7 +311,7 @@ def _query_id(params, name: str) -> int | None:
     return int(raw)
 
 
-def report_sources(params) -> tuple[TrainingJob | None, Campaign | None, int]:
+def report_sources(*, params) -> tuple[TrainingJob | None, Campaign | None, int]:
     """(job, campaign, seed) named by a query string's ``job``, ``campaign`` and ``seed``.
 
     Raises ReportInputError for malformed ids or neither id, ReportSourceNotFound for unknown ones.
@@ -362,9 +360,19 @@ def explorer_candidates(*, job: TrainingJob | None, campaign: Campaign | None, l
         pool = Utterance.objects.filter(campaign_items__campaign=campaign, campaign_items__role=CampaignItem.Role.MAIN)
     else:
         pool = Utterance.objects.filter(predictions__job=job).distinct()
-    utterances = {pk: {"id": pk, "public_id": public_id, "name": name, "label": label, "n_wrong_humans": 0,
-                       "n_humans": 0, "n_wrong_methods": 0, "n_methods": 0}
-                  for pk, public_id, name, label in pool.values_list("id", "public_id", "name", "label")}  # fmt: skip
+    utterances = {
+        pk: {
+            "id": pk,
+            "public_id": public_id,
+            "name": name,
+            "label": label,
+            "n_wrong_humans": 0,
+            "n_humans": 0,
+            "n_wrong_methods": 0,
+            "n_methods": 0,
+        }
+        for pk, public_id, name, label in pool.values_list("id", "public_id", "name", "label")
+    }
     if campaign is not None:
         for utterance_id, answer, label in (
             Judgment.objects.scored()

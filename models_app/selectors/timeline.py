@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.db.models import QuerySet
 
-from models_app.job_models import ModelArtifact, TrainingJob
+from models_app.models import ModelArtifact, TrainingJob
 
 CTC_METHOD = "ctc"
 HOW_TO_TRAIN = (
@@ -30,7 +30,7 @@ def ctc_artifacts() -> QuerySet[ModelArtifact]:
     )
 
 
-def jobs_with_ctc_model() -> list[TrainingJob]:
+def training_jobs_with_ctc_model() -> list[TrainingJob]:
     """Succeeded jobs that have a final CTC model, the newest first (the page's choice of model)."""
     return [artifact.job for artifact in ctc_artifacts()]
 

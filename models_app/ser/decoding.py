@@ -107,7 +107,7 @@ def prefix_beam_search(probs: np.ndarray, blank: int, beam_width: int = 100) -> 
             stay = candidates.setdefault(prefix, [-math.inf, -math.inf])
             stay[0] = _logaddexp(stay[0], p_total + frame_blank)
             last = prefix[-1] if prefix else None
-            for c, log_p in zip(symbols, frame_symbols):
+            for c, log_p in zip(symbols, frame_symbols, strict=True):
                 extended = candidates.setdefault(prefix + (c,), [-math.inf, -math.inf])
                 if c == last:
                     # Repeating the last symbol without a blank in between stays on the prefix;
@@ -130,6 +130,11 @@ def labeling_log_probability(probs: np.ndarray, labeling, blank: int) -> float:
 
     probs: (T, K+1); labeling: sequence of emotion indices. Returns -inf when the labeling needs
     more frames than there are.
+
+    The methods do not call it (the exact decoder needs only its one-emotion case,
+    :func:`single_label_log_probabilities`). It stays as the reference the decoders are checked
+    against: the beam search's summed paths must equal it (tests/ser/test_decoding.py), and it
+    is checked against torch's CTC loss.
     """
     probs = _check(probs, blank)
     log_probs = _log(probs)

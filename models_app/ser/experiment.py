@@ -1,414 +1,39 @@
 """The paper's experiment (sec. 4.4, Table 1): methods under speaker-independent cross-validation.
 
 The one API both the command line (``manage.py run_experiment``) and the training jobs (one Celery
-task per (method, fold)) use:
+task per (method, fold)) use, one module per step:
 
-- :class:`Dataset`: utterances with their frame features, labels, CV groups and speakers;
-- :func:`make_folds` -> :class:`~models_app.ser.cv.Fold` list;
-- :func:`run_fold` -> :class:`FoldResult` (scores per result row, every test utterance's prediction,
-  per-frame probabilities for framewise and CTC, decoded spans for CTC);
-- :func:`aggregate` -> :class:`MethodSummary` per result row (pooled and per-fold scores);
-- :func:`fit_final`: one estimator fitted on the whole dataset, for inference;
-- :func:`run_experiment` -> :class:`ExperimentResult` (``to_json()``, ``format_table()``).
-
-Result rows: ``dummy``, ``framewise``, ``onelabel``, ``ctc`` (beam search, the paper's decoder),
-``ctc_best_path``, ``ctc_exact`` (all three from one CTC network per fold), ``utterance_stats``.
+- ``ser/dataset.py``: :class:`Dataset`, utterances with their frame features, labels, CV groups
+  and speakers;
+- ``ser/registry.py``: the methods, their result rows and titles, and their estimators built from
+  the config's sections;
+- ``ser/folds.py``: :func:`make_folds`, :func:`run_fold` -> :class:`FoldResult` (scores per result
+  row, every test utterance's prediction, per-frame probabilities for framewise and CTC, decoded
+  spans for CTC) and :func:`fit_final` (one estimator fitted on the whole dataset, for inference);
+- ``ser/table1.py``: :func:`aggregate` -> :class:`MethodSummary` per result row (pooled and
+  per-fold scores);
+- here: :func:`run_experiment` -> :class:`ExperimentResult` (``to_json()``, ``format_table()``).
 """
 
 from __future__ import annotations
 
-import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
 from models_app.ser.config import ExperimentConfig
-from models_app.ser.cv import Fold, check_no_speaker_leak, grouped_folds
-from models_app.ser.methods import CTCBLSTM, DummyMajority, FramewiseForest, OneLabelBLSTM, UtteranceStatsForest
-from models_app.ser.metrics import NO_PREDICTION, confusion_matrix, mean_and_std, per_class_recall, score
+from models_app.ser.cv import DEFAULT_FOLDS, Fold
+from models_app.ser.dataset import Dataset
+from models_app.ser.folds import FoldResult, UtterancePrediction, make_folds, run_fold
 from models_app.ser.parallel import run_units_in_processes
-from models_app.ser.progress import ProgressCallback, ProgressEvent, ignore_progress
+from models_app.ser.progress import ProgressCallback
+from models_app.ser.registry import METHOD_NAMES, METHODS, RESULT_ROWS, unknown_methods
+from models_app.ser.table1 import MethodSummary, aggregate
 
-METHODS = ("dummy", "framewise", "onelabel", "ctc", "utterance_stats")
-ROWS_OF_METHOD = {
-    "dummy": ("dummy",),
-    "framewise": ("framewise",),
-    "onelabel": ("onelabel",),
-    "ctc": ("ctc", "ctc_best_path", "ctc_exact"),
-    "utterance_stats": ("utterance_stats",),
-}
-ROW_TITLES = {
-    "dummy": "Dummy",
-    "framewise": "Framewise",
-    "onelabel": "One-label",
-    "ctc": "CTC (beam search)",
-    "ctc_best_path": "CTC (best path)",
-    "ctc_exact": "CTC (exact single label)",
-    "utterance_stats": "Utterance statistics forest",
-}
-UNIT_COST_RANK = {"ctc": 0, "onelabel": 1, "framewise": 2, "utterance_stats": 3, "dummy": 4}  # slowest first
-CTC_DECODER_OF_ROW = {"ctc": "beam", "ctc_best_path": "best_path", "ctc_exact": "exact"}
 JSON_DECIMALS = 6  # probabilities in the JSON: enough to rank and recompute, small enough to store
 
 
-@dataclass(frozen=True)
-class Dataset:
-    """Utterances of one corpus ready for the methods.
-
-    features[i]: (n_frames_i, 34) float32; labels: (n,) int indices into ``classes``; groups: (n,)
-    cross-validation group of each utterance (its session, or speaker); speakers: (n,).
-    """
-
-    utterance_ids: np.ndarray
-    features: list[np.ndarray]
-    labels: np.ndarray
-    groups: np.ndarray
-    speakers: np.ndarray
-    classes: list[str]
-
-    def __post_init__(self):
-        n = len(self.features)
-        for name in ("utterance_ids", "labels", "groups", "speakers"):
-            if len(getattr(self, name)) != n:
-                raise ValueError(f"dataset: {name} has {len(getattr(self, name))} entries for {n} utterances")
-        labels = np.asarray(self.labels)
-        if n and (labels.min() < 0 or labels.max() >= len(self.classes)):
-            raise ValueError(f"dataset: labels must be indices into the {len(self.classes)} classes")
-
-    def __len__(self) -> int:
-        return len(self.features)
-
-    def subset(self, indices) -> Dataset:
-        indices = np.asarray(indices, dtype=np.int64)
-        return Dataset(
-            utterance_ids=np.asarray(self.utterance_ids)[indices],
-            features=[self.features[i] for i in indices],
-            labels=np.asarray(self.labels)[indices],
-            groups=np.asarray(self.groups)[indices],
-            speakers=np.asarray(self.speakers)[indices],
-            classes=list(self.classes),
-        )
-
-    def class_counts(self) -> dict[str, int]:
-        counts = np.bincount(np.asarray(self.labels), minlength=len(self.classes))
-        return {name: int(count) for name, count in zip(self.classes, counts)}
-
-
-def make_folds(dataset: Dataset, n_folds: int, seed: int) -> list[Fold]:
-    """Speaker-independent folds over the dataset's groups, balanced in size, fixed by the seed."""
-    return grouped_folds(dataset.groups, dataset.speakers, n_folds, seed)
-
-
-def build_estimator(method: str, config: ExperimentConfig):
-    """An unfitted estimator for ``method`` with the config's settings."""
-    network, training = config.network, config.training
-    blstm = dict(
-        hidden_units=network.hidden_units,
-        n_layers=network.n_layers,
-        dense_units=network.dense_units,
-        dropout=network.dropout,
-        keras_init=network.keras_init,
-        pad_frames=network.pad_frames,
-        standardize=network.standardize,
-        optimizer=training.optimizer,
-        learning_rate=training.learning_rate,
-        adadelta_rho=training.adadelta_rho,
-        epsilon=training.epsilon,
-        weight_decay=training.weight_decay,
-        epochs=training.epochs,
-        batch_size=training.batch_size,
-        gradient_clip=training.gradient_clip,
-        validation_fraction=training.validation_fraction,
-        patience=training.patience,
-        n_networks=training.n_networks,
-        n_threads=config.n_threads,
-        random_state=config.seed,
-    )
-    if method == "dummy":
-        return DummyMajority(random_state=config.seed)
-    if method == "framewise":
-        return FramewiseForest(
-            frames_per_utterance=config.framewise.frames_per_utterance,
-            n_estimators=config.framewise.n_estimators,
-            class_weight=config.framewise.class_weight,
-            min_samples_leaf=config.framewise.min_samples_leaf,
-            n_jobs=config.n_threads,
-            random_state=config.seed,
-        )
-    if method == "onelabel":
-        return OneLabelBLSTM(**blstm, class_weight=training.onelabel_class_weight)
-    if method == "ctc":
-        return CTCBLSTM(
-            **blstm,
-            class_weight=training.ctc_class_weight,
-            discard_first_outputs=config.ctc.discard_first_outputs,
-            min_frames=config.ctc.min_frames,
-            beam_width=config.ctc.beam_width,
-            decoder="beam",
-        )
-    if method == "utterance_stats":
-        return UtteranceStatsForest(
-            percentiles=config.utterance_stats.percentiles,
-            n_estimators=config.utterance_stats.n_estimators,
-            class_weight=config.utterance_stats.class_weight,
-            n_jobs=config.n_threads,
-            random_state=config.seed,
-        )
-    raise ValueError(f"unknown method {method!r}; choose from {', '.join(METHODS)}")
-
-
-# -- results of one (method, fold) -------------------------------------------------------------------
-@dataclass
-class UtterancePrediction:
-    utterance_id: object
-    fold: int
-    true_label: int  # index into the dataset's classes
-    predicted_label: int | None  # None: the CTC decoding held no emotion (an error, as the authors counted it)
-    probabilities: np.ndarray  # (K,) in the dataset's class order
-    # framewise: (n_frames, K); ctc: (n_frames, K+1) with the blank last; otherwise None
-    frame_probabilities: np.ndarray | None = None
-    # ctc: [(emotion index, start_frame, end_frame)], end exclusive
-    decoded_sequence: list[tuple[int, int, int]] | None = None
-
-
-@dataclass
-class FoldResult:
-    method: str
-    fold: int
-    n_train: int
-    n_test: int
-    seconds: float
-    # per result row: overall_accuracy, mean_class_accuracy, n, confusion (K x K list), n_empty, n_multi
-    metrics: dict[str, dict]
-    predictions: dict[str, list[UtterancePrediction]]
-    training: dict = field(default_factory=dict)  # networks: epochs run, best epoch, loss history
-
-    def to_json(self) -> dict:
-        """Everything but the predictions (see :func:`prediction_json`)."""
-        return {
-            "method": self.method,
-            "fold": self.fold,
-            "n_train": self.n_train,
-            "n_test": self.n_test,
-            "seconds": round(self.seconds, 3),
-            "training": self.training,
-            "metrics": self.metrics,
-        }
-
-
-def _python_id(uid):
-    """Database ids arrive as numpy integers; drivers and JSON want Python ones."""
-    return uid.item() if isinstance(uid, np.generic) else uid
-
-
-def _full_probabilities(estimator, proba: np.ndarray, n_classes: int) -> np.ndarray:
-    """(n, K) with a column for every dataset class, also those absent from the training fold."""
-    full = np.zeros((len(proba), n_classes))
-    full[:, np.asarray(estimator.classes_, dtype=np.int64)] = proba
-    return full
-
-
-def _frames_in_dataset_classes(estimator: CTCBLSTM, frame_proba: np.ndarray, n_classes: int) -> np.ndarray:
-    """(n_frames, K+1) with the dataset's K classes then the blank, whatever the fold's classes_."""
-    full = np.zeros((len(frame_proba), n_classes + 1))
-    full[:, np.asarray(estimator.classes_, dtype=np.int64)] = frame_proba[:, :-1]
-    full[:, -1] = frame_proba[:, -1]
-    return full
-
-
-def _row_outcome(test: Dataset, fold: int, predicted, probabilities, frame_probabilities=None, decoded=None):
-    """(metrics dict, predictions) of one result row. ``predicted``: (n,) class indices, -1 = none."""
-    n_classes = len(test.classes)
-    predicted = np.asarray(predicted, dtype=np.int64)
-    scores = score(test.labels, predicted, n_classes)
-    metrics = {
-        **scores.to_dict(),
-        "confusion": confusion_matrix(test.labels, predicted, n_classes).tolist(),
-        "n_empty": int(np.sum(predicted == NO_PREDICTION)),
-        "n_multi": 0 if decoded is None else sum(len(spans) > 1 for spans in decoded),
-    }
-    predictions = [
-        UtterancePrediction(
-            utterance_id=_python_id(test.utterance_ids[i]),
-            fold=fold,
-            true_label=int(test.labels[i]),
-            predicted_label=None if predicted[i] == NO_PREDICTION else int(predicted[i]),
-            probabilities=probabilities[i],
-            frame_probabilities=None if frame_probabilities is None else frame_probabilities[i],
-            decoded_sequence=None if decoded is None else decoded[i],
-        )
-        for i in range(len(test))
-    ]
-    return metrics, predictions
-
-
-def run_fold(
-    method: str,
-    config: ExperimentConfig,
-    dataset: Dataset,
-    fold: Fold,
-    progress: ProgressCallback | None = None,
-) -> FoldResult:
-    """Fit ``method`` on the fold's training utterances and predict its test utterances."""
-    progress = progress or ignore_progress
-    speakers = np.asarray(dataset.speakers)
-    check_no_speaker_leak(speakers[fold.train_indices], speakers[fold.test_indices])
-    train, test = dataset.subset(fold.train_indices), dataset.subset(fold.test_indices)
-    n_classes = len(dataset.classes)
-    started = time.perf_counter()
-
-    def forward(event: ProgressEvent) -> None:
-        detail = {**event.detail, "method": method, "fold": fold.index}
-        progress(ProgressEvent(stage=method, done=event.done, total=event.total, detail=detail))
-
-    forward(ProgressEvent(stage=method, done=0, total=1))
-    estimator = build_estimator(method, config)
-    estimator.fit(train.features, train.labels, groups=train.groups, progress=forward)
-
-    metrics: dict[str, dict] = {}
-    predictions: dict[str, list[UtterancePrediction]] = {}
-    if method == "ctc":
-        frame_proba = estimator.predict_frame_proba(test.features)
-        probabilities = _full_probabilities(estimator, estimator.proba_from_frame_proba(frame_proba), n_classes)
-        frames = [_frames_in_dataset_classes(estimator, p, n_classes) for p in frame_proba]
-        for row, decoder in CTC_DECODER_OF_ROW.items():
-            decodings = estimator.decode_frame_proba(frame_proba, decoder)
-            # decoded emotions are positions in the fold's classes_; report dataset class indices
-            decoded = [[(int(estimator.classes_[e]), start, end) for e, start, end in d.spans] for d in decodings]
-            predicted = estimator.labels_from_decodings(decodings)
-            metrics[row], predictions[row] = _row_outcome(test, fold.index, predicted, probabilities, frames, decoded)
-    elif method == "framewise":
-        frame_proba = estimator.predict_frame_proba(test.features)
-        shares, winners = estimator.votes_from_frame_proba(frame_proba)
-        probabilities = _full_probabilities(estimator, shares, n_classes)
-        frames = [_full_probabilities(estimator, p, n_classes) for p in frame_proba]
-        metrics[method], predictions[method] = _row_outcome(
-            test, fold.index, estimator.classes_[winners], probabilities, frames
-        )
-    else:
-        probabilities = _full_probabilities(estimator, estimator.predict_proba(test.features), n_classes)
-        metrics[method], predictions[method] = _row_outcome(
-            test, fold.index, estimator.predict(test.features), probabilities
-        )
-
-    training = {}
-    if hasattr(estimator, "history_"):
-        training = {
-            "epochs_run": len(estimator.history_),  # over all networks of an ensemble
-            "best_epochs": estimator.best_epochs_,
-            "n_training_utterances": estimator.n_training_utterances_,
-            "history": estimator.history_,
-        }
-    forward(ProgressEvent(stage=method, done=1, total=1, detail={"finished": True}))
-    return FoldResult(
-        method=method,
-        fold=fold.index,
-        n_train=len(train),
-        n_test=len(test),
-        seconds=time.perf_counter() - started,
-        metrics=metrics,
-        predictions=predictions,
-        training=training,
-    )
-
-
-# -- summaries over folds ------------------------------------------------------------------------
-@dataclass
-class MethodSummary:
-    row: str
-    overall_accuracy: float  # pooled over all folds' test utterances
-    mean_class_accuracy: float  # pooled
-    overall_accuracy_folds: list[float]
-    mean_class_accuracy_folds: list[float]
-    overall_accuracy_fold_mean: float
-    overall_accuracy_fold_std: float
-    mean_class_accuracy_fold_mean: float
-    mean_class_accuracy_fold_std: float
-    per_class_recall: list[float]  # pooled, in class order (NaN for an absent class)
-    confusion: np.ndarray  # (K, K) pooled
-    n: int
-    n_empty: int = 0
-    n_multi: int = 0
-
-    @property
-    def title(self) -> str:
-        return ROW_TITLES.get(self.row, self.row)
-
-    def to_json(self, classes: Sequence[str]) -> dict:
-        return {
-            "title": self.title,
-            "overall_accuracy": self.overall_accuracy,
-            "mean_class_accuracy": self.mean_class_accuracy,
-            "overall_accuracy_folds": self.overall_accuracy_folds,
-            "mean_class_accuracy_folds": self.mean_class_accuracy_folds,
-            "overall_accuracy_fold_mean": self.overall_accuracy_fold_mean,
-            "overall_accuracy_fold_std": self.overall_accuracy_fold_std,
-            "mean_class_accuracy_fold_mean": self.mean_class_accuracy_fold_mean,
-            "mean_class_accuracy_fold_std": self.mean_class_accuracy_fold_std,
-            "per_class_recall": {
-                name: (None if np.isnan(value) else value) for name, value in zip(classes, self.per_class_recall)
-            },
-            "confusion": self.confusion.tolist(),
-            "n": self.n,
-            "n_empty": self.n_empty,
-            "n_multi": self.n_multi,
-        }
-
-
-def aggregate(fold_results: Sequence[FoldResult]) -> dict[str, MethodSummary]:
-    """Per result row: pooled scores over all test utterances, per-fold scores with mean and std,
-    the pooled confusion matrix and, for CTC, how many decodings were empty or held several emotions."""
-    by_row: dict[str, list[tuple[dict, list[UtterancePrediction]]]] = {}
-    for fold_result in sorted(fold_results, key=lambda r: (r.method, r.fold)):
-        for row, row_metrics in fold_result.metrics.items():
-            by_row.setdefault(row, []).append((row_metrics, fold_result.predictions[row]))
-    summaries = {}
-    for row, results in by_row.items():
-        pooled_predictions = [p for _, row_predictions in results for p in row_predictions]
-        y_true = np.array([p.true_label for p in pooled_predictions], dtype=np.int64)
-        y_pred = np.array(
-            [NO_PREDICTION if p.predicted_label is None else p.predicted_label for p in pooled_predictions],
-            dtype=np.int64,
-        )
-        n_classes = len(results[0][0]["confusion"])
-        pooled = score(y_true, y_pred, n_classes)
-        overall_folds = [m["overall_accuracy"] for m, _ in results]
-        mean_class_folds = [m["mean_class_accuracy"] for m, _ in results]
-        overall_mean, overall_std = mean_and_std(overall_folds)
-        mean_class_mean, mean_class_std = mean_and_std(mean_class_folds)
-        summaries[row] = MethodSummary(
-            row=row,
-            overall_accuracy=pooled.overall_accuracy,
-            mean_class_accuracy=pooled.mean_class_accuracy,
-            overall_accuracy_folds=overall_folds,
-            mean_class_accuracy_folds=mean_class_folds,
-            overall_accuracy_fold_mean=overall_mean,
-            overall_accuracy_fold_std=overall_std,
-            mean_class_accuracy_fold_mean=mean_class_mean,
-            mean_class_accuracy_fold_std=mean_class_std,
-            per_class_recall=per_class_recall(y_true, y_pred, n_classes).tolist(),
-            confusion=confusion_matrix(y_true, y_pred, n_classes),
-            n=len(y_true),
-            n_empty=sum(m["n_empty"] for m, _ in results),
-            n_multi=sum(m["n_multi"] for m, _ in results),
-        )
-    return summaries
-
-
-def fit_final(method: str, config: ExperimentConfig, dataset: Dataset, progress: ProgressCallback | None = None):
-    """One estimator of ``method`` fitted on every utterance of the dataset (for inference)."""
-    progress = progress or ignore_progress
-
-    def forward(event: ProgressEvent) -> None:
-        detail = {**event.detail, "method": method}
-        progress(ProgressEvent(stage=method, done=event.done, total=event.total, detail=detail))
-
-    estimator = build_estimator(method, config)
-    return estimator.fit(dataset.features, dataset.labels, groups=dataset.groups, progress=forward)
-
-
-# -- the whole experiment ------------------------------------------------------------------------
 @dataclass
 class ExperimentResult:
     config: ExperimentConfig
@@ -422,7 +47,7 @@ class ExperimentResult:
     summaries: dict[str, MethodSummary]
 
     def rows(self) -> list[str]:
-        return [row for method in self.methods for row in ROWS_OF_METHOD[method] if row in self.summaries]
+        return [row.name for method in self.methods for row in METHODS[method].rows if row.name in self.summaries]
 
     def format_table(self) -> str:
         """Table 1: pooled accuracies with the standard deviation over folds."""
@@ -434,7 +59,7 @@ class ExperimentResult:
                 f"{s.title:<30} {s.overall_accuracy:>9.3f} ± {s.overall_accuracy_fold_std:<6.3f}"
                 f" {s.mean_class_accuracy:>10.3f} ± {s.mean_class_accuracy_fold_std:<6.3f}"
             )
-        ctc_rows = [row for row in CTC_DECODER_OF_ROW if row in self.summaries]
+        ctc_rows = [row for row in self.rows() if RESULT_ROWS[row].decoder is not None]
         if ctc_rows:
             lines.append("")
             for row in ctc_rows:
@@ -474,7 +99,7 @@ class ExperimentResult:
             }
             for row, row_predictions in result.predictions.items():
                 # The CTC rows share one network's frame probabilities: written once, with "ctc".
-                with_frames = row == ROWS_OF_METHOD[result.method][0]
+                with_frames = row == METHODS[result.method].rows[0].name
                 serialised_row = [prediction_json(p, classes, with_frames) for p in row_predictions]
                 predictions.setdefault(row, []).extend(serialised_row)
         return {
@@ -513,7 +138,7 @@ def run_experiment(
     dataset: Dataset,
     methods: Sequence[str],
     config: ExperimentConfig,
-    n_folds: int = 5,
+    n_folds: int = DEFAULT_FOLDS,
     seed: int = 0,
     progress: ProgressCallback | None = None,
     n_jobs: int = 1,
@@ -522,9 +147,9 @@ def run_experiment(
 
     ``n_jobs`` > 1 runs that many (method, fold) units at once in spawned worker processes, each
     with ``config.n_threads`` threads; the results are the same as with ``n_jobs=1``."""
-    unknown = [m for m in methods if m not in METHODS]
+    unknown = unknown_methods(methods)
     if unknown:
-        raise ValueError(f"unknown methods {', '.join(unknown)}; choose from {', '.join(METHODS)}")
+        raise ValueError(f"unknown methods {', '.join(unknown)}; choose from {', '.join(METHOD_NAMES)}")
     if len(dataset) == 0:
         raise ValueError("the dataset holds no utterances")
     if n_jobs < 1:
@@ -535,9 +160,9 @@ def run_experiment(
         fold_results = [run_fold(method, config, dataset, fold, progress) for method, fold in units]
     else:
         # The networks first: the long units start early, so the short ones fill the gaps at the end.
-        order = sorted(range(len(units)), key=lambda i: UNIT_COST_RANK[units[i][0]])
+        order = sorted(range(len(units)), key=lambda i: -METHODS[units[i][0]].relative_cost)
         results = run_units_in_processes([units[i] for i in order], dataset, config, n_jobs, progress)
-        fold_results = [result for _, result in sorted(zip(order, results), key=lambda pair: pair[0])]
+        fold_results = [result for _, result in sorted(zip(order, results, strict=True), key=lambda pair: pair[0])]
     return ExperimentResult(
         config=config,
         classes=list(dataset.classes),

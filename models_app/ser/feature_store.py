@@ -128,7 +128,7 @@ def read_shard(folder: Path, key: str) -> Shard:
                 features=data["features"],
                 frame_index=data["frame_index"],
                 n_frames_total=int(data["n_frames_total"]),
-                empty=list(zip(data["empty_ids"].tolist(), data["empty_reasons"].tolist())),
+                empty=list(zip(data["empty_ids"].tolist(), data["empty_reasons"].tolist(), strict=True)),
             )
     except FileNotFoundError:
         raise FeatureStoreError(f"shard missing: {path}") from None
@@ -161,7 +161,9 @@ def pack_shards(folder: Path, keys: Iterable[str], *, remove_shards: bool = True
         features[offset : offset + size] = shard.features
         frame_index[offset : offset + size] = shard.frame_index
         starts = offset + np.concatenate(([0], np.cumsum(shard.lengths)[:-1])) if shard.lengths.size else []
-        for utterance_id, start, length in zip(shard.utterance_ids.tolist(), list(starts), shard.lengths.tolist()):
+        for utterance_id, start, length in zip(
+            shard.utterance_ids.tolist(), list(starts), shard.lengths.tolist(), strict=True
+        ):
             if utterance_id in seen:
                 raise FeatureStoreError(f"utterance {utterance_id} appears in two shards of {folder}")
             seen.add(utterance_id)
@@ -236,10 +238,6 @@ class PackedStore:
         """utterance id -> (n_frames,) int64 frame numbers of the kept frames."""
         wanted = self._rows if utterance_ids is None else [u for u in utterance_ids if u in self._rows]
         return {u: np.array(self._frame_index[self._span(u)], dtype=np.int64) for u in wanted}
-
-
-def store_is_packed(folder: Path) -> bool:
-    return (Path(folder) / INDEX_FILE).is_file()
 
 
 def remove_store(folder: Path) -> None:

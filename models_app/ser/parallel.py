@@ -7,7 +7,7 @@ gives the command line and the benchmark the same.
 
 Workers are *spawned*, not forked: forking a process whose torch/OpenMP thread pools are running
 can hang the child. Each worker receives the dataset and config once (initializer), runs whole
-units with :func:`~models_app.ser.experiment.run_fold`, and sends its progress events back over a
+units with :func:`~models_app.ser.folds.run_fold`, and sends its progress events back over a
 queue; the parent hands them to the caller's callback, so progress looks as in a serial run.
 Results do not depend on how many processes run: every unit seeds its own models.
 """
@@ -20,6 +20,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_EXCEPTION, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 
+from models_app.ser.folds import run_fold
 from models_app.ser.progress import ProgressCallback, ProgressEvent, ignore_progress
 
 POLL_SECONDS = 0.2  # how often the parent forwards progress while it waits for units
@@ -33,8 +34,6 @@ def _start_worker(dataset, config, events) -> None:
 
 
 def _run_unit(method: str, fold):
-    from models_app.ser.experiment import run_fold  # the worker imports what it runs
-
     events = _worker_state["events"]
     return run_fold(method, _worker_state["config"], _worker_state["dataset"], fold, progress=events.put)
 

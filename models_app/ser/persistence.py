@@ -18,17 +18,10 @@ import numpy as np
 import torch
 
 from models_app.ser.config import ExperimentConfig
-from models_app.ser.methods import CTCBLSTM, DummyMajority, FramewiseForest, OneLabelBLSTM, UtteranceStatsForest
 from models_app.ser.methods.neural import BLSTMEstimator
+from models_app.ser.registry import METHODS
 
 FORMAT_VERSION = 1
-ESTIMATOR_CLASSES = {
-    "dummy": DummyMajority,
-    "framewise": FramewiseForest,
-    "onelabel": OneLabelBLSTM,
-    "ctc": CTCBLSTM,
-    "utterance_stats": UtteranceStatsForest,
-}
 _ZIP_MAGIC = b"PK\x03\x04"  # torch.save writes a zip archive; joblib writes a pickle
 
 
@@ -37,9 +30,9 @@ class CheckpointError(ValueError):
 
 
 def method_of(estimator) -> str:
-    for method, cls in ESTIMATOR_CLASSES.items():
-        if type(estimator) is cls:
-            return method
+    for method in METHODS.values():
+        if type(estimator) is method.estimator_class():
+            return method.name
     raise CheckpointError(f"cannot save a {type(estimator).__name__}")
 
 
@@ -83,7 +76,7 @@ def load_estimator(path: Path | str):
             data = torch.load(path, map_location="cpu", weights_only=True)
         except Exception as exc:  # a damaged or foreign file: say which
             raise CheckpointError(f"{path}: not a readable network checkpoint ({exc})") from exc
-        estimator = ESTIMATOR_CLASSES[data["method"]](**data["params"])
+        estimator = METHODS[data["method"]].estimator_class()(**data["params"])
         estimator._restore_learned_state(data["state"])
     else:
         try:
@@ -95,7 +88,7 @@ def load_estimator(path: Path | str):
         estimator = data["estimator"]
     if data.get("format_version") != FORMAT_VERSION:
         raise CheckpointError(f"{path}: checkpoint format {data.get('format_version')}, expected {FORMAT_VERSION}")
-    if type(estimator) is not ESTIMATOR_CLASSES.get(data["method"]):
+    if data["method"] not in METHODS or type(estimator) is not METHODS[data["method"]].estimator_class():
         raise CheckpointError(f"{path}: method {data['method']!r} does not match the stored estimator")
     metadata = {
         "method": data["method"],

@@ -69,6 +69,7 @@ Times
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -308,7 +309,7 @@ def windowed_probabilities(
         batch = starts[first : first + windows_per_batch]
         outputs = estimator.predict_frame_proba([matrix[s : s + length] for s in batch])  # B x (length, K+1)
         posteriors = single_emotion_posteriors(np.stack(outputs)[:, skip:], blank=n_classes)  # (B, K+1)
-        for start, posterior in zip(batch, posteriors):
+        for start, posterior in zip(batch, posteriors, strict=True):
             weighted[start : start + length] += taper[:, None] * posterior
             weights[start : start + length] += taper
         progress(
@@ -332,7 +333,7 @@ def frame_emotions(probabilities: np.ndarray, scored: np.ndarray, max_pause_fram
     labels = np.full(scored.size, -1, dtype=np.int64)
     labels[scored] = np.argmax(np.asarray(probabilities)[scored, :-1], axis=1)
     seen = np.flatnonzero(scored)
-    for before, after in zip(seen[:-1], seen[1:]):
+    for before, after in itertools.pairwise(seen):
         gap = after - before - 1
         if 0 < gap <= max_pause_frames and labels[before] == labels[after]:
             labels[before + 1 : after] = labels[before]

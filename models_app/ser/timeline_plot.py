@@ -78,9 +78,15 @@ def timeline_svg(timeline: Timeline, envelope: tuple[np.ndarray, np.ndarray], *,
         wave.axvspan(segment.start_s, segment.end_s, color=colours[segment.emotion], alpha=0.3, linewidth=0)
         if (segment.end_s - segment.start_s) / duration > 0.04:  # label segments wide enough to read
             wave.text(
-                (segment.start_s + segment.end_s) / 2, 1.02, segment.emotion, ha="center", va="bottom",
-                fontsize=8, color=colours[segment.emotion], transform=wave.get_xaxis_transform(),
-            )  # fmt: skip
+                (segment.start_s + segment.end_s) / 2,
+                1.02,
+                segment.emotion,
+                ha="center",
+                va="bottom",
+                fontsize=8,
+                color=colours[segment.emotion],
+                transform=wave.get_xaxis_transform(),
+            )
     wave.set_ylim(-1.05, 1.05)
     wave.set_ylabel("waveform")
     if title:

@@ -25,6 +25,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from annotation.models import Corpus, Utterance
+from emolab.celery import enqueue_after_commit
 from models_app.models import FeatureSet
 from models_app.ser.audio import InvalidAudio, read_audio
 from models_app.ser.feature_store import (
@@ -36,6 +37,7 @@ from models_app.ser.feature_store import (
 )
 from models_app.ser.features import N_FEATURES, FeatureConfig, extract, feature_config_for_preset
 from models_app.ser.progress import ProgressCallback, ProgressEvent
+from models_app.services.failures import error_text
 
 logger = logging.getLogger(__name__)
 
@@ -44,15 +46,13 @@ logger = logging.getLogger(__name__)
 CHUNK_AUDIO_SECONDS = 600.0
 CHUNK_MAX_UTTERANCES = 250
 _SAFE_FOLDER_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
+# The Celery tasks of an extraction (models_app/tasks/features.py), sent by name (emolab/celery.py).
+EXTRACT_CHUNK_TASK = "models_app.features.extract_chunk"
+FINALISE_TASK = "models_app.features.finalise"
 
 
 class FeatureExtractionError(Exception):
     """Extraction cannot go on; the message names the utterance and what is wrong with it."""
-
-
-def error_text(exc: BaseException) -> str:
-    """What a failed set shows: our own errors as they are, others with their type."""
-    return str(exc) if isinstance(exc, FeatureExtractionError) else f"{type(exc).__name__}: {exc}"
 
 
 # --- planning -------------------------------------------------------------------------------
@@ -143,7 +143,8 @@ def _audio_path(utterance: Utterance) -> Path:
     path = (root / utterance.audio_path).resolve()
     if not path.is_relative_to(root):
         raise FeatureExtractionError(
-            f"utterance {utterance.name} (id {utterance.pk}): audio path {utterance.audio_path!r} leaves the corpus folder"
+            f"utterance {utterance.name} (id {utterance.pk}): "
+            f"audio path {utterance.audio_path!r} leaves the corpus folder"
         )
     return path
 
@@ -307,7 +308,7 @@ def feature_set_ensure(
     except Exception as exc:
         # Bad audio or anything unexpected (disk full, database gone): the set says why.
         # An interruption (KeyboardInterrupt) leaves it running, to be resumed.
-        feature_set_fail(feature_set_id=feature_set.pk, error=error_text(exc))
+        feature_set_fail(feature_set_id=feature_set.pk, error=error_text(exc, own_errors=(FeatureExtractionError,)))
         raise
     ready = feature_set_finalise(feature_set_id=feature_set.pk)
     if ready is None:
@@ -325,8 +326,6 @@ def feature_set_extract_async(*, corpus: Corpus, preset: str = "paper") -> Featu
     """Plan the set and, after the surrounding transaction commits, enqueue one Celery task per
     chunk not yet on disk (or only the finalising step when all are). Returns the set at once;
     a ready, current set enqueues nothing."""
-    from models_app.tasks.features import extract_feature_chunk, finalise_feature_set
-
     feature_set = feature_set_prepare(corpus=corpus, preset=preset)
     if feature_set.status == FeatureSet.Status.READY:
         return feature_set
@@ -334,15 +333,10 @@ def feature_set_extract_async(*, corpus: Corpus, preset: str = "paper") -> Featu
     missing = [i for i, chunk in enumerate(feature_set.chunks) if not shard_exists(folder, chunk["key"])]
     with transaction.atomic():
         _mark_running(feature_set)
-        feature_set_id = feature_set.pk
-
-        def enqueue() -> None:
-            for index in missing:
-                extract_feature_chunk.delay(feature_set_id, index)
-            if not missing:
-                finalise_feature_set.delay(feature_set_id)
-
-        transaction.on_commit(enqueue)
+        for index in missing:
+            enqueue_after_commit(EXTRACT_CHUNK_TASK, feature_set.pk, index)
+        if not missing:
+            enqueue_after_commit(FINALISE_TASK, feature_set.pk)
     return feature_set
 
 
@@ -356,7 +350,10 @@ def feature_set_run_chunk(*, feature_set_id: int, chunk_index: int) -> None:
         logger.warning("feature set %s failed: %s", feature_set_id, exc)
         return
     except Exception as exc:
-        feature_set_fail(feature_set_id=feature_set_id, error=f"chunk {chunk_index}: {error_text(exc)}")
+        feature_set_fail(
+            feature_set_id=feature_set_id,
+            error=f"chunk {chunk_index}: {error_text(exc, own_errors=(FeatureExtractionError,))}",
+        )
         raise
     feature_set_record_progress(feature_set_id=feature_set_id)
     feature_set_finalise(feature_set_id=feature_set_id)

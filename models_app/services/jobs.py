@@ -8,7 +8,6 @@ The job is marked succeeded only by the finalize step, and only when every fold 
 import logging
 import subprocess
 import time
-import traceback
 from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
@@ -21,15 +20,24 @@ from django.utils import timezone
 
 from annotation.models import Corpus
 from annotation.selectors.corpora import experiment_utterances
-from models_app.job_models import FoldResult, JobUnit, ModelArtifact, TrainingJob, UtterancePrediction
+from emolab.celery import enqueue_after_commit
+from models_app.models import FoldResult, JobUnit, ModelArtifact, TrainingJob, UtterancePrediction
+from models_app.selectors.jobs import training_job_dataset, training_job_table1
+from models_app.ser.config import DEFAULT_PRESET, ExperimentConfig
+from models_app.ser.config import preset as preset_config
+from models_app.ser.cv import DEFAULT_FOLDS, MAX_FOLDS, MIN_FOLDS
+from models_app.ser.folds import fit_final, make_folds, run_fold
 from models_app.ser.progress import ProgressEvent
+from models_app.ser.registry import METHOD_NAMES, METHODS, unknown_methods
+from models_app.services.features import feature_set_ensure
 
 logger = logging.getLogger(__name__)
 
-METHODS = ("dummy", "framewise", "onelabel", "ctc", "utterance_stats")
-# Rough relative cost of one fold of each method, for a progress bar that moves with the work.
-METHOD_WEIGHTS = {"dummy": 0.05, "utterance_stats": 0.3, "framewise": 1.0, "onelabel": 4.0, "ctc": 5.0}
-PREPARE_WEIGHT = 0.5
+# The Celery tasks of a job's steps (models_app/tasks/jobs.py), sent by name (emolab/celery.py).
+PREPARE_TASK = "models_app.jobs.prepare"
+RUN_FOLD_TASK = "models_app.jobs.run_fold"
+FINALIZE_TASK = "models_app.jobs.finalize"
+PREPARE_WEIGHT = 0.5  # the features step, against the methods' relative costs (ser/registry.py)
 # A running unit that has not reported progress for this long has lost its worker.
 STALE_AFTER = timedelta(minutes=20)
 # Progress is written at most this often (seconds): training loops report far more often.
@@ -40,6 +48,10 @@ class JobError(Exception):
     """A request about a job that cannot be honoured; the message says why."""
 
 
+class JobConflict(JobError):
+    """The request is fine but the job's state does not allow it (cancel a finished job, resume a running one)."""
+
+
 class JobCancelled(Exception):
     """Raised inside a running unit when its job was cancelled, to stop the work early."""
 
@@ -48,41 +60,42 @@ def code_version() -> str:
     try:
         result = subprocess.run(
             ["git", "rev-parse", "--short=12", "HEAD"],
-            cwd=settings.BASE_DIR, capture_output=True, text=True, timeout=5,
-        )  # fmt: skip
+            cwd=settings.BASE_DIR,
+            capture_output=True,
+            text=True,
+            timeout=5,
+        )
         return result.stdout.strip() if result.returncode == 0 else ""
     except (OSError, subprocess.SubprocessError):
         return ""
 
 
-def _enqueue(task, *args) -> None:
-    """Send a task once the surrounding transaction has committed, so the worker finds the rows."""
-    transaction.on_commit(lambda: task.delay(*args))
-
-
 def training_job_start(
-    *, corpus: Corpus, methods: list[str], preset: str, n_folds: int = 5, seed: int = 0, created_by=None
+    *,
+    corpus: Corpus,
+    methods: list[str],
+    preset: str = DEFAULT_PRESET,
+    folds: int = DEFAULT_FOLDS,
+    seed: int = 0,
+    created_by=None,
 ) -> TrainingJob:
-    from models_app.ser.config import preset as preset_config
-    from models_app.tasks.jobs import prepare_job
-
     methods = list(dict.fromkeys(methods))  # drop repeats, keep the order
-    unknown = [m for m in methods if m not in METHODS]
+    unknown = unknown_methods(methods)
     if unknown:
-        raise JobError(f"unknown methods {', '.join(unknown)}; choose among {', '.join(METHODS)}")
+        raise JobError(f"unknown methods {', '.join(unknown)}; choose among {', '.join(METHOD_NAMES)}")
     if not methods:
         raise JobError("choose at least one method")
     try:
         config = preset_config(preset)
     except ValueError:
         raise JobError(f"unknown preset {preset!r}") from None
-    if not 2 <= n_folds <= 20:
-        raise JobError("folds must be between 2 and 20")
-    n_groups = experiment_utterances(corpus).values("session").distinct().count()
-    if n_groups < n_folds:
+    if not MIN_FOLDS <= folds <= MAX_FOLDS:
+        raise JobError(f"folds must be between {MIN_FOLDS} and {MAX_FOLDS}")
+    n_groups = experiment_utterances(corpus=corpus).values("session").distinct().count()
+    if n_groups < folds:
         raise JobError(
             f"corpus {corpus.name} has {n_groups} cross-validation groups (sessions) with labelled utterances; "
-            f"{n_folds} folds need at least {n_folds}"
+            f"{folds} folds need at least {folds}"
         )
     with transaction.atomic():
         job = TrainingJob.objects.create(
@@ -90,7 +103,7 @@ def training_job_start(
             methods=methods,
             preset=preset,
             config=config.to_dict(),
-            n_folds=n_folds,
+            n_folds=folds,
             seed=seed,
             classes=list(corpus.classes),
             created_by=created_by,
@@ -99,13 +112,15 @@ def training_job_start(
         units = [JobUnit(job=job, kind=JobUnit.Kind.PREPARE, weight=PREPARE_WEIGHT)]
         for method in methods:
             units += [
-                JobUnit(job=job, kind=JobUnit.Kind.FOLD, method=method, fold=fold, weight=METHOD_WEIGHTS[method])
-                for fold in range(n_folds)
+                JobUnit(job=job, kind=JobUnit.Kind.FOLD, method=method, fold=fold, weight=METHODS[method].relative_cost)
+                for fold in range(folds)
             ]
         # The final models cost about one fold of each method.
-        units.append(JobUnit(job=job, kind=JobUnit.Kind.FINALIZE, weight=sum(METHOD_WEIGHTS[m] for m in methods)))
+        units.append(
+            JobUnit(job=job, kind=JobUnit.Kind.FINALIZE, weight=sum(METHODS[m].relative_cost for m in methods))
+        )
         JobUnit.objects.bulk_create(units)
-        _enqueue(prepare_job, job.pk)
+        enqueue_after_commit(PREPARE_TASK, job.pk)
     return job
 
 
@@ -113,7 +128,7 @@ def training_job_cancel(*, job: TrainingJob) -> TrainingJob:
     with transaction.atomic():
         job = TrainingJob.objects.select_for_update().get(pk=job.pk)
         if job.is_finished:
-            raise JobError(f"job {job.pk} has already {job.status}")
+            raise JobConflict(f"job {job.pk} has already {job.status}")
         now = timezone.now()
         job.status = TrainingJob.Status.CANCELLED
         job.finished_at = now
@@ -161,12 +176,10 @@ def training_job_fail_stalled(*, job: TrainingJob, now=None) -> bool:
 
 def training_job_resume(*, job: TrainingJob) -> TrainingJob:
     """Run again what a failed job is missing: succeeded units are kept, the rest is queued again."""
-    from models_app.tasks.jobs import prepare_job
-
     with transaction.atomic():
         job = TrainingJob.objects.select_for_update().get(pk=job.pk)
         if job.status != TrainingJob.Status.FAILED:
-            raise JobError(f"only a failed job can be resumed; job {job.pk} is {job.status}")
+            raise JobConflict(f"only a failed job can be resumed; job {job.pk} is {job.status}")
         job.units.exclude(status=JobUnit.Status.SUCCEEDED).update(
             status=JobUnit.Status.QUEUED, progress=0.0, error="", enqueued=False, heartbeat_at=None
         )
@@ -174,7 +187,7 @@ def training_job_resume(*, job: TrainingJob) -> TrainingJob:
         job.error = ""
         job.finished_at = None
         job.save(update_fields=["status", "error", "finished_at"])
-        _enqueue(prepare_job, job.pk)
+        enqueue_after_commit(PREPARE_TASK, job.pk)
     return job
 
 
@@ -250,11 +263,8 @@ def _finish_unit(unit: JobUnit) -> None:
     )
 
 
-def job_prepare(*, job_id: int) -> None:
+def training_job_prepare(*, job_id: int) -> None:
     """Features first (reusing the cache), then one task per (method, fold)."""
-    from models_app.services.features import feature_set_ensure
-    from models_app.tasks.jobs import run_fold_unit
-
     unit = JobUnit.objects.get(job_id=job_id, kind=JobUnit.Kind.PREPARE)
     claimed = _claim_unit(unit.pk)
     job = TrainingJob.objects.select_related("corpus").get(pk=job_id)
@@ -274,20 +284,16 @@ def job_prepare(*, job_id: int) -> None:
         )
         JobUnit.objects.filter(pk__in=[u.pk for u in pending]).update(enqueued=True)
         for fold_unit in pending:
-            _enqueue(run_fold_unit, fold_unit.pk)
+            enqueue_after_commit(RUN_FOLD_TASK, fold_unit.pk)
     _maybe_finalize(job_id)
 
 
-def job_run_fold(*, unit_id: int) -> None:
-    from models_app.selectors.jobs import job_dataset
-    from models_app.ser.config import ExperimentConfig
-    from models_app.ser.experiment import make_folds, run_fold
-
+def training_job_run_fold(*, unit_id: int) -> None:
     unit = _claim_unit(unit_id)
     if unit is None:
         return
     job = unit.job
-    dataset = job_dataset(job)
+    dataset = training_job_dataset(job=job)
     config = ExperimentConfig.from_dict(job.config)
     fold = make_folds(dataset, job.n_folds, job.seed)[unit.fold]
     result = run_fold(unit.method, config, dataset, fold, progress=_progress_writer(unit))
@@ -328,8 +334,6 @@ def _store_fold_result(job: TrainingJob, unit: JobUnit, result) -> None:
 
 def _maybe_finalize(job_id: int) -> None:
     """Enqueue the finalize step exactly once, when every fold unit has succeeded."""
-    from models_app.tasks.jobs import finalize_job
-
     with transaction.atomic():
         if (
             JobUnit.objects.filter(job_id=job_id, kind=JobUnit.Kind.FOLD)
@@ -342,14 +346,13 @@ def _maybe_finalize(job_id: int) -> None:
         )
         if claimed:
             finalize_unit = JobUnit.objects.get(job_id=job_id, kind=JobUnit.Kind.FINALIZE)
-            _enqueue(finalize_job, finalize_unit.pk)
+            enqueue_after_commit(FINALIZE_TASK, finalize_unit.pk)
 
 
-def job_finalize(*, unit_id: int) -> None:
+def training_job_finalize(*, unit_id: int) -> None:
     """Pool the folds into Table 1 and train the final models on all labelled utterances."""
-    from models_app.selectors.jobs import job_dataset, pooled_results
-    from models_app.ser.config import ExperimentConfig
-    from models_app.ser.experiment import fit_final
+    # torch-bound: imported when the final models are saved, not when the web process imports
+    # this module (models_app/ser/__init__.py).
     from models_app.ser.persistence import save_estimator
 
     unit = _claim_unit(unit_id)
@@ -358,9 +361,9 @@ def job_finalize(*, unit_id: int) -> None:
     job = unit.job
     missing = job.units.filter(kind=JobUnit.Kind.FOLD).exclude(status=JobUnit.Status.SUCCEEDED).count()
     if missing:
-        raise JobError(f"cannot finalize: {missing} fold units have not succeeded")
-    results = pooled_results(job)
-    dataset = job_dataset(job)
+        raise JobConflict(f"cannot finalize: {missing} fold units have not succeeded")
+    results = {row: summary.to_json(job.classes) for row, summary in training_job_table1(job=job).items()}
+    dataset = training_job_dataset(job=job)
     config = ExperimentConfig.from_dict(job.config)
     artifact_dir = Path(settings.MEDIA_ROOT) / "models" / f"job-{job.pk}"
     artifact_dir.mkdir(parents=True, exist_ok=True)
@@ -392,9 +395,3 @@ def job_finalize(*, unit_id: int) -> None:
         job.status = TrainingJob.Status.SUCCEEDED
         job.finished_at = timezone.now()
         job.save(update_fields=["results", "status", "finished_at"])
-
-
-def error_text(exc: BaseException) -> str:
-    """What the job page shows: the exception and the last frames of its traceback."""
-    lines = traceback.format_exception(type(exc), exc, exc.__traceback__)
-    return f"{type(exc).__name__}: {exc}\n\n{''.join(lines[-6:])}"[:8000]

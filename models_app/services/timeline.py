@@ -2,10 +2,8 @@
 the timeline (models_app/ser/timeline.py). Nothing is stored: an upload is read from a temporary
 file that is deleted when the work is done, whatever happens, and the result is only returned.
 
-Limits (settings, from the environment):
-- ``EMOLAB_PREDICT_MAX_BYTES``: largest upload, default 100 MB;
-- ``EMOLAB_PREDICT_MAX_SECONDS``: longest recording, default 3600 s (measured: an hour of
-  16 kHz audio takes 0.9 GB of memory beyond the process's own at its peak, and 4.5 s on one core).
+Limits: ``EMOLAB_PREDICT_MAX_BYTES`` (largest upload) and ``EMOLAB_PREDICT_MAX_SECONDS`` (longest
+recording), set in emolab/settings.py from the environment, with their defaults and reasons there.
 """
 
 from __future__ import annotations
@@ -20,8 +18,8 @@ from pathlib import Path
 import numpy as np
 from django.conf import settings
 
-from models_app.job_models import ModelArtifact
-from models_app.selectors.timeline import ctc_artifact_for
+from models_app.models import ModelArtifact
+from models_app.selectors.timeline import CTC_METHOD, ctc_artifact_for
 from models_app.ser.audio import InvalidAudio
 from models_app.ser.features import FeatureConfig, feature_config_for_preset
 from models_app.ser.progress import ProgressCallback
@@ -29,8 +27,6 @@ from models_app.ser.timeline import Timeline, emotion_timeline
 from models_app.ser.timeline_audio import read_mono, recording_info
 from models_app.ser.timeline_plot import waveform_envelope
 
-DEFAULT_MAX_BYTES = 100_000_000
-DEFAULT_MAX_SECONDS = 3600.0
 MODEL_CACHE_SIZE = 4  # loaded CTC models kept per process: a few MB each, loading one takes ~50 ms
 
 
@@ -55,11 +51,11 @@ class ModelUnusable(Exception):
 
 
 def predict_max_bytes() -> int:
-    return int(getattr(settings, "EMOLAB_PREDICT_MAX_BYTES", DEFAULT_MAX_BYTES))
+    return settings.EMOLAB_PREDICT_MAX_BYTES
 
 
 def predict_max_seconds() -> float:
-    return float(getattr(settings, "EMOLAB_PREDICT_MAX_SECONDS", DEFAULT_MAX_SECONDS))
+    return settings.EMOLAB_PREDICT_MAX_SECONDS
 
 
 def _size(n_bytes: int) -> str:
@@ -106,7 +102,7 @@ def ctc_model_load(*, artifact: ModelArtifact) -> LoadedModel:
         estimator, metadata = load_estimator(path)
     except (OSError, CheckpointError) as exc:
         raise ModelUnusable(f"The CTC model of job {artifact.job_id} cannot be loaded ({exc}).") from exc
-    if metadata["method"] != "ctc":
+    if metadata["method"] != CTC_METHOD:
         raise ModelUnusable(f"The model file of job {artifact.job_id} holds a {metadata['method']} model, not CTC.")
     if artifact.feature_config:
         feature_config = FeatureConfig.from_dict(artifact.feature_config)

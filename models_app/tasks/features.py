@@ -13,7 +13,7 @@ CHUNK_LIMITS = {"soft_time_limit": 15 * 60, "time_limit": 15 * 60 + 60}
 FINALISE_LIMITS = {"soft_time_limit": 10 * 60, "time_limit": 10 * 60 + 60}
 
 
-@shared_task(name="models_app.features.extract_chunk", acks_late=True, reject_on_worker_lost=True, **CHUNK_LIMITS)
+@shared_task(name=feature_services.EXTRACT_CHUNK_TASK, acks_late=True, reject_on_worker_lost=True, **CHUNK_LIMITS)
 def extract_feature_chunk(feature_set_id: int, chunk_index: int) -> None:
     try:
         feature_services.feature_set_run_chunk(feature_set_id=feature_set_id, chunk_index=chunk_index)
@@ -23,7 +23,7 @@ def extract_feature_chunk(feature_set_id: int, chunk_index: int) -> None:
         )
 
 
-@shared_task(name="models_app.features.finalise", acks_late=True, reject_on_worker_lost=True, **FINALISE_LIMITS)
+@shared_task(name=feature_services.FINALISE_TASK, acks_late=True, reject_on_worker_lost=True, **FINALISE_LIMITS)
 def finalise_feature_set(feature_set_id: int) -> None:
     try:
         feature_services.feature_set_finalise(feature_set_id=feature_set_id)

@@ -7,7 +7,9 @@ dies is delivered again, and the services make a second run harmless.
 from celery import shared_task
 from celery.exceptions import SoftTimeLimitExceeded
 
+from models_app.models import JobUnit
 from models_app.services import jobs as job_services
+from models_app.services.failures import error_text
 
 # Hard limits sit above the soft ones so the soft limit's exception can be recorded first.
 PREPARE_LIMITS = {"soft_time_limit": 2 * 3600, "time_limit": 2 * 3600 + 120}
@@ -23,29 +25,25 @@ def _run(step, step_kwargs: dict, job_id: int, unit_id: int | None) -> None:
     except SoftTimeLimitExceeded as exc:
         job_services.training_job_fail(job_id=job_id, unit_id=unit_id, error="time limit exceeded: " + str(exc))
     except Exception as exc:
-        job_services.training_job_fail(job_id=job_id, unit_id=unit_id, error=job_services.error_text(exc))
+        job_services.training_job_fail(job_id=job_id, unit_id=unit_id, error=error_text(exc, with_traceback=True))
         raise
 
 
 def _job_of_unit(unit_id: int) -> int:
-    from models_app.job_models import JobUnit
-
     return JobUnit.objects.values_list("job_id", flat=True).get(pk=unit_id)
 
 
-@shared_task(name="models_app.jobs.prepare", acks_late=True, reject_on_worker_lost=True, **PREPARE_LIMITS)
+@shared_task(name=job_services.PREPARE_TASK, acks_late=True, reject_on_worker_lost=True, **PREPARE_LIMITS)
 def prepare_job(job_id: int) -> None:
-    from models_app.job_models import JobUnit
-
     unit_id = JobUnit.objects.filter(job_id=job_id, kind=JobUnit.Kind.PREPARE).values_list("pk", flat=True).first()
-    _run(job_services.job_prepare, {"job_id": job_id}, job_id, unit_id)
+    _run(job_services.training_job_prepare, {"job_id": job_id}, job_id, unit_id)
 
 
-@shared_task(name="models_app.jobs.run_fold", acks_late=True, reject_on_worker_lost=True, **FOLD_LIMITS)
+@shared_task(name=job_services.RUN_FOLD_TASK, acks_late=True, reject_on_worker_lost=True, **FOLD_LIMITS)
 def run_fold_unit(unit_id: int) -> None:
-    _run(job_services.job_run_fold, {"unit_id": unit_id}, _job_of_unit(unit_id), unit_id)
+    _run(job_services.training_job_run_fold, {"unit_id": unit_id}, _job_of_unit(unit_id), unit_id)
 
 
-@shared_task(name="models_app.jobs.finalize", acks_late=True, reject_on_worker_lost=True, **FINALIZE_LIMITS)
+@shared_task(name=job_services.FINALIZE_TASK, acks_late=True, reject_on_worker_lost=True, **FINALIZE_LIMITS)
 def finalize_job(unit_id: int) -> None:
-    _run(job_services.job_finalize, {"unit_id": unit_id}, _job_of_unit(unit_id), unit_id)
+    _run(job_services.training_job_finalize, {"unit_id": unit_id}, _job_of_unit(unit_id), unit_id)

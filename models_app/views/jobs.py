@@ -5,24 +5,17 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from emolab.roles import admin_required, is_admin, researcher_required
-from models_app.forms import METHOD_LABELS, JobStartForm
-from models_app.selectors.jobs import job_progress, jobs_visible_to
+from models_app.forms import JobStartForm
+from models_app.selectors.jobs import training_job_progress, training_jobs_visible_to
+from models_app.ser.registry import ROW_NAMES, row_long_title
 from models_app.services import jobs as job_services
-
-ROW_LABELS = {
-    **METHOD_LABELS,
-    "ctc": "CTC BLSTM (beam search)",
-    "ctc_best_path": "CTC BLSTM (best path)",
-    "ctc_exact": "CTC BLSTM (exact single label)",
-}
-ROW_ORDER = ["dummy", "framewise", "onelabel", "ctc", "ctc_best_path", "ctc_exact", "utterance_stats"]
 
 
 @researcher_required
 def job_list(request):
-    jobs = list(jobs_visible_to(request.user)[:200])
+    jobs = list(training_jobs_visible_to(user=request.user)[:200])
     for job in jobs:
-        job.progress_fraction = job_progress(job)
+        job.progress_fraction = training_job_progress(job=job)
     return render(request, "models_app/jobs/list.html", {"jobs": jobs, "can_start": is_admin(request.user)})
 
 
@@ -36,7 +29,7 @@ def job_start(request):
                 corpus=data["corpus"],
                 methods=data["methods"],
                 preset=data["preset"],
-                n_folds=data["folds"],
+                folds=data["folds"],
                 seed=data["seed"],
                 created_by=request.user,
             )
@@ -50,20 +43,20 @@ def job_start(request):
 
 def _table1(job) -> list[dict]:
     rows = []
-    for name in ROW_ORDER + sorted(set(job.results) - set(ROW_ORDER)):
+    for name in list(ROW_NAMES) + sorted(set(job.results) - set(ROW_NAMES)):
         if name in job.results:
-            rows.append({"name": name, "label": ROW_LABELS.get(name, name), **job.results[name]})
+            rows.append({"name": name, "label": row_long_title(name), **job.results[name]})
     return rows
 
 
 @researcher_required
 def job_detail(request, pk: int):
-    job = get_object_or_404(jobs_visible_to(request.user), pk=pk)
+    job = get_object_or_404(training_jobs_visible_to(user=request.user), pk=pk)
     if job_services.training_job_fail_stalled(job=job):
         job.refresh_from_db()
     context = {
         "job": job,
-        "progress": job_progress(job),
+        "progress": training_job_progress(job=job),
         "units": job.units.all(),
         "table1": _table1(job) if job.status == job.Status.SUCCEEDED else [],
         "can_manage": is_admin(request.user),
@@ -74,7 +67,7 @@ def job_detail(request, pk: int):
 @require_POST
 @admin_required
 def job_cancel(request, pk: int):
-    job = get_object_or_404(jobs_visible_to(request.user), pk=pk)
+    job = get_object_or_404(training_jobs_visible_to(user=request.user), pk=pk)
     try:
         job_services.training_job_cancel(job=job)
         messages.success(request, f"Job {job.pk} cancelled.")
@@ -86,7 +79,7 @@ def job_cancel(request, pk: int):
 @require_POST
 @admin_required
 def job_resume(request, pk: int):
-    job = get_object_or_404(jobs_visible_to(request.user), pk=pk)
+    job = get_object_or_404(training_jobs_visible_to(user=request.user), pk=pk)
     try:
         job_services.training_job_resume(job=job)
         messages.success(request, f"Job {job.pk} resumed: what is missing runs again.")

@@ -6,16 +6,15 @@ import io
 
 import numpy as np
 from django.core.cache import cache
-from django.http import Http404, HttpResponse, HttpResponseBadRequest
+from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, render
 
 from annotation.audio import audio_response, audio_suffix, file_inside
 from annotation.models import Utterance
+from emolab.errors import DOMAIN_ERRORS, render_domain_error
 from emolab.roles import researcher_required
 from models_app.selectors.reports import (
     REPORT_CACHE_SECONDS,
-    ReportInputError,
-    ReportSourceNotFound,
     comparison_report_keyed,
     explorer_candidates,
     report_choices,
@@ -26,29 +25,29 @@ from models_app.ser.analysis import csv_tables, plots
 
 # The page's sections: title, the CSV tables and the figures each one shows, in the paper's order.
 SECTIONS = [
-    ("overview", "Data overview (figures 1b, 2a, 2b)",
-     ["class_distribution", "expert_agreement", "speakers", "sessions"],
-     ["class_distribution", "consensus", "expert_agreement"]),
+    (
+        "overview",
+        "Data overview (figures 1b, 2a, 2b)",
+        ["class_distribution", "expert_agreement", "speakers", "sessions"],
+        ["class_distribution", "consensus", "expert_agreement"],
+    ),
     ("table1", "Table 1: accuracy with 95% bootstrap intervals", ["table1", "mcnemar"], ["table1"]),
     ("confusion", "Confusion matrices (figures 6a, 7a)", ["confusion"], ["confusion"]),
     ("disagreement", "Error against expert disagreement (figure 6b)", ["disagreement"], ["disagreement"]),
     ("residual", "Residual agreement (Table 2)", ["considered_ratio", "residual_agreement"], ["residual_agreement"]),
     ("human", "Humans", ["assessors", "answer_index", "human_agreement"], ["answer_index"]),
-]  # fmt: skip
+]
 TABLE_NAMES = {filename.removesuffix(".csv") for filename in csv_tables.TABLES}
 
 
 def _report_or_error(request):
-    """(job, campaign, seed, cache key, report), or an error response (400 page, 404)."""
+    """(job, campaign, seed, cache key, report), or the chooser saying what is wrong (400, 404)."""
     try:
-        job, campaign, seed = report_sources(request.GET)
+        job, campaign, seed = report_sources(params=request.GET)
         key, report = comparison_report_keyed(job=job, campaign=campaign, seed=seed)
         return (job, campaign, seed, key, report), None
-    except ReportSourceNotFound as exc:
-        raise Http404(str(exc)) from exc
-    except ReportInputError as exc:
-        context = {"error": str(exc), "choices": report_choices()}
-        return None, render(request, "models_app/reports/choose.html", context, status=400)
+    except DOMAIN_ERRORS as exc:
+        return None, render_domain_error(request, exc, "models_app/reports/choose.html", {"choices": report_choices()})
 
 
 def _figures(report_key: str, report: dict) -> dict[str, str]:
@@ -195,12 +194,10 @@ def report_utterance(request, utterance_id):
         Utterance.objects.select_related("corpus", "speaker", "session"), public_id=utterance_id
     )
     try:
-        job, campaign, seed = report_sources(request.GET)
+        job, campaign, seed = report_sources(params=request.GET)
         explorer = utterance_explorer(utterance=utterance, job=job, campaign=campaign)
-    except ReportSourceNotFound as exc:
-        raise Http404(str(exc)) from exc
-    except ReportInputError as exc:
-        return HttpResponseBadRequest(str(exc))
+    except DOMAIN_ERRORS as exc:
+        return render_domain_error(request, exc)
     figure = None
     if explorer.has_frames:
         figure = plots.frame_probabilities_svg(

@@ -128,7 +128,7 @@ def test_list_shows_each_user_what_they_may_work_on_or_manage(api_client, corpus
     alice = make_user("assessor", username="alice")
     bob = make_user("assessor", username="bob")
     everyone = _campaign(corpus, name="everyone")
-    only_bob = _campaign(corpus, name="only bob", assessor_usernames=["bob"])
+    only_bob = _campaign(corpus, name="only bob", assessors=["bob"])
     api_client.force_authenticate(alice)
     listed = api_client.get("/api/campaigns/").json()
     assert [c["name"] for c in listed] == ["everyone"]
@@ -183,7 +183,7 @@ def test_whole_flow_through_warmup_and_main_phase(api_client, corpus):
     assert [j.phase for j in judgments] == ["warmup"] * 4 + ["main"] * 12
     assert all(
         j.answer == label and j.expert_label == expert and j.is_correct == (label == expert)
-        for j, (_, label, expert) in zip(judgments, seen)
+        for j, (_, label, expert) in zip(judgments, seen, strict=True)
     )
     assert [j.response_ms for j in judgments] == [900 + k for k in range(16)]
     assert [j.replays for j in judgments] == [k % 2 for k in range(16)]
@@ -264,7 +264,7 @@ def test_a_campaign_you_are_not_part_of_answers_as_one_that_does_not_exist(api_c
     """An assessor the campaign does not name, or a user with no role, gets the very answer a missing
     campaign gives, on every labelling endpoint; researchers, who see every campaign, get 403."""
     alice = make_user("assessor", username="alice")
-    campaign = _campaign(corpus, assessor_usernames=[alice.username])
+    campaign = _campaign(corpus, assessors=[alice.username])
     api_client.force_authenticate(alice)
     item_id = _next(api_client, campaign)["item"]["id"]
     answer = {"item": item_id, "label": "anger", "response_ms": 10, "replays": 0}
@@ -425,12 +425,12 @@ def test_the_campaign_list_takes_the_same_number_of_queries_for_1_or_10_campaign
         assert response.status_code == 200
         return len(captured)
 
-    first = _campaign(corpus, name="c0", gold_share=0.2, assessor_usernames=["alice", researcher.username])
+    first = _campaign(corpus, name="c0", gold_share=0.2, assessors=["alice", researcher.username])
     api_client.force_authenticate(alice)
     _answer(api_client, first, _next(api_client, first)["item"]["id"], "anger")
     one = {user.username: queries_for(user) for user in (alice, researcher)}
     for k in range(1, 10):
-        _campaign(corpus, name=f"c{k}", items_per_assessor=3, assessor_usernames=["alice", researcher.username])
+        _campaign(corpus, name=f"c{k}", items_per_assessor=3, assessors=["alice", researcher.username])
     ten = {user.username: queries_for(user) for user in (alice, researcher)}
     assert ten == one
     api_client.force_authenticate(alice)

@@ -51,7 +51,7 @@ def test_assessors_see_their_campaigns_with_progress_on_home_and_list(corpus, as
         corpus=corpus,
         name="Only bob",
         created_by=None,
-        assessor_usernames=[make_user("assessor", username="bob").username],
+        assessors=[make_user("assessor", username="bob").username],
     )
     _answer_n(mine, assessor, 5)
     client = _signed_in(assessor)
@@ -163,7 +163,7 @@ def test_trial_page_access(corpus, assessor, researcher):
 def test_pages_of_a_campaign_you_are_not_part_of_answer_404(corpus, researcher):
     """As for a campaign that does not exist: the labelling page, the end page and the audio."""
     alice = make_user("assessor", username="alice")
-    campaign = campaign_create(corpus=corpus, name="named", created_by=None, assessor_usernames=["alice"])
+    campaign = campaign_create(corpus=corpus, name="named", created_by=None, assessors=["alice"])
     item = assignment_next(campaign=campaign, assessor=alice).item
     for user in (make_user("assessor"), make_user("none")):
         client = _signed_in(user)

@@ -91,7 +91,9 @@ def test_the_same_seed_gives_the_same_split(mixed):
 
 
 def test_warmup_picked_by_hand(mixed):
-    campaign = campaign_create(corpus=mixed, name="c", created_by=None, warmup_names=["u_anger_d1", "u_neutral_none"])
+    campaign = campaign_create(
+        corpus=mixed, name="c", created_by=None, warmup_utterances=["u_anger_d1", "u_neutral_none"]
+    )
     assert _names(campaign, "warmup") == ["u_anger_d1", "u_neutral_none"]
     assert "2 warm-up utterances picked by hand" in campaign.setup_notes
 
@@ -106,7 +108,7 @@ def test_warmup_picked_by_hand(mixed):
 )
 def test_bad_hand_picked_warmup_is_refused(mixed, names, message):
     with pytest.raises(CampaignSetupError, match=message):
-        campaign_create(corpus=mixed, name="c", created_by=None, warmup_names=names)
+        campaign_create(corpus=mixed, name="c", created_by=None, warmup_utterances=names)
     assert not Campaign.objects.exists()
 
 
@@ -132,7 +134,7 @@ def test_a_class_subset_in_button_order(mixed):
         ({"name": "  "}, "needs a name"),
         ({"judgments_per_item": 0}, "judgments_per_item"),
         ({"gold_share": 0.7}, "gold_share"),
-        ({"assessor_usernames": ["ghost"]}, "no active user named ghost"),
+        ({"assessors": ["ghost"]}, "no active user named ghost"),
     ],
 )
 def test_bad_settings_are_refused_with_nothing_written(mixed, kwargs, message):

@@ -355,9 +355,14 @@ def _build_command(*extra: str) -> str:
     out = StringIO()
     call_command(
         "build_demo_corpus",
-        "--short-per-speaker-class", "1", "--long-per-speaker-class", "1", *extra,
-        stdout=out, stderr=StringIO(),
-    )  # fmt: skip
+        "--short-per-speaker-class",
+        "1",
+        "--long-per-speaker-class",
+        "1",
+        *extra,
+        stdout=out,
+        stderr=StringIO(),
+    )
     return out.getvalue()
 
 

@@ -127,7 +127,7 @@ def test_who_may_hear_an_item(served, researcher, admin_user):
 
 def test_a_named_campaign_refuses_assessors_it_does_not_name(corpus):
     alice = make_user("assessor", username="alice")
-    campaign = campaign_create(corpus=corpus, name="named", created_by=None, assessor_usernames=["alice"])
+    campaign = campaign_create(corpus=corpus, name="named", created_by=None, assessors=["alice"])
     item = assignment_next(campaign=campaign, assessor=alice).item
     url = f"/campaigns/{campaign.pk}/audio/{item.public_id}/"
     client = Client()

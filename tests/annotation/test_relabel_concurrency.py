@@ -35,7 +35,7 @@ def _run_together(functions):
         try:
             barrier.wait(timeout=30)
             results[index] = function()
-        except BaseException as exc:  # noqa: BLE001 - handed to the main thread
+        except BaseException as exc:  # whatever it is, the main thread re-raises it
             errors.append(exc)
         finally:
             connection.close()  # each thread opened its own connection

@@ -3,7 +3,7 @@ Celery worker doing the work."""
 
 import pytest
 
-from models_app.job_models import TrainingJob
+from models_app.models import TrainingJob
 from tests.factories import TEST_PASSWORD, make_corpus, make_user
 from tests.worker import WorkerProcess
 

@@ -59,15 +59,17 @@ def test_command_prints_table_1_and_writes_the_json(corpus, tmp_path):
 
 def test_dataset_for_corpus_keeps_class_order_and_sessions(corpus):
     feature_set = feature_set_ensure(corpus=corpus, preset="paper")
-    dataset = dataset_for_corpus(corpus, feature_set, classes=["sadness", "anger"])
+    dataset = dataset_for_corpus(corpus=corpus, feature_set=feature_set, classes=["sadness", "anger"])
     assert dataset.classes == ["sadness", "anger"]
     assert len(dataset) == 16
     labels = dict(Utterance.objects.filter(corpus=corpus).values_list("pk", "label"))
-    assert all(dataset.classes[label] == labels[uid] for uid, label in zip(dataset.utterance_ids, dataset.labels))
+    assert all(
+        dataset.classes[label] == labels[uid] for uid, label in zip(dataset.utterance_ids, dataset.labels, strict=True)
+    )
     assert set(dataset.groups) == {"s1", "s2", "s3", "s4"}
     assert all(x.shape[1] == 34 and x.dtype == np.float32 for x in dataset.features)
     with pytest.raises(DatasetError, match="not in corpus"):
-        dataset_for_corpus(corpus, feature_set, classes=["anger", "joy"])
+        dataset_for_corpus(corpus=corpus, feature_set=feature_set, classes=["anger", "joy"])
 
 
 def test_command_refuses_what_it_cannot_do(corpus, tmp_path):

@@ -7,9 +7,7 @@ import pytest
 import soundfile
 from django.core.management import CommandError, call_command
 
-from annotation.importers.records import UtteranceRecord, VoteRecord
 from annotation.models import Utterance
-from annotation.services.corpora import corpus_import
 from models_app.models import FeatureSet
 from models_app.selectors.features import (
     FeatureSetNotReady,
@@ -23,27 +21,9 @@ from models_app.ser.feature_store import shard_exists, shard_path
 from models_app.ser.features import FEATURE_PRESETS, extract
 from models_app.services import features as services
 from models_app.services.features import FeatureExtractionError, feature_set_ensure
-from tests.factories import tone, write_wav
+from tests.factories import make_corpus_from_signals, tone
 
 pytestmark = pytest.mark.django_db
-
-
-def build_corpus(root, signals: dict[str, np.ndarray], name: str = "feat"):
-    """A corpus with one utterance per (name -> 16 kHz signal), imported by the real service."""
-    records = []
-    for index, (utterance, signal) in enumerate(signals.items()):
-        path = write_wav(root / f"{utterance}.wav", signal)
-        speaker = f"s{index % 2}"
-        records.append(
-            UtteranceRecord(
-                name=utterance, speaker=speaker, session=speaker, audio_path=path, label="anger",
-                votes=[VoteRecord(rater="E1", categories=("anger",))],
-            )
-        )  # fmt: skip
-    corpus_import(name=name, format="manifest", source_path=root, classes=["anger", "neutral"], records=records)
-    from annotation.models import Corpus
-
-    return Corpus.objects.get(name=name)
 
 
 def pk_of(corpus, name: str) -> int:
@@ -53,7 +33,7 @@ def pk_of(corpus, name: str) -> int:
 @pytest.fixture
 def corpus(tmp_path, media_root):
     # 1 s, 1.5 s and 2 s: 9, 14 and 19 frames; the paper preset keeps 7, 12 and 17.
-    return build_corpus(
+    return make_corpus_from_signals(
         tmp_path / "audio",
         {"one": tone(1.0, 220, seed=1), "one_and_half": tone(1.5, 330, seed=2), "two": tone(2.0, 440, seed=3)},
     )
@@ -72,7 +52,7 @@ def test_ensure_extracts_every_utterance_with_hand_counted_frames(corpus):
     assert events[-1].done == events[-1].total == 3
     assert [e.done for e in events] == sorted(e.done for e in events)
 
-    matrices = feature_matrices(feature_set)
+    matrices = feature_matrices(feature_set=feature_set)
     assert {pk: m.shape for pk, m in matrices.items()} == {
         pk_of(corpus, "one"): (7, 34),
         pk_of(corpus, "one_and_half"): (12, 34),
@@ -82,7 +62,9 @@ def test_ensure_extracts_every_utterance_with_hand_counted_frames(corpus):
     utterance = Utterance.objects.get(pk=pk_of(corpus, "two"))
     samples, rate = read_audio(utterance.audio_file)
     assert np.array_equal(matrices[utterance.pk], extract(samples, rate, FEATURE_PRESETS["paper"]).matrix)
-    assert feature_frame_indices(feature_set, [utterance.pk])[utterance.pk].tolist() == list(range(1, 18))
+    assert feature_frame_indices(feature_set=feature_set, utterance_ids=[utterance.pk])[utterance.pk].tolist() == list(
+        range(1, 18)
+    )
     assert feature_set_ready(corpus=corpus, preset="paper") == feature_set
 
 
@@ -107,13 +89,16 @@ def test_a_new_configuration_makes_a_new_set_in_its_own_folder(corpus):
     assert full.store_path != paper.store_path
     assert full.n_frames == full.n_frames_total == 9 + 14 + 19
     one = pk_of(corpus, "one")
-    assert feature_frame_indices(full, [one])[one].tolist() == list(range(9))
+    assert feature_frame_indices(feature_set=full, utterance_ids=[one])[one].tolist() == list(range(9))
     # Dropping the edge frames is all the paper preset did to these loud tones.
-    assert np.array_equal(feature_matrices(paper, [one])[one], feature_matrices(full, [one])[one][1:-1])
+    assert np.array_equal(
+        feature_matrices(feature_set=paper, utterance_ids=[one])[one],
+        feature_matrices(feature_set=full, utterance_ids=[one])[one][1:-1],
+    )
 
 
 def test_silent_short_and_empty_audio_have_no_frames_are_reported_and_left_out(tmp_path, media_root):
-    corpus = build_corpus(
+    corpus = make_corpus_from_signals(
         tmp_path / "audio",
         {"loud": tone(1.0), "silent": np.zeros(16000), "short": tone(0.1), "emptied": tone(1.0)},
         name="odd",
@@ -131,12 +116,12 @@ def test_silent_short_and_empty_audio_have_no_frames_are_reported_and_left_out(t
     }
     assert feature_set.n_utterances == 1
     ids = [pk_of(corpus, n) for n in ("loud", "silent", "short", "emptied")]
-    matrices = feature_matrices(feature_set, ids)
+    matrices = feature_matrices(feature_set=feature_set, utterance_ids=ids)
     assert list(matrices) == [ids[0]]  # never zero-filled stand-ins
 
     # Without the energy selection silence has frames: its features are those of silence.
     full = feature_set_ensure(corpus=corpus, preset="full")
-    assert feature_matrices(full, [ids[1]])[ids[1]].shape == (9, 34)
+    assert feature_matrices(feature_set=full, utterance_ids=[ids[1]])[ids[1]].shape == (9, 34)
     assert {item["name"] for item in full.empty_utterances} == {"short", "emptied"}
 
 
@@ -152,7 +137,7 @@ def test_nan_samples_fail_the_set_with_the_utterance_named(corpus):
     assert feature_set.status == FeatureSet.Status.FAILED
     assert "one_and_half" in feature_set.error
     with pytest.raises(FeatureSetNotReady):
-        feature_matrices(feature_set)
+        feature_matrices(feature_set=feature_set)
 
 
 def test_a_missing_audio_file_is_an_error_naming_utterance_and_path(corpus):
@@ -186,7 +171,7 @@ def test_an_interrupted_extraction_never_claims_ready_and_resumes_from_its_chunk
     assert feature_set.status == FeatureSet.Status.RUNNING
     assert [shard_exists(feature_set.store_folder, c["key"]) for c in feature_set.chunks] == [True, False, False]
     with pytest.raises(FeatureSetNotReady):
-        feature_matrices(feature_set)
+        feature_matrices(feature_set=feature_set)
 
     calls.clear()
     monkeypatch.setattr(services, "utterance_features", lambda u, c: calls.append(u.name) or real(u, c))
@@ -224,11 +209,17 @@ def test_chunks_are_idempotent_and_the_set_is_packed_only_when_all_are_done(
 def test_async_extraction_enqueues_one_task_per_chunk_after_commit(
     corpus, monkeypatch, django_capture_on_commit_callbacks
 ):
+    from emolab.celery import app
     from models_app.tasks import features as tasks
 
     monkeypatch.setattr(services, "CHUNK_MAX_UTTERANCES", 1)
     sent = []
-    monkeypatch.setattr(tasks.extract_feature_chunk, "delay", lambda *args: sent.append(args))
+
+    def send_task(name, args):  # the services send tasks by name (emolab/celery.py)
+        assert name == tasks.extract_feature_chunk.name
+        sent.append(args)
+
+    monkeypatch.setattr(app, "send_task", send_task)
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
         feature_set = services.feature_set_extract_async(corpus=corpus)
     assert sent == []  # nothing leaves before the commit
@@ -258,19 +249,19 @@ def test_a_chunk_task_with_bad_audio_marks_the_set_failed(corpus):
 def test_changed_audio_is_noticed_and_extracted_again(corpus, tmp_path):
     before = feature_set_ensure(corpus=corpus)
     two = pk_of(corpus, "two")
-    old = feature_matrices(before, [two])[two]
+    old = feature_matrices(feature_set=before, utterance_ids=[two])[two]
     # Re-import with different audio for "two": the import service records the new fingerprint.
     signals = {"one": tone(1.0, 220, seed=1), "one_and_half": tone(1.5, 330, seed=2), "two": tone(2.0, 880, seed=9)}
-    build_corpus(tmp_path / "audio", signals)
+    make_corpus_from_signals(tmp_path / "audio", signals)
     after = feature_set_ensure(corpus=corpus)
     assert after.pk == before.pk and after.status == FeatureSet.Status.READY
-    assert not np.array_equal(feature_matrices(after, [two])[two], old)
+    assert not np.array_equal(feature_matrices(feature_set=after, utterance_ids=[two])[two], old)
 
 
 def test_utterances_the_set_never_saw_are_refused(corpus, tmp_path):
     feature_set = feature_set_ensure(corpus=corpus)
     with pytest.raises(UnknownUtterances, match="not in feature set"):
-        feature_matrices(feature_set, [pk_of(corpus, "one"), 987654])
+        feature_matrices(feature_set=feature_set, utterance_ids=[pk_of(corpus, "one"), 987654])
 
 
 def test_extract_features_command_shows_counts_then_reuses_the_cache(corpus, capsys):

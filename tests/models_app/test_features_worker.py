@@ -13,8 +13,7 @@ from models_app.selectors.features import feature_matrices
 from models_app.ser.audio import read_audio
 from models_app.ser.features import FEATURE_PRESETS, extract
 from models_app.services import features as services
-from tests.factories import tone
-from tests.models_app.test_features_service import build_corpus
+from tests.factories import make_corpus_from_signals, tone
 from tests.worker import wait_until
 
 
@@ -23,7 +22,7 @@ def test_a_real_worker_extracts_every_chunk_and_packs_the_set(tmp_path, monkeypa
     # The worker reads the test settings' MEDIA_ROOT, so this test keeps the default one and
     # removes its own folder afterwards; a unique corpus name keeps runs apart.
     name = f"worker-{uuid.uuid4().hex[:8]}"
-    corpus = build_corpus(
+    corpus = make_corpus_from_signals(
         tmp_path / "audio",
         {"a": tone(1.0, 200, seed=1), "b": tone(1.5, 300, seed=2), "c": tone(2.0, 400, seed=3), "d": tone(0.1)},
         name=name,
@@ -48,7 +47,7 @@ def test_a_real_worker_extracts_every_chunk_and_packs_the_set(tmp_path, monkeypa
         assert log.count("models_app.features.extract_chunk") >= 4
 
         # The worker's numbers are the in-process extractor's numbers.
-        matrices = feature_matrices(feature_set)
+        matrices = feature_matrices(feature_set=feature_set)
         for utterance in Utterance.objects.filter(corpus=corpus).exclude(name="d"):
             samples, rate = read_audio(utterance.audio_file)
             assert np.array_equal(matrices[utterance.pk], extract(samples, rate, FEATURE_PRESETS["paper"]).matrix)

@@ -7,7 +7,7 @@ import pytest
 from django.utils import timezone
 from rest_framework.authtoken.models import Token
 
-from models_app.job_models import JobUnit, TrainingJob
+from models_app.models import JobUnit, TrainingJob
 from models_app.ser.progress import ProgressEvent
 from models_app.services import jobs as job_services
 from tests.factories import make_corpus
@@ -35,7 +35,7 @@ def test_only_admins_start_jobs(api_client, corpus, role, request):
 
 def test_assessors_cannot_read_jobs_and_researchers_can(api_client, corpus, admin_user, assessor, researcher):
     job = job_services.training_job_start(
-        corpus=corpus, methods=["dummy"], preset="fast", n_folds=2, created_by=admin_user
+        corpus=corpus, methods=["dummy"], preset="fast", folds=2, created_by=admin_user
     )
     api_client.force_authenticate(assessor)
     assert api_client.get("/api/jobs/").status_code == 403
@@ -82,7 +82,7 @@ def test_bad_job_requests_get_400_with_the_reason(api_client, corpus, admin_user
 
 def test_cancel_marks_the_job_and_its_waiting_units(api_client, corpus, admin_user):
     job = job_services.training_job_start(
-        corpus=corpus, methods=["dummy"], preset="fast", n_folds=2, created_by=admin_user
+        corpus=corpus, methods=["dummy"], preset="fast", folds=2, created_by=admin_user
     )
     api_client.force_authenticate(admin_user)
     response = api_client.post(f"/api/jobs/{job.pk}/cancel/")
@@ -93,7 +93,7 @@ def test_cancel_marks_the_job_and_its_waiting_units(api_client, corpus, admin_us
 
 def test_a_running_unit_stops_when_its_job_is_cancelled(corpus, admin_user):
     job = job_services.training_job_start(
-        corpus=corpus, methods=["dummy"], preset="fast", n_folds=2, created_by=admin_user
+        corpus=corpus, methods=["dummy"], preset="fast", folds=2, created_by=admin_user
     )
     unit = job.units.get(kind="fold", fold=0)
     report = job_services._progress_writer(unit)
@@ -107,7 +107,7 @@ def test_a_running_unit_stops_when_its_job_is_cancelled(corpus, admin_user):
 
 def test_a_unit_whose_worker_went_silent_fails_the_job_with_the_reason(api_client, corpus, admin_user):
     job = job_services.training_job_start(
-        corpus=corpus, methods=["dummy"], preset="fast", n_folds=2, created_by=admin_user
+        corpus=corpus, methods=["dummy"], preset="fast", folds=2, created_by=admin_user
     )
     silent_since = timezone.now() - job_services.STALE_AFTER - timedelta(minutes=1)
     TrainingJob.objects.filter(pk=job.pk).update(status="running")
@@ -124,7 +124,7 @@ def test_a_unit_whose_worker_went_silent_fails_the_job_with_the_reason(api_clien
 
 def test_job_pages_follow_the_roles(client, corpus, admin_user, researcher, assessor):
     job = job_services.training_job_start(
-        corpus=corpus, methods=["dummy"], preset="fast", n_folds=2, created_by=admin_user
+        corpus=corpus, methods=["dummy"], preset="fast", folds=2, created_by=admin_user
     )
     client.force_login(assessor)
     assert client.get("/jobs/").status_code == 403
@@ -154,7 +154,7 @@ def test_cancel_form_requires_csrf(corpus, admin_user):
     from django.test import Client
 
     job = job_services.training_job_start(
-        corpus=corpus, methods=["dummy"], preset="fast", n_folds=2, created_by=admin_user
+        corpus=corpus, methods=["dummy"], preset="fast", folds=2, created_by=admin_user
     )
     client = Client(enforce_csrf_checks=True)
     client.force_login(admin_user)
@@ -169,3 +169,12 @@ def test_openapi_schema_lists_the_job_endpoints(api_client, admin_user):
     assert response.status_code == 200
     paths = response.json()["paths"]
     assert "/api/jobs/" in paths and "/api/jobs/{id}/cancel/" in paths
+
+
+def test_only_researchers_and_admins_see_jobs_whatever_calls_the_selector(corpus, admin_user, researcher, assessor):
+    from models_app.selectors.jobs import training_jobs_visible_to
+
+    job = job_services.training_job_start(corpus=corpus, methods=["dummy"], folds=2, created_by=admin_user)
+    assert list(training_jobs_visible_to(user=researcher)) == [job]
+    assert list(training_jobs_visible_to(user=admin_user)) == [job]
+    assert not training_jobs_visible_to(user=assessor).exists()

@@ -6,7 +6,7 @@ import signal
 
 import pytest
 
-from models_app.job_models import FoldResult, JobUnit, ModelArtifact, TrainingJob, UtterancePrediction
+from models_app.models import FoldResult, JobUnit, ModelArtifact, TrainingJob, UtterancePrediction
 from models_app.services import jobs as job_services
 from models_app.tasks.jobs import prepare_job, run_fold_unit
 from tests.factories import make_corpus
@@ -50,7 +50,7 @@ def _counts(job):
 
 def test_a_fast_job_runs_to_success_and_its_results_are_stored(corpus, admin_user, celery_worker, api_client):
     job = job_services.training_job_start(
-        corpus=corpus, methods=ALL_METHODS, preset="fast", n_folds=2, created_by=admin_user
+        corpus=corpus, methods=ALL_METHODS, preset="fast", folds=2, created_by=admin_user
     )
     job = _wait_finished(job, celery_worker, timeout=60)
     assert job.status == "succeeded", job.error + celery_worker.log()
@@ -90,7 +90,7 @@ def test_a_fast_job_runs_to_success_and_its_results_are_stored(corpus, admin_use
 
 def test_a_redelivered_task_duplicates_nothing(corpus, admin_user, celery_worker):
     job = job_services.training_job_start(
-        corpus=corpus, methods=["dummy", "framewise"], preset="fast", n_folds=2, created_by=admin_user
+        corpus=corpus, methods=["dummy", "framewise"], preset="fast", folds=2, created_by=admin_user
     )
     job = _wait_finished(job, celery_worker, timeout=60)
     assert job.status == "succeeded", job.error
@@ -100,7 +100,7 @@ def test_a_redelivered_task_duplicates_nothing(corpus, admin_user, celery_worker
     redelivered = [run_fold_unit.delay(unit.pk), prepare_job.delay(job.pk)]
     for result in redelivered:
         wait_until(
-            lambda: f"[{result.id}] succeeded" in celery_worker.log(),
+            lambda result=result: f"[{result.id}] succeeded" in celery_worker.log(),
             timeout=60,
             message=f"the worker to run the redelivered task {result.id}",
         )
@@ -113,13 +113,16 @@ def test_a_cancelled_job_runs_no_more_work(corpus, admin_user, media_root):
     from tests.worker import WorkerProcess
 
     job = job_services.training_job_start(
-        corpus=corpus, methods=["dummy"], preset="fast", n_folds=2, created_by=admin_user
+        corpus=corpus, methods=["dummy"], preset="fast", folds=2, created_by=admin_user
     )
     job_services.training_job_cancel(job=job)
     worker = WorkerProcess().start()
     try:
-        wait_until(lambda: "models_app.jobs.prepare" in worker.log() and "succeeded in" in worker.log(), timeout=60,
-                   message="the worker to take the job's first task")  # fmt: skip
+        wait_until(
+            lambda: "models_app.jobs.prepare" in worker.log() and "succeeded in" in worker.log(),
+            timeout=60,
+            message="the worker to take the job's first task",
+        )
     finally:
         worker.stop()
     job.refresh_from_db()
@@ -132,7 +135,7 @@ def test_a_task_that_raises_fails_the_job_with_its_error(corpus, admin_user, med
     from tests.worker import WorkerProcess
 
     job = job_services.training_job_start(
-        corpus=corpus, methods=["onelabel"], preset="fast", n_folds=2, created_by=admin_user
+        corpus=corpus, methods=["onelabel"], preset="fast", folds=2, created_by=admin_user
     )
     # A configuration the network refuses: the fold task raises inside PyTorch.
     config = job.config
@@ -154,7 +157,7 @@ def test_a_task_that_raises_fails_the_job_with_its_error(corpus, admin_user, med
 
 def test_a_killed_worker_process_is_redelivered_and_the_job_completes(corpus, admin_user, celery_worker):
     job = job_services.training_job_start(
-        corpus=corpus, methods=["onelabel"], preset="fast", n_folds=2, created_by=admin_user
+        corpus=corpus, methods=["onelabel"], preset="fast", folds=2, created_by=admin_user
     )
     # Enough epochs (a few ms each on this tiny corpus) to kill the process in the middle of a fold.
     config = job.config

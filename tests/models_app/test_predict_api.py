@@ -9,86 +9,20 @@ from pathlib import Path
 import numpy as np
 import pytest
 import soundfile
-from django.conf import settings
-from django.core.files.uploadedfile import SimpleUploadedFile
 
-from models_app.ser.features import FEATURE_PRESETS, extract
-from models_app.ser.methods import CTCBLSTM
-from models_app.ser.persistence import save_estimator
 from models_app.services.timeline import ctc_model_cache_clear
-from tests.factories import make_corpus, tone
+from tests.factories import TWO_CLASSES as CLASSES
+from tests.factories import (
+    audio_bytes,
+    job_with_ctc_model,
+    job_without_ctc_model,
+    small_corpus,
+    tiny_ctc_model,
+    tone,
+    upload,
+)
 
-CLASSES = ["anger", "neutral"]
 URL = "/api/predict/"
-
-
-# --- helpers shared with the command and page tests -------------------------------------------
-
-
-def tiny_ctc_model(seed: int = 0) -> CTCBLSTM:
-    """A CTC network fitted as training jobs fit it, on label indices (high tones class 0, low
-    tones class 1). What it predicts is not the point of these tests; its inputs and outputs are."""
-    X, y = [], []
-    for k in range(12):
-        label = k % 2
-        signal = tone(1.0 + 0.1 * (k % 3), frequency=440.0 if label == 0 else 150.0, seed=k)
-        X.append(extract(signal, 16000, FEATURE_PRESETS["paper"]).matrix)
-        y.append(label)
-    return CTCBLSTM(
-        hidden_units=8, dense_units=8, pad_frames=None, standardize=True, epochs=3, n_threads=1, random_state=seed
-    ).fit(X, np.array(y))  # fmt: skip
-
-
-def small_corpus(tmp_path, name="tiny"):
-    return make_corpus(
-        tmp_path / name, name=name, classes=tuple(CLASSES), speakers=("s1", "s2"), per_speaker_class=1, seconds=0.5
-    )
-
-
-def job_with_ctc_model(corpus, model: CTCBLSTM, methods=("ctc",)):
-    """A succeeded training job whose final CTC model is ``model``, saved under MEDIA_ROOT as a
-    job's finalize step saves it."""
-    from models_app.job_models import ModelArtifact, TrainingJob
-
-    job = TrainingJob.objects.create(
-        corpus=corpus, methods=list(methods), preset="fast", config={}, classes=CLASSES,
-        status=TrainingJob.Status.SUCCEEDED,
-    )  # fmt: skip
-    path = Path(settings.MEDIA_ROOT) / "models" / f"job-{job.pk}" / "ctc.ckpt"
-    save_estimator(model, path)
-    ModelArtifact.objects.create(
-        job=job, method="ctc", path=str(path.relative_to(settings.MEDIA_ROOT)), config={},
-        feature_config=FEATURE_PRESETS["paper"].to_dict(), classes=CLASSES,
-    )  # fmt: skip
-    return job
-
-
-def job_without_ctc_model(corpus, status="succeeded", methods=("dummy",)):
-    from models_app.job_models import TrainingJob
-
-    return TrainingJob.objects.create(
-        corpus=corpus, methods=list(methods), preset="fast", config={}, classes=CLASSES, status=status
-    )
-
-
-def audio_bytes(seconds=3.0, rate=16000, channels=1, file_format="WAV", seed=0) -> bytes:
-    """Speech-like test audio: a tone with a pause, so some frames are silent."""
-    signal = np.concatenate(
-        [
-            tone(seconds / 2, 300.0, rate, seed=seed),
-            np.zeros(int(0.4 * rate), np.float32),
-            tone(seconds / 2 - 0.4, 200.0, rate, seed=seed + 1),
-        ]
-    )
-    if channels == 2:
-        signal = np.stack([signal, 0.5 * signal], axis=1)
-    buffer = io.BytesIO()
-    soundfile.write(buffer, signal, rate, format=file_format)
-    return buffer.getvalue()
-
-
-def upload(content: bytes, name="recording.wav") -> SimpleUploadedFile:
-    return SimpleUploadedFile(name, content, content_type="application/octet-stream")
 
 
 # --- fixtures ---------------------------------------------------------------------------------
@@ -136,7 +70,9 @@ def test_researcher_gets_segments_and_per_frame_probabilities(api_client, resear
     assert all(len(row) == 3 and abs(sum(row) - 1) < 1e-3 for row in body["probabilities"])
     # The edges and the 0.4 s pause are not scored: they say "none" with certainty.
     assert not body["scored"][0] and not body["scored"][-1]
-    assert all(row == [0.0, 0.0, 1.0] for row, scored in zip(body["probabilities"], body["scored"]) if not scored)
+    assert all(
+        row == [0.0, 0.0, 1.0] for row, scored in zip(body["probabilities"], body["scored"], strict=True) if not scored
+    )
     assert body["segments"], "a tone carries some emotion for the network"
     for segment in body["segments"]:
         assert set(segment) == {"start", "end", "emotion", "confidence"}
@@ -275,18 +211,22 @@ def test_unknown_job(api_client, researcher, job):
 def test_job_without_ctc_model(api_client, researcher, media_root, tmp_path, db):
     job = job_without_ctc_model(small_corpus(tmp_path), methods=("dummy", "framewise"))
     _assert_error(
-        _post(api_client, researcher, audio_bytes(1.0), job=job.pk), 409,
-        f"Job {job.pk} did not train the CTC method", "Start a training job with the CTC method",
-    )  # fmt: skip
+        _post(api_client, researcher, audio_bytes(1.0), job=job.pk),
+        409,
+        f"Job {job.pk} did not train the CTC method",
+        "Start a training job with the CTC method",
+    )
     running = job_without_ctc_model(small_corpus(tmp_path, "other"), status="running", methods=("ctc",))
     _assert_error(_post(api_client, researcher, audio_bytes(1.0), job=running.pk), 409, "is running")
 
 
 def test_no_ctc_model_yet_says_how_to_train_one(api_client, researcher, media_root, db):
     _assert_error(
-        _post(api_client, researcher, audio_bytes(1.0)), 409,
-        "No trained CTC model yet", "Start a training job with the CTC method (Jobs > Start a job, or POST /api/jobs/",
-    )  # fmt: skip
+        _post(api_client, researcher, audio_bytes(1.0)),
+        409,
+        "No trained CTC model yet",
+        "Start a training job with the CTC method (Jobs > Start a job, or POST /api/jobs/",
+    )
 
 
 def test_a_missing_model_file_is_a_server_error_that_says_so(api_client, researcher, job, media_root):

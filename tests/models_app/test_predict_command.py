@@ -10,8 +10,8 @@ import soundfile
 from django.core.management import CommandError, call_command
 
 from models_app.services.timeline import ctc_model_cache_clear
-from tests.models_app.test_predict_api import (
-    CLASSES,
+from tests.factories import TWO_CLASSES as CLASSES
+from tests.factories import (
     audio_bytes,
     job_with_ctc_model,
     job_without_ctc_model,

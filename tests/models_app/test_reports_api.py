@@ -1,85 +1,16 @@
 """The comparison report API on a small database whose every number is worked out by hand.
 
-The data (built by ``build_report_data``, shared with the page tests):
-- corpus "tiny": speakers s1, s2; two anger and two neutral utterances each (8 utterances), every
-  one with three agreeing expert votes;
-- job (succeeded, classes anger, neutral), folds by speaker (s1 -> 0, s2 -> 1):
-  dummy always "neutral": 4/8 right; framewise wrong on s1_anger_0, s1_anger_1, s2_neutral_0:
-  5/8 right; ctc right everywhere except an empty decoding on s2_neutral_1: 7/8 right;
-- campaign on the same corpus: main items s1_anger_0, s1_anger_1, s2_anger_0, s1_neutral_0;
-  assessor "alice" answers all four right, "bob" answers "neutral" to all four (1/4 right);
-  alice also answered a warm-up item (s2_neutral_1) wrongly, which must not count.
+The data, every number worked out by hand, is described at ``tests.factories.build_report_data``
+(shared with the page and browser tests).
 """
 
 import pytest
 from django.core.cache import cache
 from rest_framework.authtoken.models import Token
 
-from annotation.models import Campaign, CampaignItem, Judgment, Utterance
-from models_app.job_models import TrainingJob, UtterancePrediction
-from tests.factories import make_corpus, make_user
-
-CLASSES = ["anger", "neutral"]
-FRAMEWISE_WRONG = {"s1_anger_0", "s1_anger_1", "s2_neutral_0"}
-CAMPAIGN_MAIN = ["s1_anger_0", "s1_anger_1", "s2_anger_0", "s1_neutral_0"]
-
-
-def _other(label: str) -> str:
-    return "neutral" if label == "anger" else "anger"
-
-
-def build_report_data(root, name: str = "tiny") -> dict:
-    corpus = make_corpus(root, name=name, classes=tuple(CLASSES), speakers=("s1", "s2"), per_speaker_class=2)
-    utterances = {u.name: u for u in Utterance.objects.filter(corpus=corpus)}
-    job = TrainingJob.objects.create(
-        corpus=corpus,
-        methods=["dummy", "framewise", "ctc"],
-        preset="fast",
-        config={},
-        n_folds=2,
-        classes=CLASSES,
-        status=TrainingJob.Status.SUCCEEDED,
-    )
-    predictions = []
-    for utt_name, utterance in utterances.items():
-        fold = 0 if utt_name.startswith("s1") else 1
-        framewise = _other(utterance.label) if utt_name in FRAMEWISE_WRONG else utterance.label
-        ctc = "" if utt_name == "s2_neutral_1" else utterance.label
-        k = CLASSES.index(utterance.label)
-        # Three frames; the framewise forest and CTC (K + 1 columns, blank last) lean to the label.
-        framewise_frames = [[0.8, 0.2] if k == 0 else [0.2, 0.8]] * 3
-        ctc_frames = [[0.1, 0.1, 0.8], [0.7, 0.1, 0.2] if k == 0 else [0.1, 0.7, 0.2], [0.1, 0.1, 0.8]]
-        predictions += [
-            UtterancePrediction(job=job, row="dummy", fold=fold, utterance=utterance, true_label=utterance.label,
-                                predicted_label="neutral", probabilities=[0.5, 0.5]),
-            UtterancePrediction(job=job, row="framewise", fold=fold, utterance=utterance, true_label=utterance.label,
-                                predicted_label=framewise, probabilities=[0.6, 0.4] if framewise == "anger" else [0.4, 0.6],
-                                frame_probabilities=framewise_frames),
-            UtterancePrediction(job=job, row="ctc", fold=fold, utterance=utterance, true_label=utterance.label,
-                                predicted_label=ctc, probabilities=[0.5, 0.5], frame_probabilities=ctc_frames,
-                                decoded=[] if not ctc else [[k, 1, 2]]),
-        ]  # fmt: skip
-    UtterancePrediction.objects.bulk_create(predictions)
-
-    campaign = Campaign.objects.create(corpus=corpus, name="relabel", classes=CLASSES)
-    items = {
-        n: CampaignItem.objects.create(campaign=campaign, utterance=utterances[n], role="main") for n in CAMPAIGN_MAIN
-    }
-    warmup = CampaignItem.objects.create(campaign=campaign, utterance=utterances["s2_neutral_1"], role="warmup")
-    alice, bob = make_user("assessor", "alice"), make_user("assessor", "bob")
-
-    def judge(assessor, item, answer, position):
-        utterance = item.utterance
-        Judgment.objects.create(
-            campaign=campaign, item=item, utterance=utterance, assessor=assessor, answer=answer, phase=item.role,
-            expert_label=utterance.label, is_correct=answer == utterance.label, response_ms=1500, position=position,
-        )  # fmt: skip
-
-    judge(alice, warmup, "anger", 1)
-    for position, utt_name in enumerate(CAMPAIGN_MAIN, start=2):
-        judge(alice, items[utt_name], utterances[utt_name].label, position)
-        judge(bob, items[utt_name], "neutral", position - 1)
-    return {"corpus": corpus, "job": job, "campaign": campaign, "utterances": utterances}
+from annotation.models import Campaign, Judgment
+from tests.factories import TWO_CLASSES as CLASSES
+from tests.factories import build_report_data, make_corpus, make_user
 
 
 @pytest.fixture(autouse=True)
@@ -170,9 +101,18 @@ def test_a_new_answer_shows_at_once_despite_the_cache(api_client, researcher, da
     assert first["table1"]["human"]["n"] == 8
     carol = make_user("assessor", "carol")
     item = data["campaign"].items.get(utterance__name="s1_neutral_0")
-    Judgment.objects.create(campaign=data["campaign"], item=item, utterance=item.utterance, assessor=carol,
-                            answer="neutral", phase="main", expert_label="neutral", is_correct=True,
-                            response_ms=900, position=1)  # fmt: skip
+    Judgment.objects.create(
+        campaign=data["campaign"],
+        item=item,
+        utterance=item.utterance,
+        assessor=carol,
+        answer="neutral",
+        phase="main",
+        expert_label="neutral",
+        is_correct=True,
+        response_ms=900,
+        position=1,
+    )
     second = _get(api_client, researcher, campaign=data["campaign"].pk).json()
     assert second["table1"]["human"]["n"] == 9
     assert second["table1"]["human"]["overall_accuracy"] == pytest.approx(6 / 9)

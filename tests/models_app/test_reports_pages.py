@@ -12,8 +12,8 @@ from django.core.cache import cache
 from annotation.models import Campaign
 from models_app.selectors.reports import comparison_report
 from models_app.ser.analysis import csv_tables
-from tests.factories import make_corpus
-from tests.models_app.test_reports_api import CLASSES, build_report_data
+from tests.factories import TWO_CLASSES as CLASSES
+from tests.factories import build_report_data, make_corpus
 
 
 @pytest.fixture(autouse=True)
@@ -115,9 +115,9 @@ def test_csv_numbers_match_the_hand_computed_ones(client, researcher, data):
     rows = {row["row"]: row for row in csv.DictReader(io.StringIO(text))}
     assert float(rows["dummy"]["overall_accuracy"]) == pytest.approx(0.5)
     assert float(rows["human"]["mean_class_accuracy"]) == pytest.approx(0.75)
-    assessors = list(csv.DictReader(io.StringIO(
-        client.get(f"/reports/comparison/csv/assessors/?{_query(data)}").content.decode()
-    )))  # fmt: skip
+    assessors = list(
+        csv.DictReader(io.StringIO(client.get(f"/reports/comparison/csv/assessors/?{_query(data)}").content.decode()))
+    )
     assert {(a["assessor"], float(a["overall_accuracy"])) for a in assessors} == {("alice", 1.0), ("bob", 0.25)}
     assert client.get(f"/reports/comparison/csv/nonsense/?{_query(data)}").status_code == 404
 

@@ -13,8 +13,8 @@ import pytest
 from django.core.cache import cache
 
 from annotation.models import Campaign, CampaignItem, Judgment
-from tests.factories import make_user
-from tests.models_app.test_reports_api import CLASSES, build_report_data
+from tests.factories import TWO_CLASSES as CLASSES
+from tests.factories import build_report_data, make_user
 
 
 @pytest.fixture(autouse=True)

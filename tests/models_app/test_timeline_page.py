@@ -6,7 +6,7 @@ from django.test import Client
 from django.urls import reverse
 
 from models_app.services.timeline import ctc_model_cache_clear
-from tests.models_app.test_predict_api import audio_bytes, job_with_ctc_model, small_corpus, tiny_ctc_model, upload
+from tests.factories import audio_bytes, job_with_ctc_model, small_corpus, tiny_ctc_model, upload
 
 URL = "/timeline/"
 

@@ -2,7 +2,8 @@
 
 from django.core.management.base import BaseCommand, CommandError
 
-from annotation.models import Campaign, CampaignItem, Corpus
+from annotation.models import Campaign, CampaignItem
+from annotation.selectors.corpora import UnknownCorpus, corpus_named
 from annotation.services.campaigns import CampaignSetupError, campaign_create
 
 DEMO_CAMPAIGN_NAME = "Demo relabelling"
@@ -21,10 +22,10 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, corpus: str, name: str, **options):
-        corpus_row = Corpus.objects.filter(name=corpus).first()
-        if corpus_row is None:
-            known = ", ".join(Corpus.objects.values_list("name", flat=True)) or "none"
-            raise CommandError(f"no corpus named {corpus!r} (corpora: {known}); build or import it first")
+        try:
+            corpus_row = corpus_named(name=corpus)
+        except UnknownCorpus as exc:
+            raise CommandError(str(exc)) from None
         campaign = Campaign.objects.filter(corpus=corpus_row, name=name).first()
         if campaign is not None:
             self.stdout.write(f"Campaign {name!r} on {corpus} exists already (id {campaign.pk}); nothing changed.")

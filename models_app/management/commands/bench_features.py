@@ -8,6 +8,9 @@ from pathlib import Path
 import numpy as np
 from django.core.management.base import BaseCommand, CommandError
 
+from annotation.demo_corpus.render import synthesize_utterance
+from annotation.selectors.corpora import UnknownCorpus, corpus_named
+from models_app.selectors.features import feature_matrices, feature_set_ready
 from models_app.ser.features.benchmark import (
     benchmark_extractor,
     benchmark_layouts,
@@ -32,8 +35,6 @@ _EMOTIONS = ("neutral", "anger", "sadness", "excitement")
 def _espeak_speech(seconds: float) -> np.ndarray:
     """Concatenated demo-corpus utterances (espeak-ng speech with emotional prosody) up to
     ``seconds``: up to 48 distinct renderings, then repeated with a random gain."""
-    from annotation.demo_corpus.render import synthesize_utterance
-
     wanted = int(seconds * SAMPLE_RATE)
     pieces, total = [], 0
     while total < wanted and len(pieces) < 48:
@@ -60,13 +61,17 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("--seconds", type=float, default=600.0, help="audio length (default 600 = 10 minutes)")
         parser.add_argument(
-            "--repeats", type=int, default=3,
+            "--repeats",
+            type=int,
+            default=3,
             help="rounds of timing (each: pyAudioAnalysis once, ours and the FFTs 5 times); medians are reported",
-        )  # fmt: skip
+        )
         parser.add_argument(
-            "--source", choices=("espeak", "synthetic"), default="espeak",
+            "--source",
+            choices=("espeak", "synthetic"),
+            default="espeak",
             help="espeak: synthesized speech (demo corpus voices); synthetic: a noise-modulated harmonic signal",
-        )  # fmt: skip
+        )
         parser.add_argument("--json", dest="json_path", type=Path, help="also write the figures to this JSON file")
         parser.add_argument("--layouts", action="store_true", help="compare storage layouts instead")
         parser.add_argument("--corpus", help="with --layouts: use this corpus's ready paper-preset features")
@@ -93,7 +98,8 @@ class Command(BaseCommand):
             f"  ours:             {result.ours_s:.4f} s\n"
             f"  speed-up:         {result.speedup:.1f}x (target >= 30x)\n"
             f"  real-time factor: {result.realtime_factor:.0f}x faster than real time (target >= 1000x)\n"
-            f"  FFTs alone:       {result.fft_s:.4f} s; the whole extractor takes {result.fft_share:.2f}x the FFT time\n"
+            f"  FFTs alone:       {result.fft_s:.4f} s; "
+            f"the whole extractor takes {result.fft_share:.2f}x the FFT time\n"
             f"  max |deviation|:  {result.max_abs_dev:.3g} absolute, {result.max_rel_dev:.3g} relative "
             f"(worst: {result.worst_feature})"
         )
@@ -124,13 +130,11 @@ class Command(BaseCommand):
         }
 
     def _corpus_matrices(self, corpus_name: str) -> dict:
-        from annotation.models import Corpus
-        from models_app.selectors.features import feature_matrices, feature_set_ready
-
-        corpus = Corpus.objects.filter(name=corpus_name).first()
-        if corpus is None:
-            raise CommandError(f"no corpus named {corpus_name!r}")
+        try:
+            corpus = corpus_named(name=corpus_name)
+        except UnknownCorpus as exc:
+            raise CommandError(str(exc)) from None
         feature_set = feature_set_ready(corpus=corpus, preset="paper")
         if feature_set is None:
             raise CommandError(f"corpus {corpus_name!r} has no ready paper-preset features: run extract_features first")
-        return feature_matrices(feature_set)
+        return feature_matrices(feature_set=feature_set)

@@ -4,7 +4,7 @@ import time
 
 from django.core.management.base import BaseCommand, CommandError
 
-from annotation.models import Corpus
+from annotation.selectors.corpora import UnknownCorpus, corpus_named
 from emolab.command_progress import CommandProgressBar
 from models_app.models import FeatureSet
 from models_app.ser.features import FEATURE_PRESETS
@@ -40,20 +40,22 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("--corpus", required=True, help="corpus name (see the home page or the admin)")
         parser.add_argument(
-            "--preset", default="paper", choices=sorted(FEATURE_PRESETS),
+            "--preset",
+            default="paper",
+            choices=sorted(FEATURE_PRESETS),
             help="paper: the authors' frame selection (default); full: every frame kept (timeline)",
-        )  # fmt: skip
+        )
         parser.add_argument(
-            "--workers", action="store_true",
+            "--workers",
+            action="store_true",
             help="hand the chunks to Celery workers instead of extracting in this process",
-        )  # fmt: skip
+        )
 
     def handle(self, *args, corpus: str, preset: str, workers: bool, **options):
         try:
-            corpus_row = Corpus.objects.get(name=corpus)
-        except Corpus.DoesNotExist:
-            known = ", ".join(Corpus.objects.values_list("name", flat=True)) or "none imported yet"
-            raise CommandError(f"no corpus named {corpus!r} (corpora: {known})") from None
+            corpus_row = corpus_named(name=corpus)
+        except UnknownCorpus as exc:
+            raise CommandError(str(exc)) from None
         if workers:
             feature_set = feature_set_extract_async(corpus=corpus_row, preset=preset)
             if feature_set.status == FeatureSet.Status.READY:
@@ -75,7 +77,10 @@ class Command(BaseCommand):
         self._summary(feature_set, cached=progress.cached, seconds=time.perf_counter() - start)
 
     def _summary(self, feature_set: FeatureSet, *, cached: bool, seconds: float) -> None:
-        head = f"Feature set {feature_set.pk} of {feature_set.corpus.name} (preset {feature_set.preset}, config {feature_set.config_hash[:12]})"
+        head = (
+            f"Feature set {feature_set.pk} of {feature_set.corpus.name} "
+            f"(preset {feature_set.preset}, config {feature_set.config_hash[:12]})"
+        )
         if cached:
             self.stdout.write(self.style.SUCCESS(f"{head}: cache reused, nothing extracted."))
         else:

@@ -83,7 +83,8 @@ class Command(BaseCommand):
         )
         for segment in timeline.segments:
             self.stdout.write(
-                f"  {segment.start_s:8.2f} {segment.end_s:8.2f}  {segment.emotion:<12} confidence {segment.confidence:.2f}"
+                f"  {segment.start_s:8.2f} {segment.end_s:8.2f}  {segment.emotion:<12} "
+                f"confidence {segment.confidence:.2f}"
             )
 
 

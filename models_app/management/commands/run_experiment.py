@@ -11,11 +11,13 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
-from annotation.models import Corpus
+from annotation.selectors.corpora import UnknownCorpus, corpus_named
 from models_app.selectors.datasets import DatasetError, dataset_for_corpus
-from models_app.ser.config import PRESET_NAMES, preset
-from models_app.ser.experiment import METHODS, run_experiment
+from models_app.ser.config import DEFAULT_PRESET, PRESET_NAMES, preset
+from models_app.ser.cv import DEFAULT_FOLDS, MAX_FOLDS, MIN_FOLDS
+from models_app.ser.experiment import run_experiment
 from models_app.ser.progress import ProgressEvent
+from models_app.ser.registry import METHOD_NAMES, unknown_methods
 from models_app.services.features import feature_set_ensure
 
 
@@ -89,11 +91,21 @@ class Command(BaseCommand):
         parser.add_argument("--corpus", required=True, help="name of an imported corpus")
         parser.add_argument(
             "--methods",
-            default=",".join(METHODS),
-            help=f"comma-separated, from {', '.join(METHODS)} (default: all)",
+            default=",".join(METHOD_NAMES),
+            help=f"comma-separated, from {', '.join(METHOD_NAMES)} (default: all)",
         )
-        parser.add_argument("--preset", default="fast", choices=PRESET_NAMES, help="experiment preset (default: fast)")
-        parser.add_argument("--folds", type=int, default=5, help="speaker-independent folds (default: 5)")
+        parser.add_argument(
+            "--preset",
+            default=DEFAULT_PRESET,
+            choices=PRESET_NAMES,
+            help=f"experiment preset (default: {DEFAULT_PRESET})",
+        )
+        parser.add_argument(
+            "--folds",
+            type=int,
+            default=DEFAULT_FOLDS,
+            help=f"speaker-independent folds, {MIN_FOLDS} to {MAX_FOLDS} (default: {DEFAULT_FOLDS})",
+        )
         parser.add_argument("--seed", type=int, default=0, help="fixes the folds and the models (default: 0)")
         parser.add_argument(
             "--classes",
@@ -122,12 +134,12 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options):
         methods = [m.strip() for m in options["methods"].split(",") if m.strip()]
-        unknown = [m for m in methods if m not in METHODS]
+        unknown = unknown_methods(methods)
         if unknown or not methods:
             given = ", ".join(unknown) or "(none given)"
-            raise CommandError(f"unknown methods {given}; choose from {', '.join(METHODS)}")
-        if options["folds"] < 2:
-            raise CommandError("--folds must be at least 2")
+            raise CommandError(f"unknown methods {given}; choose from {', '.join(METHOD_NAMES)}")
+        if not MIN_FOLDS <= options["folds"] <= MAX_FOLDS:
+            raise CommandError(f"--folds must be between {MIN_FOLDS} and {MAX_FOLDS}")
         if options["threads"] < 1:
             raise CommandError("--threads must be at least 1")
         if options["jobs"] < 1:
@@ -136,10 +148,9 @@ class Command(BaseCommand):
         if json_path is not None and not json_path.parent.is_dir():
             raise CommandError(f"--json: folder {json_path.parent} does not exist")
         try:
-            corpus = Corpus.objects.get(name=options["corpus"])
-        except Corpus.DoesNotExist:
-            names = ", ".join(Corpus.objects.values_list("name", flat=True)) or "none imported yet"
-            raise CommandError(f"no corpus named {options['corpus']!r} (corpora: {names})") from None
+            corpus = corpus_named(name=options["corpus"])
+        except UnknownCorpus as exc:
+            raise CommandError(str(exc)) from None
         classes = [c.strip() for c in options["classes"].split(",") if c.strip()] or None
 
         config = preset(options["preset"])
@@ -159,7 +170,7 @@ class Command(BaseCommand):
         finally:
             feature_bar.close()
         try:
-            dataset = dataset_for_corpus(corpus, feature_set, classes=classes)
+            dataset = dataset_for_corpus(corpus=corpus, feature_set=feature_set, classes=classes)
         except DatasetError as exc:
             raise CommandError(str(exc)) from None
         counts = ", ".join(f"{name} {n}" for name, n in dataset.class_counts().items())

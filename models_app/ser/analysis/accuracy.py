@@ -18,7 +18,7 @@ import numpy as np
 from scipy import stats
 
 from .config import AnalysisConfig
-from .inputs import HUMAN_ROW, ROW_LABELS
+from .inputs import HUMAN_ROW, row_label
 from .scoring import NO_CLASS, RowAnswers, accuracies, bootstrap_intervals, group_spread, per_class_recall
 
 
@@ -37,7 +37,7 @@ def table1(rows: Mapping[str, RowAnswers], n_classes: int, config: AnalysisConfi
         intervals = bootstrap_intervals(row, n_classes, config)
         spread = group_spread(row, n_classes, config.std_ddof)
         entry = {
-            "label": ROW_LABELS.get(name, name),
+            "label": row_label(name),
             "overall_accuracy": overall,
             "mean_class_accuracy": mean_class,
             "overall_accuracy_ci": intervals["overall_accuracy"],
@@ -104,8 +104,8 @@ def pairwise_mcnemar(rows: Mapping[str, RowAnswers], config: AnalysisConfig) -> 
     """
     results = []
     for (name_a, row_a), (name_b, row_b) in combinations(rows.items(), 2):
-        correct_a = dict(zip(row_a.utterance_ids, row_a.correct))
-        correct_b = dict(zip(row_b.utterance_ids, row_b.correct))
+        correct_a = dict(zip(row_a.utterance_ids, row_a.correct, strict=True))
+        correct_b = dict(zip(row_b.utterance_ids, row_b.correct, strict=True))
         shared = [u for u in correct_a if u in correct_b]
         b = sum(1 for u in shared if correct_a[u] and not correct_b[u])
         c = sum(1 for u in shared if not correct_a[u] and correct_b[u])

@@ -14,7 +14,7 @@ def confusion_counts(row: RowAnswers, n_classes: int) -> tuple[np.ndarray, np.nd
     (empty CTC decodings, or an assessor's answer that is not a class) per expert label."""
     counts = np.zeros((n_classes, n_classes), dtype=int)
     no_class = np.zeros(n_classes, dtype=int)
-    for true, predicted in zip(row.true, row.predicted):
+    for true, predicted in zip(row.true, row.predicted, strict=True):
         if predicted == NO_CLASS:
             no_class[true] += 1
         else:

@@ -62,12 +62,24 @@ def groups_csv(report: dict, key: str) -> str:
 
 def table1_csv(report: dict) -> str:
     header = [
-        "row", "label", "overall_accuracy", "overall_accuracy_ci_low", "overall_accuracy_ci_high",
-        "overall_accuracy_fold_std", "overall_accuracy_fold_mean", "mean_class_accuracy",
-        "mean_class_accuracy_ci_low", "mean_class_accuracy_ci_high", "mean_class_accuracy_fold_std",
-        "mean_class_accuracy_fold_mean", "overall_accuracy_assessor_std", "mean_class_accuracy_assessor_std",
-        "n", "n_utterances", "n_no_class",
-    ]  # fmt: skip
+        "row",
+        "label",
+        "overall_accuracy",
+        "overall_accuracy_ci_low",
+        "overall_accuracy_ci_high",
+        "overall_accuracy_fold_std",
+        "overall_accuracy_fold_mean",
+        "mean_class_accuracy",
+        "mean_class_accuracy_ci_low",
+        "mean_class_accuracy_ci_high",
+        "mean_class_accuracy_fold_std",
+        "mean_class_accuracy_fold_mean",
+        "overall_accuracy_assessor_std",
+        "mean_class_accuracy_assessor_std",
+        "n",
+        "n_utterances",
+        "n_no_class",
+    ]
     records = []
     for name, entry in report["table1"].items():
         records.append(
@@ -87,7 +99,7 @@ def table1_csv(report: dict) -> str:
                 entry["n"],
                 entry["n_utterances"],
                 entry["n_no_class"],
-            ]  # fmt: skip
+            ]
         )
     return _csv(header, records)
 
@@ -120,7 +132,7 @@ def confusion_csv(report: dict) -> str:
                     matrix["row_totals"][t],
                     *matrix["normalized"][t],
                     matrix["no_class_share"][t],
-                ]  # fmt: skip
+                ]
             )
     return _csv(header, records)
 
@@ -153,7 +165,7 @@ def residual_csv(report: dict) -> str:
                     cell["ratio"],
                     residual["chance_level"],
                     cell["chance_level_adjusted"],
-                ]  # fmt: skip
+                ]
             )
     return _csv(header, records)
 
@@ -192,7 +204,7 @@ def human_agreement_csv(report: dict) -> str:
             "assessors",
             human["krippendorff_alpha"]["alpha"],
             human["krippendorff_alpha"]["n_utterances_pairable"],
-        ],  # fmt: skip
+        ],
     ]
     records += [
         ["cohen_kappa", f"human majority vs {k['row']}", k["kappa"], k["n"]] for k in human["cohen_kappa_with_methods"]

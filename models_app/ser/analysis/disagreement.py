@@ -35,7 +35,7 @@ def disagreement_table(
         errors = np.zeros((n_classes, n_columns), dtype=int)
         counts = np.zeros((n_classes, n_columns), dtype=int)
         n_without_votes = 0
-        for utterance_id, true, correct in zip(row.utterance_ids, row.true, row.correct):
+        for utterance_id, true, correct in zip(row.utterance_ids, row.true, row.correct, strict=True):
             n_dissenting = dissent_of[utterance_id]
             if n_dissenting is None:
                 n_without_votes += 1

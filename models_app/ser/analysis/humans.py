@@ -179,7 +179,7 @@ def cohen_kappa(first: Sequence[str], second: Sequence[str]) -> dict:
     n = len(first)
     if n == 0:
         return {"n": 0, "kappa": None, "observed_agreement": None, "expected_agreement": None}
-    observed = sum(a == b for a, b in zip(first, second)) / n
+    observed = sum(a == b for a, b in zip(first, second, strict=True)) / n
     labels = set(first) | set(second)
     expected = sum((list(first).count(k) / n) * (list(second).count(k) / n) for k in labels)
     kappa = (observed - expected) / (1 - expected) if expected < 1 else None
@@ -193,7 +193,7 @@ def human_method_kappa(method_rows: Mapping[str, RowAnswers], majority: Majority
     for name, row in method_rows.items():
         pairs = [
             (majority.answers[u], NO_ANSWER if answer is None else answer)
-            for u, answer in zip(row.utterance_ids, row.answers)
+            for u, answer in zip(row.utterance_ids, row.answers, strict=True)
             if u in majority.answers
         ]
         results.append({"row": name, **cohen_kappa([h for h, _ in pairs], [m for _, m in pairs])})

@@ -10,24 +10,18 @@ from __future__ import annotations
 from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass
 
+from ..registry import row_title
+
 UtteranceId = Hashable
 
-# Table 1's rows in the paper's order, then our extras. ``ctc`` is the paper's decoder (beam
-# search, first decoded symbol); the other two CTC rows read the same network differently.
-METHOD_ROWS = ("dummy", "framewise", "onelabel", "ctc", "ctc_best_path", "ctc_exact", "utterance_stats")
-CTC_ROWS = ("ctc", "ctc_best_path", "ctc_exact")
+# The assessors' row beside the methods' rows (whose names and titles are in ser/registry.py).
 HUMAN_ROW = "human"
-# The same titles as the experiment's Table 1 (models_app/ser/experiment.py ROW_TITLES).
-ROW_LABELS = {
-    "dummy": "Dummy",
-    "framewise": "Framewise",
-    "onelabel": "One-label",
-    "ctc": "CTC (beam search)",
-    "ctc_best_path": "CTC (best path)",
-    "ctc_exact": "CTC (exact single label)",
-    "utterance_stats": "Utterance statistics forest",
-    HUMAN_ROW: "Human",
-}
+HUMAN_TITLE = "Human"
+
+
+def row_label(name: str) -> str:
+    """The title of a method's result row or of the human row."""
+    return HUMAN_TITLE if name == HUMAN_ROW else row_title(name)
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from ..svg import XML_DECLARATION, presentation_attributes
-from .inputs import ROW_LABELS, DecodedSpan
+from .inputs import DecodedSpan, row_label
 
 _SVG_SETTINGS = {"svg.fonttype": "none", "svg.hashsalt": "emolab", "font.size": 9}
 _BLANK_COLOUR = "#9e9e9e"
@@ -86,7 +86,7 @@ def consensus_svg(report: dict) -> str:
     axes = figure.add_subplot()
     total = max(1, overview["n_utterances"])
     left = 0
-    for (name, n), colour in zip(parts, ["#4c72b0", "#aec7e8", "#c44e52"]):
+    for (name, n), colour in zip(parts, ["#4c72b0", "#aec7e8", "#c44e52"], strict=True):
         axes.barh([0], [n], left=left, color=colour, label=f"{name}: {n} ({100 * n / total:.0f}%)")
         left += n
     axes.set_yticks([])
@@ -105,7 +105,7 @@ def agreement_histogram_svg(report: dict) -> str:
     axes = figure.add_subplot()
     width = 0.8 / max(1, len(classes))
     positions = np.arange(len(values))
-    for i, (name, colour) in enumerate(zip(classes, _class_colours(len(classes)))):
+    for i, (name, colour) in enumerate(zip(classes, _class_colours(len(classes)), strict=True)):
         shift = (i - (len(classes) - 1) / 2) * width
         axes.bar(positions + shift, agreement["counts"][name], width, label=name, color=colour)
     axes.set_xticks(positions, [str(v) for v in values])
@@ -128,7 +128,7 @@ def table1_svg(report: dict) -> str:
         yerr = _error_lengths(values, [table[n][f"{key}_ci"] for n in names])
         label = key.replace("_", " ")
         axes.bar(positions + offset, values, 0.4, yerr=yerr, capsize=2, color=colour, label=label)
-    axes.set_xticks(positions, [ROW_LABELS.get(n, n) for n in names], rotation=30, ha="right")
+    axes.set_xticks(positions, [row_label(n) for n in names], rotation=30, ha="right")
     axes.set_ylim(0, 1)
     axes.set_ylabel("accuracy (95% bootstrap interval)")
     axes.legend(fontsize=7, frameon=False)
@@ -171,10 +171,17 @@ def confusion_heatmaps_svg(report: dict, rows: Sequence[str] | None = None) -> s
     side = 1.0 + 0.55 * len(classes)
     figure = _figure(side * len(names), side + 0.6)
     axes_list = figure.subplots(1, len(names), squeeze=False)[0]
-    for axes, name in zip(axes_list, names):
+    for axes, name in zip(axes_list, names, strict=True):
         matrix = confusion["rows"][name]
-        _heatmap(axes, matrix["normalized"], matrix["counts"], row_labels=classes, column_labels=classes,
-                 cmap="Blues", title=ROW_LABELS.get(name, name))  # fmt: skip
+        _heatmap(
+            axes,
+            matrix["normalized"],
+            matrix["counts"],
+            row_labels=classes,
+            column_labels=classes,
+            cmap="Blues",
+            title=row_label(name),
+        )
         axes.set_xlabel("answer")
         if axes is axes_list[0]:
             axes.set_ylabel("expert label")
@@ -191,10 +198,18 @@ def disagreement_heatmap_svg(report: dict, rows: Sequence[str] | None = None) ->
     classes = table["classes"]
     figure = _figure(max(2.5, 1.0 + 0.7 * len(columns)) * len(names), 1.2 + 0.55 * len(classes))
     axes_list = figure.subplots(1, len(names), squeeze=False)[0]
-    for axes, name in zip(axes_list, names):
+    for axes, name in zip(axes_list, names, strict=True):
         row = table["rows"][name]
-        _heatmap(axes, row["error_rate"], row["n"], row_labels=classes, column_labels=columns,
-                 cmap="Reds", title=ROW_LABELS.get(name, name), rotate_columns=False)  # fmt: skip
+        _heatmap(
+            axes,
+            row["error_rate"],
+            row["n"],
+            row_labels=classes,
+            column_labels=columns,
+            cmap="Reds",
+            title=row_label(name),
+            rotate_columns=False,
+        )
         axes.set_xlabel("dissenting experts")
         if axes is not axes_list[0]:
             axes.tick_params(labelleft=False)
@@ -213,7 +228,7 @@ def residual_svg(report: dict) -> str:
     positions = np.arange(len(classes))
     for i, name in enumerate(names):
         ratios = [np.nan if cell["ratio"] is None else cell["ratio"] for cell in residual["rows"][name]["per_class"]]
-        axes.bar(positions + (i - (len(names) - 1) / 2) * width, ratios, width, label=ROW_LABELS.get(name, name))
+        axes.bar(positions + (i - (len(names) - 1) / 2) * width, ratios, width, label=row_label(name))
     axes.axhline(residual["chance_level"], color="black", linestyle="--", linewidth=1, label="chance 1/(K-1)")
     axes.set_xticks(positions, classes)
     axes.set_ylim(0, 1)
@@ -241,7 +256,7 @@ def answer_index_svg(report: dict) -> str:
     else:
         axes.text(0.5, 0.5, "no scored answers", ha="center", va="center", transform=axes.transAxes)
     axes.set_ylim(0, 1)
-    axes.set_xlabel("answer index (bins of %d)" % (human["answer_index"]["bin_width"] if human else 0))
+    axes.set_xlabel(f"answer index (bins of {human['answer_index']['bin_width'] if human else 0:d})")
     axes.set_ylabel("accuracy")
     axes.set_title("Accuracy over answers")
     return _to_svg(figure)
@@ -288,10 +303,10 @@ def frame_probabilities_svg(
     colours = _class_colours(n_classes)
     figure = _figure(6.5, 2.2 * len(panels) + 0.4)
     axes_list = figure.subplots(len(panels), 1, squeeze=False)[:, 0]
-    for axes, (name, probabilities, blank) in zip(axes_list, panels):
+    for axes, (name, probabilities, blank) in zip(axes_list, panels, strict=True):
         times = np.arange(probabilities.shape[0]) * frame_step_s
         class_columns = [c for c in range(probabilities.shape[1]) if c != blank]
-        for colour, column, label in zip(colours, class_columns, classes):
+        for colour, column, label in zip(colours, class_columns, classes, strict=True):
             axes.plot(times, probabilities[:, column], color=colour, linewidth=1.2, label=label)
         if blank is not None:
             axes.plot(times, probabilities[:, blank], color=_BLANK_COLOUR, linestyle="--", linewidth=1, label="blank")
@@ -300,8 +315,15 @@ def frame_probabilities_svg(
                     raise ValueError(f"decoded emotion {span.emotion!r} is not one of {classes}")
                 start, end = span.start_frame * frame_step_s, span.end_frame * frame_step_s
                 axes.axvspan(start, end, color=colours[classes.index(span.emotion)], alpha=0.15)
-                axes.text((start + end) / 2, 1.02, span.emotion, ha="center", va="bottom", fontsize=7,
-                          transform=axes.get_xaxis_transform())  # fmt: skip
+                axes.text(
+                    (start + end) / 2,
+                    1.02,
+                    span.emotion,
+                    ha="center",
+                    va="bottom",
+                    fontsize=7,
+                    transform=axes.get_xaxis_transform(),
+                )
         axes.set_ylim(0, 1)
         axes.set_ylabel(f"{name}\nprobability")
         axes.legend(fontsize=7, frameon=False, loc="upper right", ncol=min(5, n_classes + 1))

@@ -6,16 +6,14 @@ from collections.abc import Sequence
 from dataclasses import asdict, replace
 
 from ..progress import ProgressCallback, ProgressEvent, ignore_progress
+from ..registry import CTC_ROWS, ROW_NAMES
 from .accuracy import pairwise_mcnemar, table1
 from .config import AnalysisConfig
 from .confusion import confusion_matrices
 from .disagreement import disagreement_table
 from .humans import human_statistics
 from .inputs import (
-    CTC_ROWS,
     HUMAN_ROW,
-    METHOD_ROWS,
-    ROW_LABELS,
     HumanJudgment,
     MethodPredictions,
     UtteranceRecord,
@@ -23,6 +21,7 @@ from .inputs import (
     check_judgments,
     check_predictions,
     index_utterances,
+    row_label,
 )
 from .overview import data_overview
 from .residual import residual_agreement
@@ -33,8 +32,8 @@ SECTIONS = ("overview", "table1", "mcnemar", "confusion", "disagreement", "resid
 
 def _ordered_method_names(predictions: MethodPredictions) -> list[str]:
     """Table 1's rows in the paper's order, any other row after them by name."""
-    known = [name for name in METHOD_ROWS if name in predictions]
-    return known + sorted(name for name in predictions if name not in METHOD_ROWS)
+    known = [name for name in ROW_NAMES if name in predictions]
+    return known + sorted(name for name in predictions if name not in ROW_NAMES)
 
 
 def build_comparison(
@@ -107,7 +106,7 @@ def build_comparison(
 
     report = {
         "classes": classes,
-        "rows": [{"name": name, "label": ROW_LABELS.get(name, name)} for name in rows],
+        "rows": [{"name": name, "label": row_label(name)} for name in rows],
         "config": asdict(config),
     }
     report["overview"] = data_overview(utterances, classes)

@@ -78,7 +78,7 @@ def residual_agreement(
         n_match = [0] * n_classes
         chance_sum = [0.0] * n_classes
         n_no_class = 0
-        for utterance_id, true, predicted in zip(row.utterance_ids, row.true, row.predicted):
+        for utterance_id, true, predicted in zip(row.utterance_ids, row.true, row.predicted, strict=True):
             if predicted == true or not dissent[utterance_id]:
                 continue
             if predicted == NO_CLASS:

@@ -231,7 +231,7 @@ def human_majority(row: RowAnswers, seed: int) -> MajorityAnswers:
     penalised (dropping the tie).
     """
     by_utterance: dict[UtteranceId, list[str]] = defaultdict(list)
-    for utterance_id, answer in zip(row.utterance_ids, row.answers):
+    for utterance_id, answer in zip(row.utterance_ids, row.answers, strict=True):
         by_utterance[utterance_id].append(answer)
     rng = np.random.default_rng(np.random.SeedSequence([seed, zlib.crc32(b"human-majority")]))
     majority: dict[UtteranceId, str] = {}
@@ -251,7 +251,7 @@ def human_majority(row: RowAnswers, seed: int) -> MajorityAnswers:
 def majority_row(row: RowAnswers, majority: MajorityAnswers, classes: Sequence[str]) -> RowAnswers:
     """The human row reduced to one answer per utterance (shape of a method row)."""
     index = class_index(classes)
-    true_by_utterance = dict(zip(row.utterance_ids, row.true))
+    true_by_utterance = dict(zip(row.utterance_ids, row.true, strict=True))
     ids = sorted(majority.answers, key=_sort_key)
     return RowAnswers(
         name=row.name,

@@ -18,7 +18,7 @@ from numpy.lib.stride_tricks import sliding_window_view
 from threadpoolctl import threadpool_limits
 
 from models_app.ser.audio import normalise
-from models_app.ser.feature_store import PackedStore, UtteranceFeatures, pack_shards, write_shard
+from models_app.ser.feature_store import PackedStore, UtteranceFeatures, pack_shards, read_shard, write_shard
 from models_app.ser.features.config import FEATURE_NAMES, FEATURE_PRESETS, N_FEATURES
 from models_app.ser.features.extractor import FFT_BATCH, extract
 
@@ -222,8 +222,6 @@ def benchmark_layouts(matrices: dict[int, np.ndarray], folder: Path, *, chunk_si
             write_shard(shards, f"chunk{n}", results_of(chunk))
 
     def read_shards() -> dict:
-        from models_app.ser.feature_store import read_shard
-
         out = {}
         for n in range(len(chunks)):
             shard = read_shard(shards, f"chunk{n}")

@@ -73,11 +73,6 @@ class FeatureConfig:
     def step_samples(self) -> int:
         return int(round(self.step_s * self.sample_rate))
 
-    @property
-    def selects_frames(self) -> bool:
-        """True when some frames may be dropped (frame i then no longer starts at i * step_s)."""
-        return self.drop_edge_frames or self.min_energy is not None
-
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 

@@ -35,14 +35,6 @@ class CTCDecoding:
     labeling: tuple[int, ...]
     spans: tuple[tuple[int, int, int], ...]
 
-    @property
-    def is_empty(self) -> bool:
-        return not self.labeling
-
-    @property
-    def is_multi(self) -> bool:
-        return len(self.labeling) > 1
-
 
 class CTCBLSTM(BLSTMEstimator):
     """BLSTM sequences -> per-frame Dense(tanh) -> per-frame softmax over K emotions + blank."""
@@ -207,7 +199,10 @@ class CTCBLSTM(BLSTMEstimator):
         return decodings
 
     def decode_sequences(self, X, decoder: str | None = None) -> list[list[tuple[int, int, int]]]:
-        """For every utterance, its decoded emotions as ``(emotion_index, start_frame, end_frame)``."""
+        """For every utterance, its decoded emotions as ``(emotion_index, start_frame, end_frame)``.
+
+        The estimator's one-call decoding for its users outside the experiment; the experiment
+        itself keeps the frame probabilities and decodes them three ways (decode_frame_proba)."""
         return [list(d.spans) for d in self.decode_frame_proba(self.predict_frame_proba(X), decoder)]
 
     def labels_from_decodings(self, decodings: list[CTCDecoding]) -> np.ndarray:

@@ -7,6 +7,7 @@ import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.ensemble import RandomForestClassifier
 
+from models_app.ser.columns import spread_columns
 from models_app.ser.methods.inputs import ENERGY_FEATURE, check_sequences, encode_labels
 
 
@@ -51,7 +52,7 @@ class FramewiseForest(ClassifierMixin, BaseEstimator):
         self.n_features_in_ = sequences[0].shape[1]
         chosen = [loudest_frames(s, self.frames_per_utterance) for s in sequences]
         frames = np.concatenate(chosen)  # (n_chosen, F)
-        frame_labels = np.concatenate([np.full(len(c), label) for c, label in zip(chosen, y_indices)])
+        frame_labels = np.concatenate([np.full(len(c), label) for c, label in zip(chosen, y_indices, strict=True)])
         self.forest_ = RandomForestClassifier(
             n_estimators=self.n_estimators,
             class_weight=self.class_weight,
@@ -72,9 +73,7 @@ class FramewiseForest(ClassifierMixin, BaseEstimator):
 
     def _full_columns(self, proba: np.ndarray) -> np.ndarray:
         # The forest was fitted on class indices, so its classes_ are column numbers here.
-        full = np.zeros((len(proba), len(self.classes_)))
-        full[:, self.forest_.classes_] = proba
-        return full
+        return spread_columns(proba, self.forest_.classes_, len(self.classes_))
 
     @staticmethod
     def votes_from_frame_proba(frame_proba: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
@@ -140,9 +139,8 @@ class UtteranceStatsForest(ClassifierMixin, BaseEstimator):
         if not hasattr(self, "forest_"):
             raise ValueError("this UtteranceStatsForest is not fitted yet: call fit first")
         proba = self.forest_.predict_proba(self._statistics(X, self.n_features_in_))
-        full = np.zeros((len(proba), len(self.classes_)))
-        full[:, self.forest_.classes_] = proba
-        return full
+        # The forest was fitted on class indices, so its classes_ are column numbers here.
+        return spread_columns(proba, self.forest_.classes_, len(self.classes_))
 
     def predict(self, X) -> np.ndarray:
         return self.classes_[np.argmax(self.predict_proba(X), axis=1)]

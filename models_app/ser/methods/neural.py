@@ -146,7 +146,7 @@ class BLSTMEstimator(ClassifierMixin, BaseEstimator):
         if not usable.any():
             raise ValueError(f"no training utterance is usable by {type(self).__name__}")
         self.n_training_utterances_ = int(usable.sum())
-        sequences = [s for s, keep in zip(sequences, usable) if keep]
+        sequences = [s for s, keep in zip(sequences, usable, strict=True) if keep]
         y_indices = y_indices[usable]
         groups = None if groups is None else np.asarray(groups)[usable]
 
@@ -184,7 +184,7 @@ class BLSTMEstimator(ClassifierMixin, BaseEstimator):
                     validation_positions,
                     class_weights,
                     progress,
-                )  # fmt: skip
+                )
             )
         return self
 

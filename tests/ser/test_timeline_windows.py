@@ -31,9 +31,15 @@ BATCH_TOLERANCE = 1e-6
 def model():
     X, y, _ = synthetic_sequences(n_per_class=20, n_classes=3, seed=0)
     return CTCBLSTM(
-        hidden_units=16, dense_units=32, n_threads=1, random_state=0, pad_frames=None, standardize=True,
-        epochs=20, learning_rate=1e-2,
-    ).fit(X, np.array(["anger", "neutral", "sadness"])[y])  # fmt: skip
+        hidden_units=16,
+        dense_units=32,
+        n_threads=1,
+        random_state=0,
+        pad_frames=None,
+        standardize=True,
+        epochs=20,
+        learning_rate=1e-2,
+    ).fit(X, np.array(["anger", "neutral", "sadness"])[y])
 
 
 @pytest.fixture(scope="module")

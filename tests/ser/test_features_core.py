@@ -25,9 +25,15 @@ COLUMN = {name: i for i, name in enumerate(FEATURE_NAMES)}
 def test_the_34_names_in_pyaudioanalysis_order():
     assert len(FEATURE_NAMES) == 34
     assert FEATURE_NAMES[:8] == (
-        "zcr", "energy", "energy_entropy", "spectral_centroid", "spectral_spread",
-        "spectral_entropy", "spectral_flux", "spectral_rolloff",
-    )  # fmt: skip
+        "zcr",
+        "energy",
+        "energy_entropy",
+        "spectral_centroid",
+        "spectral_spread",
+        "spectral_entropy",
+        "spectral_flux",
+        "spectral_rolloff",
+    )
     assert FEATURE_NAMES[8:21] == tuple(f"mfcc_{i}" for i in range(1, 14))
     assert FEATURE_NAMES[21:] == (*(f"chroma_{i}" for i in range(1, 13)), "chroma_std")
 

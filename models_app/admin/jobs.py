@@ -1,8 +1,8 @@
-"""Django admin for training jobs (imported by models_app/admin.py)."""
+"""Django admin for training jobs."""
 
 from django.contrib import admin
 
-from models_app.job_models import FoldResult, JobUnit, ModelArtifact, TrainingJob, UtterancePrediction
+from models_app.models import FoldResult, JobUnit, ModelArtifact, TrainingJob, UtterancePrediction
 
 
 class JobUnitInline(admin.TabularInline):

@@ -7,7 +7,7 @@ import pytest
 
 from models_app.ser.analysis import build_comparison
 from models_app.ser.analysis.csv_tables import comparison_csv_tables
-from tests.models_app.test_analysis_dataset import CLASSES, judgments, predictions, utterances
+from tests.ser.analysis_dataset import CLASSES, judgments, predictions, utterances
 
 
 @pytest.fixture(scope="module")

@@ -85,13 +85,13 @@ def test_ctc_outputs_have_the_promised_shapes(task):
     ctc = CTCBLSTM(**TINY_NETWORK, pad_frames=24, epochs=2, beam_width=4).fit(X, y)
     assert ctc.blank_ == 3
     frame_proba = ctc.predict_frame_proba(X_test[:5] + [np.tile(X_test[0], (3, 1))])  # one longer than pad_frames
-    for probabilities, x in zip(frame_proba, X_test[:5] + [np.tile(X_test[0], (3, 1))]):
+    for probabilities, x in zip(frame_proba, X_test[:5] + [np.tile(X_test[0], (3, 1))], strict=True):
         assert probabilities.shape == (len(x), 4)
         np.testing.assert_allclose(probabilities.sum(axis=1), 1.0, rtol=1e-5)
     proba = ctc.predict_proba(X_test[:5])
     assert proba.shape == (5, 3)
     np.testing.assert_allclose(proba.sum(axis=1), 1.0)
-    for spans, x in zip(ctc.decode_sequences(X_test[:5]), X_test[:5]):
+    for spans, x in zip(ctc.decode_sequences(X_test[:5]), X_test[:5], strict=True):
         for emotion, start, end in spans:
             assert 0 <= emotion < 3
             assert ctc.discard_first_outputs <= start < end <= len(x)
@@ -122,9 +122,10 @@ def test_same_seed_same_predictions_and_another_seed_differs(task):
     first = CTCBLSTM(**params, random_state=7).fit(X, y).predict_frame_proba(X_test[:10])
     again = CTCBLSTM(**params, random_state=7).fit(X, y).predict_frame_proba(X_test[:10])
     other = CTCBLSTM(**params, random_state=8).fit(X, y).predict_frame_proba(X_test[:10])
-    for a, b in zip(first, again):
+    assert len(first) == 10
+    for a, b in zip(first, again, strict=True):
         np.testing.assert_array_equal(a, b)
-    assert not all(np.array_equal(a, c) for a, c in zip(first, other))
+    assert not all(np.array_equal(a, c) for a, c in zip(first, other, strict=True))
     forest = FramewiseForest(n_estimators=10, random_state=3)
     np.testing.assert_array_equal(
         clone(forest).fit(X, y).predict_proba(X_test), clone(forest).fit(X, y).predict_proba(X_test)
@@ -148,8 +149,10 @@ def test_an_ensemble_averages_networks_trained_from_consecutive_seeds(task):
     events = []
     ensemble = CTCBLSTM(**params, n_networks=2, random_state=4).fit(X, y, progress=events.append)
     members = [CTCBLSTM(**params, random_state=seed).fit(X, y) for seed in (4, 5)]
-    expected = [np.mean(pair, axis=0) for pair in zip(*(m.predict_frame_proba(X_test[:5]) for m in members))]
-    for got, want in zip(ensemble.predict_frame_proba(X_test[:5]), expected):
+    expected = [
+        np.mean(pair, axis=0) for pair in zip(*(m.predict_frame_proba(X_test[:5]) for m in members), strict=True)
+    ]
+    for got, want in zip(ensemble.predict_frame_proba(X_test[:5]), expected, strict=True):
         np.testing.assert_allclose(got, want, rtol=1e-6, atol=1e-9)
     assert [(e.done, e.total) for e in events] == [(1, 4), (2, 4), (3, 4), (4, 4)]
     assert [r["network"] for r in ensemble.history_] == [0, 0, 1, 1]

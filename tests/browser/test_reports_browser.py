@@ -7,9 +7,7 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 
-from tests.browser.conftest import allow_db_beside_playwright, chromium, live_server_closes_db_connections  # noqa: F401
-from tests.factories import TEST_PASSWORD, make_user
-from tests.models_app.test_reports_api import build_report_data
+from tests.factories import TEST_PASSWORD, build_report_data, make_user
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -19,7 +17,7 @@ def test_researcher_reads_the_report_and_explores_an_utterance(
     live_server,
     live_server_closes_db_connections,
     allow_db_beside_playwright,
-    tmp_path,  # noqa: F811
+    tmp_path,
 ):
     data = build_report_data(tmp_path / "tiny")
     researcher = make_user("researcher", username="report-researcher")

@@ -169,7 +169,7 @@ def test_single_emotion_posteriors_agree_with_the_decoders_forward_algorithm():
     logits = rng.normal(size=(6, 15, 5)) * 3
     frames = np.exp(logits) / np.exp(logits).sum(axis=2, keepdims=True)  # (6 windows, 15 frames, 4 + blank)
     posteriors = single_emotion_posteriors(frames, blank=4)
-    for window, posterior in zip(frames, posteriors):
+    for window, posterior in zip(frames, posteriors, strict=True):
         log_single = decoding.single_label_log_probabilities(window, 4)
         log_empty = np.log(window[:, 4]).sum()
         expected = np.exp(np.append(log_single, log_empty) - np.logaddexp.reduce(np.append(log_single, log_empty)))

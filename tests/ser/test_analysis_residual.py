@@ -4,7 +4,7 @@ import pytest
 
 from models_app.ser.analysis import build_comparison
 from models_app.ser.analysis.inputs import Prediction, UtteranceRecord
-from tests.models_app.test_analysis_dataset import CLASSES, judgments, predictions, utterances
+from tests.ser.analysis_dataset import CLASSES, judgments, predictions, utterances
 
 
 @pytest.fixture(scope="module")

@@ -10,7 +10,7 @@ from models_app.ser.analysis.humans import (
     wilson_interval,
 )
 from models_app.ser.analysis.inputs import HumanJudgment
-from tests.models_app.test_analysis_dataset import (
+from tests.ser.analysis_dataset import (
     CLASSES,
     human_versus_method_dataset,
     judgments,
@@ -42,7 +42,7 @@ def test_accuracy_per_assessor(human):
         {"assessor": "h2", "n": 7, "overall_accuracy": pytest.approx(6 / 7),
          "mean_class_accuracy": pytest.approx(8 / 9), "median_response_ms": 6000.0},
         {"assessor": "h3", "n": 6, "overall_accuracy": 0.5, "mean_class_accuracy": 0.5, "median_response_ms": 5500.0},
-    ]  # fmt: skip
+    ]  # a table: one assessor per row  # fmt: skip
 
 
 def test_accuracy_over_answer_index(human):

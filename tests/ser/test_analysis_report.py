@@ -6,7 +6,7 @@ import pytest
 
 from models_app.ser.analysis import build_comparison
 from models_app.ser.analysis.inputs import Prediction, UtteranceRecord
-from tests.models_app.test_analysis_dataset import CLASSES, judgments, predictions, utterances
+from tests.ser.analysis_dataset import CLASSES, judgments, predictions, utterances
 
 SECTIONS = ("overview", "table1", "confusion", "disagreement", "residual", "human", "missing")
 
@@ -18,8 +18,15 @@ def test_full_report_has_every_section_and_is_strict_json():
     assert report["missing"] == []
     assert [row["name"] for row in report["rows"]] == ["dummy", "onelabel", "ctc", "human"]
     for entry in report["table1"].values():
-        for key in ("overall_accuracy", "mean_class_accuracy", "overall_accuracy_ci", "mean_class_accuracy_ci",
-                    "overall_accuracy_fold_std", "mean_class_accuracy_fold_std", "n"):  # fmt: skip
+        for key in (
+            "overall_accuracy",
+            "mean_class_accuracy",
+            "overall_accuracy_ci",
+            "mean_class_accuracy_ci",
+            "overall_accuracy_fold_std",
+            "mean_class_accuracy_fold_std",
+            "n",
+        ):
             assert key in entry
     # No NaN, no numpy scalars: the API can send it as it is.
     assert json.loads(json.dumps(report, allow_nan=False)) == report
@@ -92,8 +99,9 @@ def test_bad_input_is_refused_before_anything_is_computed():
 
 def test_no_expert_votes_is_named():
     records = [UtteranceRecord("e1", "anger", "s", "s"), UtteranceRecord("e2", "neutral", "s", "s")]
-    report = build_comparison(records, {"dummy": [Prediction("e1", "anger", 0), Prediction("e2", "anger", 1)]},
-                              None, CLASSES, seed=0)  # fmt: skip
+    report = build_comparison(
+        records, {"dummy": [Prediction("e1", "anger", 0), Prediction("e2", "anger", 1)]}, None, CLASSES, seed=0
+    )
     assert "no expert votes: the disagreement and residual sections are empty" in report["missing"]
     assert report["disagreement"]["n_dissenting_values"] == []
     assert report["disagreement"]["rows"]["dummy"]["n_without_votes"] == 2
@@ -111,6 +119,7 @@ def test_progress_is_reported_section_by_section():
 def test_folds_are_listed_in_numeric_order():
     records = [UtteranceRecord(f"f{i}", "anger", "s", "s") for i in range(3)]
     folds = {"f0": 10, "f1": 2, "f2": 2}
-    report = build_comparison(records, {"dummy": [Prediction(u, "anger", f) for u, f in folds.items()]}, None,
-                              CLASSES, seed=0)  # fmt: skip
+    report = build_comparison(
+        records, {"dummy": [Prediction(u, "anger", f) for u, f in folds.items()]}, None, CLASSES, seed=0
+    )
     assert [g["fold"] for g in report["table1"]["dummy"]["groups"]] == [2, 10]

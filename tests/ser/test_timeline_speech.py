@@ -49,9 +49,16 @@ def trained():
                 X.append(extract(_speech(rng, voice, emotion, 1, intensity), 16000, PAPER).matrix)
                 y.append(emotion)
     model = CTCBLSTM(
-        hidden_units=32, dense_units=64, pad_frames=None, standardize=True, epochs=25, learning_rate=3e-3,
-        batch_size=16, n_threads=1, random_state=SEED,
-    ).fit(X, np.array(y))  # fmt: skip
+        hidden_units=32,
+        dense_units=64,
+        pad_frames=None,
+        standardize=True,
+        epochs=25,
+        learning_rate=3e-3,
+        batch_size=16,
+        n_threads=1,
+        random_state=SEED,
+    ).fit(X, np.array(y))
     return model, rng
 
 

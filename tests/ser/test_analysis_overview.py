@@ -1,10 +1,10 @@
-"""Data overview (figures 1b, 2a, 2b) on the hand-made dataset of test_analysis_dataset."""
+"""Data overview (figures 1b, 2a, 2b) on the hand-made dataset of tests/ser/analysis_dataset.py."""
 
 import pytest
 
 from models_app.ser.analysis.inputs import UtteranceRecord
 from models_app.ser.analysis.overview import data_overview
-from tests.models_app.test_analysis_dataset import CLASSES, utterances
+from tests.ser.analysis_dataset import CLASSES, utterances
 
 
 @pytest.fixture(scope="module")

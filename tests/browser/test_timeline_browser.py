@@ -7,9 +7,7 @@ import pytest
 from django.conf import settings
 
 from models_app.services.timeline import ctc_model_cache_clear
-from tests.browser.conftest import allow_db_beside_playwright, chromium, live_server_closes_db_connections  # noqa: F401
-from tests.factories import TEST_PASSWORD, make_user
-from tests.models_app.test_predict_api import audio_bytes, job_with_ctc_model, small_corpus, tiny_ctc_model
+from tests.factories import TEST_PASSWORD, audio_bytes, job_with_ctc_model, make_user, small_corpus, tiny_ctc_model
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -20,7 +18,7 @@ def test_researcher_uploads_a_recording_and_sees_its_timeline(
     live_server_closes_db_connections,
     allow_db_beside_playwright,
     media_root,
-    tmp_path,  # noqa: F811
+    tmp_path,
 ):
     ctc_model_cache_clear()
     job = job_with_ctc_model(small_corpus(tmp_path), tiny_ctc_model())

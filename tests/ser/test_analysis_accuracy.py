@@ -9,7 +9,7 @@ from models_app.ser.analysis import AnalysisConfig, build_comparison
 from models_app.ser.analysis.accuracy import mcnemar_test
 from models_app.ser.analysis.inputs import HumanJudgment, UtteranceRecord
 from models_app.ser.analysis.scoring import RowAnswers, bootstrap_intervals, human_majority, human_row
-from tests.models_app.test_analysis_dataset import (
+from tests.ser.analysis_dataset import (
     CLASSES,
     human_versus_method_dataset,
     judgments,

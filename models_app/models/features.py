@@ -1,4 +1,4 @@
-"""Models of the models app. FeatureSet: the paper's 34 frame features of one corpus under one
+"""FeatureSet: the paper's 34 frame features of one corpus under one
 configuration, whose matrices live on disk (models_app/ser/feature_store.py)."""
 
 from pathlib import Path
@@ -60,7 +60,3 @@ class FeatureSet(models.Model):
     @property
     def progress_fraction(self) -> float:
         return self.progress_done / self.progress_total if self.progress_total else 0.0
-
-
-# Training jobs and their results live in their own module; importing them here registers them.
-from models_app.job_models import FoldResult, JobUnit, ModelArtifact, TrainingJob, UtterancePrediction  # noqa: E402,F401

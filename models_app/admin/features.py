@@ -45,6 +45,3 @@ class FeatureSetAdmin(admin.ModelAdmin):
     def delete_queryset(self, request, queryset) -> None:
         for feature_set in queryset:
             feature_set_delete(feature_set=feature_set)
-
-
-from models_app import admin_jobs  # noqa: E402,F401  (registers the training-job admin pages)

@@ -11,7 +11,7 @@ from matplotlib.figure import Figure
 from models_app.ser.analysis import build_comparison
 from models_app.ser.analysis.plots import comparison_figures
 from models_app.ser.svg import SVG_NS, presentation_attributes
-from tests.models_app.test_analysis_dataset import CLASSES, judgments, predictions, utterances
+from tests.ser.analysis_dataset import CLASSES, judgments, predictions, utterances
 
 
 def test_declarations_become_attributes_and_the_star_rule_moves_to_the_root():

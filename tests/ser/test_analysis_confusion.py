@@ -3,7 +3,7 @@
 import pytest
 
 from models_app.ser.analysis import build_comparison
-from tests.models_app.test_analysis_dataset import CLASSES, judgments, predictions, utterances
+from tests.ser.analysis_dataset import CLASSES, judgments, predictions, utterances
 
 
 @pytest.fixture(scope="module")

@@ -1,0 +1,6 @@
+"""Models of the models app: feature sets (features.py) and training jobs with their results (jobs.py)."""
+
+from models_app.models.features import FeatureSet
+from models_app.models.jobs import FoldResult, JobUnit, ModelArtifact, TrainingJob, UtterancePrediction
+
+__all__ = ["FeatureSet", "FoldResult", "JobUnit", "ModelArtifact", "TrainingJob", "UtterancePrediction"]
