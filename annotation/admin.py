@@ -92,7 +92,7 @@ class CampaignAdminForm(forms.ModelForm):
 class CampaignItemInline(admin.TabularInline):
     model = CampaignItem
     extra = 0
-    fields = ("role", "utterance", "public_id", "position")
+    fields = ("role", "utterance", "public_id", "position", "load")
     readonly_fields = fields
     can_delete = False
     show_change_link = False

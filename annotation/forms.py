@@ -67,6 +67,12 @@ class CampaignForm(forms.Form):
         initial=CAMPAIGN_DEFAULTS.gold_share,
         help_text="Share of each assessor's scored trials that are hidden unanimous gold items (0 = none).",
     )
+    exclude_seen_elsewhere = forms.BooleanField(
+        label="Skip utterances an assessor already saw labelled",
+        required=False,
+        initial=CAMPAIGN_DEFAULTS.exclude_seen_elsewhere,
+        help_text="Do not give an assessor an utterance whose expert label they were shown in another campaign.",
+    )
 
     def clean_classes(self) -> list[str]:
         return _split_names(self.cleaned_data["classes"])

@@ -170,6 +170,9 @@ class CampaignDefaults:
     max_response_ms: int = 3_600_000
     # Warm-up examples should be ones the experts agreed on: at least this many raters, none dissenting.
     unanimous_min_raters: int = 2
+    # An assessor who was shown an utterance's expert label (warm-up, or feedback on) in one campaign
+    # would answer it from memory in the next: such utterances are not given to them again.
+    exclude_seen_elsewhere: bool = True
 
 
 CAMPAIGN_DEFAULTS = CampaignDefaults()
@@ -200,6 +203,10 @@ class Campaign(models.Model):
         help_text="Share of an assessor's scored trials that are hidden gold items (0 = none).",
     )
     is_open = models.BooleanField(default=True)
+    exclude_seen_elsewhere = models.BooleanField(
+        default=CAMPAIGN_DEFAULTS.exclude_seen_elsewhere,
+        help_text="Do not give an assessor an utterance whose expert label they were shown in another campaign.",
+    )
     # None named = every member of the assessor group may work on it.
     assessors = models.ManyToManyField(settings.AUTH_USER_MODEL, blank=True, related_name="assigned_campaigns")
     # Seeds each assessor's own order of the pool and the automatic warm-up pick, so both can be replayed.
@@ -233,11 +240,19 @@ class CampaignItem(models.Model):
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     # Warm-up items are shown in this order to everyone; unused for other roles.
     position = models.PositiveIntegerField(default=0)
+    # Main items: judgments recorded + reservations counted against the target (Assignment.counted).
+    # Changed only by a conditional UPDATE on this row, so two requests can never both take the last
+    # place (annotation/services/judgments.py); always 0 for warm-up and gold items.
+    load = models.PositiveIntegerField(default=0)
+    # A seeded random number in [0, 2**31 - 1): the keys form a circle that each assessor walks from
+    # a starting point of their own, their own order of the pool (annotation.selectors.campaigns).
+    shuffle_key = models.BigIntegerField(default=0)
 
     class Meta:
         ordering = ["campaign", "role", "position", "id"]
         constraints = [models.UniqueConstraint(fields=["campaign", "utterance"], name="unique_item_per_campaign")]
-        indexes = [models.Index(fields=["campaign", "role"])]
+        # The choice of the next item: one range of this index per load level, in key order.
+        indexes = [models.Index(fields=["campaign", "role", "load", "shuffle_key"], name="annotation_item_choice")]
 
     def __str__(self) -> str:
         return f"{self.campaign_id}:{self.role}:{self.public_id}"
@@ -252,11 +267,20 @@ class Assignment(models.Model):
     assigned_at = models.DateTimeField()
     expires_at = models.DateTimeField()
     answered_at = models.DateTimeField(null=True, blank=True)
+    # True while this reservation of a main item counts in the item's load: from the hand-out until
+    # it is answered (the judgment counts instead) or released after it expired.
+    counted = models.BooleanField(default=False)
 
     class Meta:
         ordering = ["campaign", "assessor", "assigned_at"]
         constraints = [models.UniqueConstraint(fields=["assessor", "item"], name="unique_assignment_per_assessor")]
-        indexes = [models.Index(fields=["campaign", "answered_at", "expires_at"])]
+        indexes = [
+            models.Index(fields=["campaign", "answered_at", "expires_at"]),
+            # The expiry sweep: counted reservations of a campaign by expiry (few rows, so partial).
+            models.Index(
+                fields=["campaign", "expires_at"], condition=models.Q(counted=True), name="annotation_counted_expiry"
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.assessor_id} <- {self.item}"
@@ -290,6 +314,9 @@ class Judgment(models.Model):
     replays = models.PositiveSmallIntegerField(default=0, help_text="Plays after the first.")
     # 1 for this assessor's first answer in the campaign, 2 for the next...: does feedback teach?
     position = models.PositiveIntegerField()
+    # Whether the answer was followed by the expert label (warm-up, or the campaign gave feedback):
+    # such an utterance is not given to this assessor in another campaign (Campaign.exclude_seen_elsewhere).
+    label_shown = models.BooleanField(default=False)
     created_at = models.DateTimeField(auto_now_add=True)
 
     objects = JudgmentQuerySet.as_manager()
@@ -299,7 +326,10 @@ class Judgment(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["assessor", "campaign", "utterance"], name="unique_judgment_per_assessor")
         ]
-        indexes = [models.Index(fields=["campaign", "phase"])]
+        indexes = [
+            models.Index(fields=["campaign", "phase"]),
+            models.Index(fields=["assessor", "utterance"], name="annotation_judgment_seen"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.assessor_id} said {self.answer} ({self.phase})"

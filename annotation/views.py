@@ -1,6 +1,7 @@
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
+from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -61,6 +62,7 @@ def campaign_new(request):
                 warmup_per_class=data["warmup_per_class"],
                 warmup_utterances=data["warmup_utterances"],
                 assessors=[user.username for user in data["assessors"]],
+                exclude_seen_elsewhere=data["exclude_seen_elsewhere"],
             )
         except CampaignSetupError as exc:
             form.add_error(exc.field if exc.field in form.fields else None, str(exc))
@@ -94,8 +96,16 @@ def campaign_toggle_open(request, campaign_id: int):
 def _labelling_campaign(request, campaign_id: int) -> Campaign:
     campaign = get_object_or_404(Campaign, pk=campaign_id)
     if not campaign_user_can_label(campaign=campaign, user=request.user):
-        raise PermissionDenied("You are not an assessor of this campaign.")
+        _refuse_outsider(request.user, "You are not an assessor of this campaign.")
     return campaign
+
+
+def _refuse_outsider(user, message: str):
+    """Researchers see every campaign, so they are told why (403); anyone else cannot tell a
+    campaign they are not part of from one that does not exist (404)."""
+    if is_researcher(user):
+        raise PermissionDenied(message)
+    raise Http404(f"No {Campaign._meta.object_name} matches the given query.")
 
 
 @login_required
@@ -118,12 +128,12 @@ def trial(request, campaign_id: int):
 
 def _finished_context(request, campaign: Campaign) -> dict:
     state = assessor_state(campaign=campaign, assessor=request.user, now=timezone.now())
-    judgments = Judgment.objects.filter(campaign=campaign, assessor=request.user)
-    scored = judgments.scored()
-    context = {"campaign": campaign, "state": state, "n_scored": scored.count(), "n_warmup": state.warmup_done}
+    # Gold answers pass as counted ones here too: the assessor is told nothing about hidden items.
+    counted = Judgment.objects.filter(campaign=campaign, assessor=request.user).exclude(phase=CampaignItem.Role.WARMUP)
+    context = {"campaign": campaign, "state": state, "n_scored": counted.count(), "n_warmup": state.warmup_done}
     if campaign.feedback and context["n_scored"]:
         # They saw the expert label after each answer already, so their score gives nothing away.
-        context["n_scored_correct"] = scored.filter(is_correct=True).count()
+        context["n_scored_correct"] = counted.filter(is_correct=True).count()
     return context
 
 
@@ -136,6 +146,8 @@ def trial_finished(request, campaign_id: int):
 @login_or_token_required  # the API hands its clients this URL (audio_url of GET .../next/)
 def item_audio(request, campaign_id: int, item_id):
     campaign = get_object_or_404(Campaign.objects.select_related("corpus"), pk=campaign_id)
+    if not is_researcher(request.user) and not campaign_user_can_label(campaign=campaign, user=request.user):
+        _refuse_outsider(request.user, "This item is not yours to hear.")
     item = get_object_or_404(CampaignItem.objects.select_related("utterance"), campaign=campaign, public_id=item_id)
     if not campaign_audio_allowed(campaign=campaign, item=item, user=request.user):
         raise PermissionDenied("This item is not yours to hear.")

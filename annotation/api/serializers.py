@@ -50,6 +50,10 @@ class CampaignCreateSerializer(serializers.Serializer):
         default=list,
         help_text="Utterance names to use as warm-up examples; empty = picked automatically.",
     )
+    exclude_seen_elsewhere = serializers.BooleanField(
+        default=CAMPAIGN_DEFAULTS.exclude_seen_elsewhere,
+        help_text="Do not give an assessor an utterance whose expert label they were shown in another campaign.",
+    )
 
 
 class ProgressSerializer(serializers.Serializer):
@@ -59,6 +63,10 @@ class ProgressSerializer(serializers.Serializer):
 
 class CampaignSerializer(serializers.ModelSerializer):
     corpus = serializers.CharField(source="corpus.name")
+    # Not read-only in the schema's sense, so that it is optional there: assessors never get it.
+    gold_share = serializers.FloatField(
+        required=False, help_text="Researchers and admins only: assessors are told nothing about hidden gold items."
+    )
     assessors = serializers.SerializerMethodField()
     setup_notes = serializers.SerializerMethodField()
     progress = serializers.SerializerMethodField(help_text="Your own progress; null if you do not label in it.")
@@ -75,6 +83,7 @@ class CampaignSerializer(serializers.ModelSerializer):
             "items_per_assessor",
             "replay_limit",
             "gold_share",
+            "exclude_seen_elsewhere",
             "is_open",
             "assessors",
             "setup_notes",
@@ -82,6 +91,12 @@ class CampaignSerializer(serializers.ModelSerializer):
             "progress",
         ]
         read_only_fields = fields
+
+    def to_representation(self, campaign):
+        data = super().to_representation(campaign)
+        if not self.context.get("can_manage"):
+            del data["gold_share"]
+        return data
 
     def get_assessors(self, campaign) -> list[str]:
         # Researchers see whom a campaign names; assessors need not know who else labels.

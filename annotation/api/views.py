@@ -1,7 +1,9 @@
 """Campaign API: parse, call one service, shape the answer."""
 
-from django.shortcuts import get_object_or_404
-from django.urls import reverse
+import functools
+
+from django.http import Http404
+from django.urls import get_script_prefix, reverse
 from django.utils import timezone
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import status
@@ -20,10 +22,11 @@ from annotation.api.serializers import (
 )
 from annotation.models import Campaign
 from annotation.selectors.campaigns import (
-    assessor_state,
-    campaign_user_can_label,
+    assessor_states,
     campaign_user_can_manage,
+    campaigns_for_labelling,
     campaigns_visible_to,
+    labelling_context,
 )
 from annotation.services.campaigns import campaign_create
 from annotation.services.judgments import assignment_next, judgment_record
@@ -31,18 +34,42 @@ from emolab.authentication import API_AUTHENTICATION
 from emolab.roles import IsResearcher
 from emolab.throttling import DEFAULT_THROTTLES, AnswersThrottle
 
+_NOT_FOUND = f"No {Campaign._meta.object_name} matches the given query."  # get_object_or_404's words
+
+
+def _labelling_context_or_404(request: Request, campaign_id: int, now):
+    """The campaign and the user's access to it. Whoever may neither label in it nor manage it cannot
+    tell it from a campaign that does not exist: 404 either way. Researchers, who see every
+    campaign, are told by the service why they may not label (403)."""
+    campaign, access = labelling_context(campaign_id=campaign_id, user=request.user, now=now)
+    if campaign is None or (not access.can_label and not campaign_user_can_manage(user=request.user)):
+        raise Http404(_NOT_FOUND)
+    return campaign, access
+
+
+_ANY_ITEM = "00000000-0000-0000-0000-000000000000"
+
+
+@functools.lru_cache(maxsize=1024)
+def _audio_url_pattern(script_prefix: str, campaign_id: int) -> str:
+    return reverse("annotation:item_audio", args=[campaign_id, _ANY_ITEM])
+
+
+def _audio_url(campaign_id: int, item_public_id) -> str:
+    """The item's audio URL; URL reversal is costly enough to do once per campaign, not per item."""
+    return _audio_url_pattern(get_script_prefix(), campaign_id).replace(_ANY_ITEM, str(item_public_id))
+
 
 def _error_responses(*codes: int) -> dict:
     return {code: OpenApiResponse(ErrorSerializer) for code in codes}
 
 
-def _states_for(campaigns, user) -> dict:
-    now = timezone.now()
-    return {
-        campaign.pk: assessor_state(campaign=campaign, assessor=user, now=now)
-        for campaign in campaigns
-        if campaign_user_can_label(campaign=campaign, user=user)
-    }
+def _states_for(campaigns, user, can_manage: bool) -> dict:
+    """The user's own progress in each campaign they label in, in a fixed number of queries."""
+    if can_manage:  # they see every campaign; progress only where they label too
+        labelled = set(campaigns_for_labelling(user=user).values_list("pk", flat=True))
+        campaigns = [campaign for campaign in campaigns if campaign.pk in labelled]
+    return assessor_states(campaigns=campaigns, assessor=user)
 
 
 class CampaignListCreateView(APIView):
@@ -58,11 +85,12 @@ class CampaignListCreateView(APIView):
         responses={200: CampaignSerializer(many=True), **_error_responses(401)},
     )
     def get(self, request: Request) -> Response:
-        campaigns = list(campaigns_visible_to(user=request.user).prefetch_related("assessors"))
-        context = {
-            "states": _states_for(campaigns, request.user),
-            "can_manage": campaign_user_can_manage(user=request.user),
-        }
+        can_manage = campaign_user_can_manage(user=request.user)
+        campaigns = campaigns_visible_to(user=request.user)
+        if can_manage:
+            campaigns = campaigns.prefetch_related("assessors")  # only researchers see whom a campaign names
+        campaigns = list(campaigns)
+        context = {"states": _states_for(campaigns, request.user, can_manage), "can_manage": can_manage}
         return Response(CampaignSerializer(campaigns, many=True, context=context).data)
 
     @extend_schema(
@@ -87,8 +115,9 @@ class CampaignListCreateView(APIView):
             warmup_per_class=data["warmup_per_class"],
             warmup_utterances=data["warmup_utterances"],
             assessors=data["assessors"],
+            exclude_seen_elsewhere=data["exclude_seen_elsewhere"],
         )  # a CampaignSetupError answers 400 with the field it names (emolab/errors.py)
-        context = {"states": _states_for([campaign], request.user), "can_manage": True}
+        context = {"states": _states_for([campaign], request.user, can_manage=True), "can_manage": True}
         return Response(CampaignSerializer(campaign, context=context).data, status=status.HTTP_201_CREATED)
 
 
@@ -98,27 +127,32 @@ class NextItemView(APIView):
 
     @extend_schema(
         summary="Your next item (reserved for you), or item null when you are finished",
-        description="Asking again before answering returns the same item. Gold items show as phase 'main'.",
+        description=(
+            "Asking again before answering returns the same item. Gold items show as phase 'main'. A campaign "
+            "you are not an assessor of answers 404, as one that does not exist (403 for researchers, who see it)."
+        ),
         responses={200: NextItemSerializer, **_error_responses(401, 403, 404, 409)},
     )
     def get(self, request: Request, campaign_id: int) -> Response:
-        campaign = get_object_or_404(Campaign, pk=campaign_id)
+        now = timezone.now()
+        campaign, access = _labelling_context_or_404(request, campaign_id, now)
         # The services' errors answer with their status (emolab/errors.py).
-        result = assignment_next(campaign=campaign, assessor=request.user)
+        result = assignment_next(campaign=campaign, assessor=request.user, now=now, access=access)
         item = None
         if result.item is not None:
             item = {
-                "id": result.item.public_id,
-                "audio_url": reverse("annotation:item_audio", args=[campaign.pk, result.item.public_id]),
-                "duration": round(result.item.utterance.duration_s, 3),
+                "id": str(result.item.public_id),
+                "audio_url": _audio_url(campaign.pk, result.item.public_id),
+                "duration": round(result.item.duration_s, 3),
                 "phase": result.shown_phase,
             }
+        # The shape of NextItemSerializer, built directly: this answers every item of every assessor.
         body = {
             "item": item,
             "classes": campaign.classes,
             "progress": {"done": result.state.done, "total": result.state.total},
         }
-        return Response(NextItemSerializer(body).data)
+        return Response(body)
 
 
 class AnswerView(APIView):
@@ -131,7 +165,8 @@ class AnswerView(APIView):
         description=(
             "201 with the expert label and whether you matched it (when the campaign gives feedback; always "
             "in warm-up). Sending the same answer again returns the stored result with 200; a different "
-            "answer for an item already answered is refused with 409."
+            "answer for an item already answered is refused with 409. A campaign you are not an assessor of "
+            "answers 404, as one that does not exist (403 for researchers, who see it)."
         ),
         request=AnswerSerializer,
         responses={
@@ -141,11 +176,14 @@ class AnswerView(APIView):
         },
     )
     def post(self, request: Request, campaign_id: int) -> Response:
-        campaign = get_object_or_404(Campaign, pk=campaign_id)
+        now = timezone.now()
+        campaign, access = _labelling_context_or_404(request, campaign_id, now)
         serializer = AnswerSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
         result = judgment_record(
+            now=now,
+            access=access,
             campaign=campaign,
             assessor=request.user,
             item_public_id=data["item"],
@@ -153,11 +191,9 @@ class AnswerView(APIView):
             response_ms=data["response_ms"],
             replays=data["replays"],
         )
-        body = {"item": result.judgment.item.public_id}
+        # The shape of AnswerResultSerializer, built directly (every answer of every assessor comes here).
+        body = {"item": str(result.item_public_id)}
         if result.show_feedback:
-            body["correct"] = result.judgment.is_correct
-            body["expert_label"] = result.judgment.expert_label
-        return Response(
-            AnswerResultSerializer(body).data,
-            status=status.HTTP_201_CREATED if result.created else status.HTTP_200_OK,
-        )
+            body["correct"] = result.is_correct
+            body["expert_label"] = result.expert_label
+        return Response(body, status=status.HTTP_201_CREATED if result.created else status.HTTP_200_OK)

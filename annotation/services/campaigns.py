@@ -17,6 +17,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
 from annotation.models import CAMPAIGN_DEFAULTS, Campaign, CampaignItem, Corpus, Utterance
+from annotation.selectors.campaigns import item_shuffle_key
 
 
 class CampaignSetupError(Exception):
@@ -214,6 +215,7 @@ def campaign_create(
     assessors: Sequence[str] = (),
     is_open: bool = True,
     seed: int | None = None,
+    exclude_seen_elsewhere: bool = CAMPAIGN_DEFAULTS.exclude_seen_elsewhere,
 ) -> Campaign:
     """Create a campaign with its warm-up, gold and main items, in one transaction.
 
@@ -234,6 +236,7 @@ def campaign_create(
         gold_share=gold_share,
         warmup_per_class=warmup_per_class,
         is_open=is_open,
+        exclude_seen_elsewhere=exclude_seen_elsewhere,
         created_by=created_by,
     )
     if seed is not None:
@@ -293,10 +296,15 @@ def campaign_populate(*, campaign: Campaign, warmup_utterances: Sequence[str] | 
             f"corpus {campaign.corpus.name} already has a campaign named {campaign.name!r}", field="name"
         ) from None
     Role = CampaignItem.Role
+
+    def item(utterance: Utterance, role: str, position: int = 0) -> CampaignItem:
+        key = item_shuffle_key(seed=campaign.seed, utterance_id=utterance.pk)
+        return CampaignItem(campaign=campaign, utterance=utterance, role=role, position=position, shuffle_key=key)
+
     CampaignItem.objects.bulk_create(
-        [CampaignItem(campaign=campaign, utterance=u, role=Role.WARMUP, position=i) for i, u in enumerate(plan.warmup)]
-        + [CampaignItem(campaign=campaign, utterance=u, role=Role.GOLD) for u in plan.gold]
-        + [CampaignItem(campaign=campaign, utterance=u, role=Role.MAIN) for u in plan.main],
+        [item(u, Role.WARMUP, position=i) for i, u in enumerate(plan.warmup)]
+        + [item(u, Role.GOLD) for u in plan.gold]
+        + [item(u, Role.MAIN) for u in plan.main],
         batch_size=500,
     )
     return campaign

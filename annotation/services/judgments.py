@@ -1,28 +1,36 @@
 """Handing items to assessors and recording their answers: the one writer of Assignment and
-Judgment rows.
+Judgment rows, and of the items' stored load (main judgments + counted reservations).
 
-Both workflows lock the campaign row first, so any number of assessors working at once are served
-one at a time per campaign: the count of judgments plus live reservations of an item never goes
-above the campaign's target, and no assessor is given an utterance twice. On PostgreSQL the lock is
-``SELECT ... FOR UPDATE``; SQLite ignores that clause, but the settings open every transaction with
-``BEGIN IMMEDIATE``, which serialises writers for the whole database.
+There is no campaign-wide lock. The rules (warm-up first, gold when due, then the least-loaded
+main item in the assessor's own order; never past the target; never an utterance twice; expiring
+reservations) are decided here; the reads and writes go through a store:
+
+- ``assignment_pg`` on PostgreSQL: an item's place is taken under that item's row lock (one
+  statement: SKIP LOCKED pick, conditional load increment, reservation), and one assessor's
+  requests in one campaign are serialised by an advisory lock. Other assessors never wait for one
+  another, except for the instant two of them want the very same item's row.
+- ``assignment_orm`` on SQLite, the demo default: the settings open every transaction with
+  ``BEGIN IMMEDIATE``, which serialises writers for the whole database, so plain ORM reads and
+  writes are correct there.
 """
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
+from uuid import UUID
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
-from annotation.models import CAMPAIGN_DEFAULTS, Assignment, Campaign, CampaignItem, Judgment
+from annotation.models import CAMPAIGN_DEFAULTS, Campaign, CampaignItem
 from annotation.selectors.campaigns import (
     AssessorState,
-    assessor_rank,
+    LabellingAccess,
     assessor_state,
-    campaign_user_can_label,
-    gold_due,
-    main_item_loads,
+    campaign_labelling_access,
+    gold_schedule,
 )
+from annotation.services import assignment_orm, assignment_pg
+from annotation.services.assignment_rows import HandedItem, ItemsBusy
 
 Role = CampaignItem.Role
 
@@ -53,7 +61,7 @@ class InvalidAnswer(JudgmentError):
 
 @dataclass(frozen=True)
 class NextItem:
-    item: CampaignItem | None  # None: this assessor is finished
+    item: HandedItem | None  # None: this assessor is finished
     state: AssessorState
 
     @property
@@ -66,103 +74,80 @@ class NextItem:
 
 @dataclass(frozen=True)
 class JudgmentResult:
-    judgment: Judgment
+    item_public_id: UUID
+    answer: str
+    is_correct: bool
+    expert_label: str
     created: bool  # False: the same answer had been recorded before (an idempotent repeat)
     show_feedback: bool  # warm-up always; main and gold items when the campaign gives feedback
 
 
-def _lock_campaign(campaign_id: int) -> Campaign:
-    return Campaign.objects.select_for_update().select_related("corpus").get(pk=campaign_id)
+def _store():
+    """Hand-written SQL with row locks on PostgreSQL; the ORM on SQLite, where writers are serialised."""
+    return assignment_pg if connection.vendor == "postgresql" else assignment_orm
 
 
-def _check_can_work(campaign: Campaign, assessor) -> None:
-    if not campaign_user_can_label(campaign=campaign, user=assessor):
+def _checked_access(campaign: Campaign, assessor, access: LabellingAccess | None, now: datetime) -> LabellingAccess:
+    """Raise NoAccess unless the assessor may work on the campaign. ``access`` is what the caller
+    already read with the campaign (the views do, in the same statement); else it is read here."""
+    access = access or campaign_labelling_access(campaign=campaign, user=assessor, now=now)
+    if not access.can_label:
         raise NoAccess("you are not an assessor of this campaign")
+    return access
 
 
-def _check_open(campaign: Campaign) -> None:
-    if not campaign.is_open:
+def _check_open(campaign: Campaign, access: LabellingAccess) -> None:
+    if not access.is_open:
         raise CampaignClosed(f"campaign {campaign.name!r} is closed: answers are no longer accepted")
 
 
-def _reserve(campaign: Campaign, item: CampaignItem, assessor, now: datetime) -> Assignment:
-    return Assignment.objects.create(
-        campaign=campaign,
-        item=item,
-        assessor=assessor,
-        assigned_at=now,
-        expires_at=now + timedelta(minutes=CAMPAIGN_DEFAULTS.reservation_minutes),
-    )
-
-
-def _choose_item(campaign: Campaign, assessor, now: datetime) -> CampaignItem | None:
-    """The item to hand out next (no reservation held): warm-up in order, then a gold item when
-    one is due, then the least-loaded main item, ties broken by the assessor's own order."""
-    judged_item_ids = set(
-        Judgment.objects.filter(campaign=campaign, assessor=assessor).values_list("item_id", flat=True)
-    )
-    items = CampaignItem.objects.filter(campaign=campaign)
-
-    for item in items.filter(role=Role.WARMUP).order_by("position", "id"):
-        if item.id not in judged_item_ids:
-            return item
-
-    def own_order(item: CampaignItem) -> int:
-        return assessor_rank(seed=campaign.seed, assessor_id=assessor.pk, item_public_id=item.public_id)
-
-    gold_items = list(items.filter(role=Role.GOLD))
-    main_done = Judgment.objects.filter(campaign=campaign, assessor=assessor, phase=Role.MAIN).count()
-    gold_done = sum(1 for item in gold_items if item.id in judged_item_ids)
-    if gold_done < gold_due(campaign=campaign, main_done=main_done, n_gold_items=len(gold_items)):
-        unseen_gold = [item for item in gold_items if item.id not in judged_item_ids]
-        if unseen_gold:
-            return min(unseen_gold, key=own_order)
-
-    if campaign.items_per_assessor is not None and main_done >= campaign.items_per_assessor:
-        return None
-    loads = main_item_loads(campaign=campaign, now=now, exclude_assessor_id=assessor.pk)
-    candidates = [
-        item
-        for item in items.filter(role=Role.MAIN).only(
-            "id", "public_id", "role", "utterance_id", "campaign_id", "position"
+def _choose_and_reserve(store, campaign: Campaign, assessor, state: AssessorState, now: datetime) -> HandedItem | None:
+    """Warm-up in order, then a gold item when one is due, then the least-loaded main item."""
+    item = None
+    if state.in_warmup:
+        item = store.first_warmup(campaign=campaign, assessor=assessor)
+    if item is None:
+        schedule = gold_schedule(
+            seed=campaign.seed, assessor_id=assessor.pk, share=campaign.gold_share, n_gold_items=state.gold_items
         )
-        if item.id not in judged_item_ids and loads[item.id] < campaign.judgments_per_item
-    ]
-    if not candidates:
-        return None
-    # Fewest judgments first, so every utterance reaches the target before any gets more.
-    return min(candidates, key=lambda item: (loads[item.id], own_order(item)))
+        if state.gold_done < len(schedule) and state.main_done >= schedule[state.gold_done]:
+            item = store.first_gold(campaign=campaign, assessor=assessor)
+        if item is None:
+            if campaign.items_per_assessor is not None and state.main_done >= campaign.items_per_assessor:
+                return None
+            return store.take_main(campaign=campaign, assessor=assessor, now=now)
+    store.reserve(campaign=campaign, item=item, assessor=assessor, now=now)
+    return item
 
 
-def assignment_next(*, campaign: Campaign, assessor, now: datetime | None = None) -> NextItem:
+def assignment_next(
+    *, campaign: Campaign, assessor, now: datetime | None = None, access: LabellingAccess | None = None
+) -> NextItem:
     """Give the assessor their next item, reserved for them, or None when they are finished.
 
     Asking again before answering returns the same item (a page reload does not skip it).
     Raises NoAccess or CampaignClosed.
     """
     now = now or timezone.now()
-    with transaction.atomic():
-        campaign = _lock_campaign(campaign.pk)
-        _check_can_work(campaign, assessor)
-        _check_open(campaign)
-        held = list(
-            Assignment.objects.filter(campaign=campaign, assessor=assessor, answered_at__isnull=True)
-            .select_related("item__utterance")
-            .order_by("assigned_at")
-        )
-        item = None
-        for assignment in held:
-            # Warm-up items are everyone's: they never need to be freed for someone else.
-            if item is None and (assignment.item.role == Role.WARMUP or assignment.expires_at > now):
-                item = assignment.item
-            else:
-                assignment.delete()  # expired: free it, it may well be chosen again just below
-        if item is None:
-            item = _choose_item(campaign, assessor, now)
-            if item is not None:
-                _reserve(campaign, item, assessor, now)
-        state = assessor_state(campaign=campaign, assessor=assessor, now=now)
-    return NextItem(item=item, state=state)
+    access = _checked_access(campaign, assessor, access, now)
+    _check_open(campaign, access)
+    store = _store()
+    if access.reservations_expired:
+        with transaction.atomic():
+            store.release_expired(campaign=campaign, now=now)
+    while True:
+        try:
+            with transaction.atomic():
+                store.lock_assessor(campaign=campaign, assessor=assessor)
+                item = store.held_item(campaign=campaign, assessor=assessor, now=now)
+                # Progress as it stands, read under this assessor's lock: the reservation made below
+                # changes neither what they have done nor what is open to them.
+                state = assessor_state(campaign=campaign, assessor=assessor)
+                if item is None:
+                    item = _choose_and_reserve(store, campaign, assessor, state, now)
+            return NextItem(item=item, state=state)
+        except ItemsBusy as busy:
+            store.wait_for_item(item_id=busy.item_id)  # holding nothing now, so no cycle of waits
 
 
 def _validate_answer(campaign: Campaign, answer: str, response_ms: int, replays: int) -> None:
@@ -178,11 +163,6 @@ def _validate_answer(campaign: Campaign, answer: str, response_ms: int, replays:
         raise InvalidAnswer(f"this campaign allows {campaign.replay_limit} replay(s); {replays} reported")
 
 
-def _result(judgment: Judgment, campaign: Campaign, created: bool) -> JudgmentResult:
-    show = judgment.phase == Role.WARMUP or campaign.feedback
-    return JudgmentResult(judgment=judgment, created=created, show_feedback=show)
-
-
 def judgment_record(
     *,
     campaign: Campaign,
@@ -192,6 +172,7 @@ def judgment_record(
     response_ms: int,
     replays: int,
     now: datetime | None = None,
+    access: LabellingAccess | None = None,
 ) -> JudgmentResult:
     """Record the assessor's answer for an item reserved for them.
 
@@ -200,52 +181,59 @@ def judgment_record(
     ItemNotAssigned or CampaignClosed otherwise; nothing is written then.
     """
     now = now or timezone.now()
-    with transaction.atomic():
-        campaign = _lock_campaign(campaign.pk)
-        _check_can_work(campaign, assessor)
-        _validate_answer(campaign, answer, response_ms, replays)
-        item = (
-            CampaignItem.objects.filter(campaign=campaign, public_id=item_public_id).select_related("utterance").first()
-        )
-        if item is None:
-            raise ItemNotAssigned("this item is not assigned to you")
-        earlier = Judgment.objects.filter(campaign=campaign, assessor=assessor, utterance=item.utterance).first()
-        if earlier is not None:
-            if earlier.item_id == item.id and earlier.answer == answer:
-                return _result(earlier, campaign, created=False)
-            raise AnswerConflict(f"you already answered this item ({earlier.answer}); an answer cannot be changed")
-        _check_open(campaign)
-        assignment = Assignment.objects.filter(item=item, assessor=assessor, answered_at__isnull=True).first()
-        if assignment is None:
-            raise ItemNotAssigned("this item is not assigned to you")
-        if item.role == Role.MAIN and assignment.expires_at <= now:
-            # A late answer on an expired reservation still counts if nobody took the place meanwhile.
-            loads = main_item_loads(campaign=campaign, now=now, exclude_assessor_id=assessor.pk)
-            if loads[item.id] >= campaign.judgments_per_item:
-                assignment.delete()
-                raise ItemNotAssigned(
-                    "your reservation of this item expired and it was given to other assessors; ask for the next item"
-                )
-        expert_label = item.utterance.label
-        position = Judgment.objects.filter(campaign=campaign, assessor=assessor).count() + 1
-        try:
-            with transaction.atomic():
-                judgment = Judgment.objects.create(
-                    campaign=campaign,
-                    item=item,
-                    utterance=item.utterance,
-                    assessor=assessor,
-                    answer=answer,
-                    phase=item.role,
-                    expert_label=expert_label,
-                    is_correct=answer == expert_label,
-                    response_ms=response_ms,
-                    replays=replays,
-                    position=position,
-                )
-        except IntegrityError:
-            # Only reachable if the campaign lock was bypassed; the constraint still holds the line.
-            raise AnswerConflict("this item was answered at the same moment by another request") from None
-        assignment.answered_at = now
-        assignment.save(update_fields=["answered_at"])
-    return _result(judgment, campaign, created=True)
+    access = _checked_access(campaign, assessor, access, now)
+    _validate_answer(campaign, answer, response_ms, replays)
+    store = _store()
+    try:
+        with transaction.atomic():
+            store.lock_assessor(campaign=campaign, assessor=assessor)
+            item, earlier, reservation = store.answer_context(
+                campaign=campaign, assessor=assessor, item_public_id=item_public_id
+            )
+            if item is None:
+                raise ItemNotAssigned("this item is not assigned to you")
+            if earlier is not None:
+                if earlier.item_id == item.id and earlier.answer == answer:
+                    return JudgmentResult(
+                        item_public_id=item_public_id,
+                        answer=earlier.answer,
+                        is_correct=earlier.is_correct,
+                        expert_label=earlier.expert_label,
+                        created=False,
+                        show_feedback=earlier.label_shown,
+                    )
+                raise AnswerConflict(f"you already answered this item ({earlier.answer}); an answer cannot be changed")
+            _check_open(campaign, access)
+            if reservation is None:
+                raise ItemNotAssigned("this item is not assigned to you")
+            if item.role == Role.MAIN and not reservation.counted:
+                # Released after it expired: a late answer still counts if the place is free.
+                if not store.take_place(item_id=item.id, target=campaign.judgments_per_item):
+                    store.drop_reservation(reservation=reservation)
+                    raise ItemNotAssigned(
+                        "your reservation of this item expired and it was given to other assessors; "
+                        "ask for the next item"
+                    )
+            label_shown = item.role == Role.WARMUP or campaign.feedback
+            store.record(
+                campaign=campaign,
+                assessor=assessor,
+                item=item,
+                reservation=reservation,
+                answer=answer,
+                response_ms=response_ms,
+                replays=replays,
+                label_shown=label_shown,
+                now=now,
+            )
+    except IntegrityError:
+        # Only reachable if the assessor lock was bypassed; the constraint still holds the line.
+        raise AnswerConflict("this item was answered at the same moment by another request") from None
+    return JudgmentResult(
+        item_public_id=item_public_id,
+        answer=answer,
+        is_correct=answer == item.expert_label,
+        expert_label=item.expert_label,
+        created=True,
+        show_feedback=label_shown,
+    )

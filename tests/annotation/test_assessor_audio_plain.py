@@ -10,6 +10,7 @@ import pytest
 import soundfile
 from django.test import Client
 
+from annotation.models import CampaignItem
 from annotation.services.campaigns import campaign_create
 from annotation.services.judgments import assignment_next
 from tests.factories import make_corpus, make_user, tone
@@ -24,7 +25,8 @@ def item_and_client(tmp_path: Path, media_root):
     corpus = make_corpus(tmp_path / "tiny", name="tiny", seconds=0.25)
     campaign = campaign_create(corpus=corpus, name="c", created_by=None)
     assessor = make_user("assessor")
-    item = assignment_next(campaign=campaign, assessor=assessor).item
+    handed = assignment_next(campaign=campaign, assessor=assessor).item
+    item = CampaignItem.objects.select_related("utterance").get(pk=handed.id)
     client = Client()
     client.force_login(assessor)
     return item, client, f"/campaigns/{campaign.pk}/audio/{item.public_id}/"

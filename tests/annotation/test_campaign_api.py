@@ -4,6 +4,7 @@ from pathlib import Path
 
 import pytest
 from rest_framework.authtoken.models import Token
+from rest_framework.test import APIClient
 
 from annotation.models import Assignment, Campaign, CampaignItem, Judgment
 from annotation.services.campaigns import campaign_create
@@ -259,14 +260,29 @@ def test_an_item_not_assigned_to_this_assessor_is_refused(api_client, corpus):
     assert not Judgment.objects.exists()
 
 
-def test_users_outside_the_campaign_are_refused(api_client, corpus, researcher):
-    campaign = _campaign(corpus, assessors=[make_user("assessor", username="alice").username])
-    outsider = make_user("assessor")
-    nobody = make_user("none")
-    for user in (outsider, nobody, researcher):
+def test_a_campaign_you_are_not_part_of_answers_as_one_that_does_not_exist(api_client, corpus, researcher):
+    """An assessor the campaign does not name, or a user with no role, gets the very answer a missing
+    campaign gives, on every labelling endpoint; researchers, who see every campaign, get 403."""
+    alice = make_user("assessor", username="alice")
+    campaign = _campaign(corpus, assessors=[alice.username])
+    api_client.force_authenticate(alice)
+    item_id = _next(api_client, campaign)["item"]["id"]
+    answer = {"item": item_id, "label": "anger", "response_ms": 10, "replays": 0}
+    missing = 999999
+
+    def answers(campaign_id):
+        return api_client.post(f"/api/campaigns/{campaign_id}/answers/", answer, format="json")
+
+    for user in (make_user("assessor"), make_user("none")):
         api_client.force_authenticate(user)
-        assert api_client.get(f"/api/campaigns/{campaign.pk}/next/").status_code == 403
-    assert api_client.get("/api/campaigns/999999/next/").status_code == 404
+        for call in (lambda c: api_client.get(f"/api/campaigns/{c}/next/"), answers):
+            response, absent = call(campaign.pk), call(missing)
+            assert absent.status_code == 404
+            assert (response.status_code, response.json()) == (absent.status_code, absent.json())
+        assert campaign.pk not in [c["id"] for c in api_client.get("/api/campaigns/").json()]
+    api_client.force_authenticate(researcher)
+    assert api_client.get(f"/api/campaigns/{campaign.pk}/next/").status_code == 403
+    assert not Judgment.objects.exists()
 
 
 def test_a_closed_campaign_refuses_next_and_answers_with_409(api_client, corpus, assessor):
@@ -332,3 +348,107 @@ def test_schema_of_the_campaign_endpoints_has_no_warnings():
     schema = generator.get_schema(request=None, public=True)
     assert "/api/campaigns/{campaign_id}/answers/" in schema["paths"]
     assert not GENERATOR_STATS, "drf-spectacular warned about the campaign API"
+
+
+def test_assessors_are_told_nothing_about_gold(api_client, corpus, researcher, assessor):
+    """No gold share (nor any other gold field) in what an assessor can read; researchers see it."""
+    campaign = _campaign(corpus, gold_share=0.25)
+    api_client.force_authenticate(assessor)
+    listed = api_client.get("/api/campaigns/").json()
+    assert [c["id"] for c in listed] == [campaign.pk]
+    assert not [key for key in listed[0] if "gold" in key]
+    body = str(listed) + str(_next(api_client, campaign))
+    assert "gold" not in body.lower()
+    api_client.force_authenticate(researcher)
+    assert api_client.get("/api/campaigns/").json()[0]["gold_share"] == 0.25
+
+
+def _label_all(client, campaign) -> list[str]:
+    """Answer everything the campaign hands out; returns the utterance names heard."""
+    heard = []
+    while (item := _next(client, campaign)["item"]) is not None:
+        heard.append(CampaignItem.objects.get(public_id=item["id"]).utterance.name)
+        assert _answer(client, campaign, item["id"], "anger").status_code == 201
+    return heard
+
+
+def test_an_utterance_whose_label_you_saw_elsewhere_is_not_given_again(api_client, corpus):
+    """Alice labels campaign A with feedback on (so she saw every expert label): campaign B, on the same
+    corpus, gives her none of those utterances but its own warm-up. With the setting off, it does."""
+    alice = make_user("assessor", username="alice")
+    api_client.force_authenticate(alice)
+    first = _campaign(corpus, name="A", items_per_assessor=6)
+    seen = set(_label_all(api_client, first))
+    assert len(seen) == 4 + 6
+    second = _campaign(corpus, name="B")
+    warmup_b = set(second.items.filter(role="warmup").values_list("utterance__name", flat=True))
+    heard = _label_all(api_client, second)
+    assert not (set(heard) - warmup_b) & seen
+    assert len(heard) == 16 - len(seen - warmup_b)  # everything else in B
+    assert _next(api_client, second)["progress"] == {"done": len(heard), "total": len(heard)}
+
+    third = _campaign(corpus, name="C", exclude_seen_elsewhere=False)
+    assert len(_label_all(api_client, third)) == 16
+    api_client.force_authenticate(make_user("researcher"))
+    assert {c["name"]: c["exclude_seen_elsewhere"] for c in api_client.get("/api/campaigns/").json()} == {
+        "A": True,
+        "B": True,
+        "C": False,
+    }
+
+
+def test_labels_not_shown_elsewhere_do_not_exclude(api_client, corpus):
+    """Feedback off in A: alice never saw A's main labels, only its warm-up ones."""
+    alice = make_user("assessor", username="alice")
+    api_client.force_authenticate(alice)
+    first = _campaign(corpus, name="A", feedback=False, items_per_assessor=6)
+    heard_a = _label_all(api_client, first)
+    warmup_a = set(first.items.filter(role="warmup").values_list("utterance__name", flat=True))
+    second = _campaign(corpus, name="B", warmup_per_class=0)
+    heard_b = set(_label_all(api_client, second))
+    assert heard_b == {u for u in second.items.values_list("utterance__name", flat=True)} - warmup_a
+    assert set(heard_a) - warmup_a <= heard_b
+
+
+def test_the_campaign_list_takes_the_same_number_of_queries_for_1_or_10_campaigns(api_client, corpus, researcher):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    alice = make_user("assessor", username="alice")
+
+    def queries_for(user) -> int:
+        """As a real client asks: with its API token (a fresh user object, nothing cached)."""
+        token, _ = Token.objects.get_or_create(user=user)
+        client = APIClient(HTTP_AUTHORIZATION=f"Token {token.key}")
+        with CaptureQueriesContext(connection) as captured:
+            response = client.get("/api/campaigns/")
+        assert response.status_code == 200
+        return len(captured)
+
+    first = _campaign(corpus, name="c0", gold_share=0.2, assessors=["alice", researcher.username])
+    api_client.force_authenticate(alice)
+    _answer(api_client, first, _next(api_client, first)["item"]["id"], "anger")
+    one = {user.username: queries_for(user) for user in (alice, researcher)}
+    for k in range(1, 10):
+        _campaign(corpus, name=f"c{k}", items_per_assessor=3, assessors=["alice", researcher.username])
+    ten = {user.username: queries_for(user) for user in (alice, researcher)}
+    assert ten == one
+    api_client.force_authenticate(alice)
+    listed = api_client.get("/api/campaigns/").json()
+    assert len(listed) == 10 and all(c["progress"] is not None for c in listed)
+
+
+def test_next_and_answer_bodies_have_the_documented_shape(api_client, corpus, assessor):
+    """The two hot views build their bodies without the serializers: the bodies must still be what
+    the schema says, field for field."""
+    from annotation.api.serializers import AnswerResultSerializer, NextItemSerializer
+
+    campaign = _campaign(corpus)
+    api_client.force_authenticate(assessor)
+    body = _next(api_client, campaign)
+    assert NextItemSerializer(body).data == body
+    assert set(body["item"]) == {"id", "audio_url", "duration", "phase"}
+    assert body["item"]["audio_url"] == f"/campaigns/{campaign.pk}/audio/{body['item']['id']}/"
+    answered = _answer(api_client, campaign, body["item"]["id"], "anger").json()
+    assert AnswerResultSerializer(answered).data == answered
+    assert set(answered) == {"item", "correct", "expert_label"}

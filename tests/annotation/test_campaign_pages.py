@@ -153,11 +153,36 @@ def test_trial_page_access(corpus, assessor, researcher):
     campaign = campaign_create(corpus=corpus, name="c", created_by=None)
     anonymous = Client().get(f"/campaigns/{campaign.pk}/label/")
     assert anonymous.status_code == 302 and anonymous["Location"].startswith("/accounts/login/")
-    assert _signed_in(make_user("none")).get(f"/campaigns/{campaign.pk}/label/").status_code == 403
+    assert _signed_in(make_user("none")).get(f"/campaigns/{campaign.pk}/label/").status_code == 404
     assert _signed_in(researcher).get(f"/campaigns/{campaign.pk}/label/").status_code == 403  # not an assessor
     page = _signed_in(assessor).get(f"/campaigns/{campaign.pk}/label/").content.decode()
     assert "<kbd>1</kbd><span>anger</span>" in page and "<kbd>2</kbd><span>neutral</span>" in page
     assert 'id="trial-config"' in page and 'name="csrf-token"' in page
+
+
+def test_pages_of_a_campaign_you_are_not_part_of_answer_404(corpus, researcher):
+    """As for a campaign that does not exist: the labelling page, the end page and the audio."""
+    alice = make_user("assessor", username="alice")
+    campaign = campaign_create(corpus=corpus, name="named", created_by=None, assessors=["alice"])
+    item = assignment_next(campaign=campaign, assessor=alice).item
+    for user in (make_user("assessor"), make_user("none")):
+        client = _signed_in(user)
+        for path in ("label/", "finished/", f"audio/{item.public_id}/"):
+            assert client.get(f"/campaigns/{campaign.pk}/{path}").status_code == 404, (user.username, path)
+            assert client.get(f"/campaigns/999999/{path}").status_code == 404
+    assert _signed_in(alice).get(f"/campaigns/{campaign.pk}/label/").status_code == 200
+    researcher_view = _signed_in(researcher).get(f"/campaigns/{campaign.pk}/finished/")
+    assert researcher_view.status_code == 403  # they see the campaign, but are not its assessor
+
+
+def test_the_end_page_tells_nothing_about_gold(corpus, assessor):
+    """Gold items pass as counted answers: the counts add up to what the assessor did."""
+    campaign = campaign_create(corpus=corpus, name="c", created_by=None, gold_share=0.25)
+    _answer_n(campaign, assessor, 16)
+    assert Judgment.objects.gold().filter(assessor=assessor).count() == 3
+    page = _signed_in(assessor).get(f"/campaigns/{campaign.pk}/finished/").content.decode()
+    assert "4 warm-up answers" in page and "12 counted answers" in page
+    assert "gold" not in page.lower()
 
 
 def test_end_page_counts_without_warmup(corpus, assessor):

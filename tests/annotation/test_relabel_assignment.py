@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from django.utils import timezone
 
-from annotation.models import CampaignItem, Judgment
-from annotation.selectors.campaigns import assessor_rank, assessor_state
+from annotation.models import Assignment, CampaignItem, Judgment
+from annotation.selectors.campaigns import assessor_rank, assessor_state, gold_schedule
 from annotation.services.campaigns import campaign_create
 from annotation.services.judgments import ItemNotAssigned, assignment_next, judgment_record
 from tests.factories import make_corpus, make_user
@@ -106,16 +106,20 @@ def test_each_hand_out_is_a_least_judged_utterance_the_assessor_may_take(corpus)
 
 def test_each_assessor_has_an_order_of_their_own(corpus):
     campaign = _campaign(corpus, warmup_per_class=0)
-    ids = list(campaign.items.values_list("public_id", flat=True))
+    keys = dict(campaign.items.values_list("public_id", "shuffle_key"))
+    assert len(set(keys.values())) == len(keys)  # seeded random keys, all different
 
     def order(assessor_id):
         return sorted(
-            ids, key=lambda pid: assessor_rank(seed=campaign.seed, assessor_id=assessor_id, item_public_id=pid)
+            keys, key=lambda pid: assessor_rank(seed=campaign.seed, assessor_id=assessor_id, shuffle_key=keys[pid])
         )
 
     assert order(1) == order(1)
-    assert order(1) != order(2)
-    # Alone in a campaign, an assessor walks the pool in exactly that order.
+    # Each order is the circle of keys entered at the assessor's own point: 40 assessors spread over
+    # the 16 gaps between keys (all 40 within 3 gaps would be a vanishingly rare draw).
+    assert len({tuple(order(assessor_id)) for assessor_id in range(1, 41)}) > 3
+    # Alone in a campaign, an assessor walks the pool in exactly that order: the database computes
+    # the same permutation as Python.
     alice = make_user("assessor")
     walked = []
     while (item := _take_and_answer(campaign, alice)) is not None:
@@ -186,7 +190,38 @@ def test_a_late_answer_counts_when_nobody_took_the_place(corpus):
         replays=0,
         now=now + timedelta(hours=2),
     )
-    assert result.created and result.judgment.item_id == item.id
+    assert result.created and Judgment.objects.get(assessor=alice).item_id == item.id
+    assert CampaignItem.objects.get(pk=item.id).load == 1
+
+
+def test_a_late_answer_on_a_released_reservation_takes_the_place_back_if_free(corpus):
+    """Bob's request after the expiry releases alice's reservation (the item's load drops); her late
+    answer then takes the place back, as long as it is free: the load ends equal to the judgments."""
+    campaign = _campaign(corpus, warmup_per_class=0, judgments_per_item=2)
+    alice, bob = make_user("assessor"), make_user("assessor")
+    now = timezone.now()
+    item = assignment_next(campaign=campaign, assessor=alice, now=now).item
+    assert CampaignItem.objects.get(pk=item.id).load == 1
+    later = now + timedelta(hours=2)
+    assignment_next(campaign=campaign, assessor=bob, now=later)  # releases alice's reservation
+    assert not Assignment.objects.get(assessor=alice).counted
+    judgment_record(
+        campaign=campaign,
+        assessor=alice,
+        item_public_id=item.public_id,
+        answer="anger",
+        response_ms=5,
+        replays=0,
+        now=later,
+    )
+    bob_item = Assignment.objects.get(assessor=bob).item_id
+    for counted_item in CampaignItem.objects.filter(role="main"):
+        expected = (
+            Judgment.objects.filter(item=counted_item).count()
+            + Assignment.objects.filter(item=counted_item, counted=True).count()
+        )
+        assert counted_item.load == expected
+    assert CampaignItem.objects.get(pk=item.id).load == 1 + (bob_item == item.id)
 
 
 def test_an_assessor_returning_after_expiry_gets_a_fresh_reservation(corpus):
@@ -199,15 +234,18 @@ def test_an_assessor_returning_after_expiry_gets_a_fresh_reservation(corpus):
     assert alice.assignments.filter(answered_at__isnull=True).count() == 1
 
 
-def test_gold_items_are_hidden_and_interleaved_at_the_share(corpus, api_client):
-    """gold share 0.25 of 12 -> 3 gold items, 9 main; one gold after every 3 main answers."""
-    campaign = _campaign(corpus, gold_share=0.25)
+def test_gold_items_are_hidden_and_placed_at_random_positions_per_assessor(corpus, api_client):
+    """gold share 0.25 of 12 -> 3 gold items, 9 main. Each assessor's 12 scored trials hold one gold
+    item in each window of 4, at a position drawn from the campaign's seed and the assessor (so
+    reproducible), and the positions differ between assessors; the API shows every one as main."""
+    campaign = _campaign(corpus, gold_share=0.25, judgments_per_item=8)
     roles = Counter(campaign.items.values_list("role", flat=True))
     assert roles == {"warmup": 4, "gold": 3, "main": 9}
     gold = campaign.items.filter(role="gold").select_related("utterance")
     assert all(item.utterance.n_dissenting == 0 for item in gold)
     assert Counter(item.utterance.label for item in gold).most_common(1)[0][1] <= 2  # both classes used
-    for _ in range(2):
+    patterns = set()
+    for _ in range(8):
         assessor = make_user("assessor")
         api_client.force_authenticate(assessor)
         shown, stored = [], []
@@ -224,8 +262,28 @@ def test_gold_items_are_hidden_and_interleaved_at_the_share(corpus, api_client):
                 format="json",
             )
         assert shown == ["warmup"] * 4 + ["main"] * 12  # gold passes as main
-        assert stored == ["warmup"] * 4 + (["main"] * 3 + ["gold"]) * 3
-    assert Judgment.objects.gold().filter(campaign=campaign).count() == 6
+        scored = stored[4:]
+        positions = tuple(i for i, role in enumerate(scored) if role == "gold")
+        assert [p // 4 for p in positions] == [0, 1, 2]  # one in each window of 4 scored trials
+        schedule = gold_schedule(seed=campaign.seed, assessor_id=assessor.pk, share=0.25, n_gold_items=3)
+        assert positions == tuple(main_before + g for g, main_before in enumerate(schedule))  # reproducible
+        patterns.add(positions)
+    # 8 assessors with one pattern in common would have a chance of 64**-7 under random placement.
+    assert len(patterns) > 1
+    assert Judgment.objects.gold().filter(campaign=campaign).count() == 24
+
+
+def test_gold_schedule_keeps_the_share_and_differs_between_assessors():
+    share = 0.1
+    schedules = [gold_schedule(seed=7, assessor_id=a, share=share, n_gold_items=50) for a in range(1, 21)]
+    assert gold_schedule(seed=7, assessor_id=1, share=share, n_gold_items=50) == schedules[0]
+    for schedule in schedules:
+        positions = [main_before + g for g, main_before in enumerate(schedule)]
+        # Gold item g sits in window g of 10 scored trials: exactly the share, never bunched.
+        assert [p // 10 for p in positions] == list(range(50))
+    first_positions = Counter(schedule[0] for schedule in schedules)
+    assert len(first_positions) >= 5  # 20 assessors over 10 possible first positions
+    assert gold_schedule(seed=8, assessor_id=1, share=share, n_gold_items=50) != schedules[0]
 
 
 def test_progress_total_counts_only_what_is_left_for_this_assessor(corpus):

@@ -7,6 +7,7 @@ import pytest
 from django.test import Client
 
 from annotation.audio import UnsatisfiableRange, audio_response, parse_range
+from annotation.models import CampaignItem
 from annotation.services.campaigns import campaign_create
 from annotation.services.judgments import assignment_next
 from tests.factories import make_corpus, make_user, tone, write_wav
@@ -24,7 +25,8 @@ def served(corpus):
     """(client signed in as the assessor, audio URL of their reserved item, the file's bytes)."""
     campaign = campaign_create(corpus=corpus, name="c", created_by=None)
     assessor = make_user("assessor")
-    item = assignment_next(campaign=campaign, assessor=assessor).item
+    handed = assignment_next(campaign=campaign, assessor=assessor).item
+    item = CampaignItem.objects.select_related("utterance").get(pk=handed.id)
     client = Client()
     client.force_login(assessor)
     url = f"/campaigns/{campaign.pk}/audio/{item.public_id}/"
@@ -112,15 +114,15 @@ def test_who_may_hear_an_item(served, researcher, admin_user):
     anonymous = Client()
     response = anonymous.get(url)
     assert response.status_code == 302 and "/accounts/login/" in response["Location"]
-    for user, allowed in (
-        (make_user("assessor"), False),  # a campaign assessor, but the item was never handed to them
-        (make_user("none"), False),
-        (researcher, True),
-        (admin_user, True),
+    for user, status in (
+        (make_user("assessor"), 403),  # a campaign assessor, but the item was never handed to them
+        (make_user("none"), 404),  # not part of the campaign: as if it did not exist
+        (researcher, 200),
+        (admin_user, 200),
     ):
         client = Client()
         client.force_login(user)
-        assert client.get(url).status_code == (200 if allowed else 403), user.username
+        assert client.get(url).status_code == status, user.username
 
 
 def test_a_named_campaign_refuses_assessors_it_does_not_name(corpus):
@@ -130,7 +132,7 @@ def test_a_named_campaign_refuses_assessors_it_does_not_name(corpus):
     url = f"/campaigns/{campaign.pk}/audio/{item.public_id}/"
     client = Client()
     client.force_login(make_user("assessor"))  # in the assessor group, but not named
-    assert client.get(url).status_code == 403
+    assert client.get(url).status_code == 404  # as for a campaign that does not exist
     client.force_login(alice)
     assert client.get(url).status_code == 200
 

@@ -1,17 +1,25 @@
 """Many assessors at once: threads with their own database connections call the API together.
 No judgment may be lost or duplicated and no utterance may get more judgments than the target.
-Runs on SQLite (writers serialised by BEGIN IMMEDIATE) and on PostgreSQL (SELECT ... FOR UPDATE)."""
+Runs on SQLite (writers serialised by BEGIN IMMEDIATE) and on PostgreSQL (row and advisory locks).
+
+The last tests put two requests in a fixed order on PostgreSQL: the first one's transaction is held
+open at its most delicate point while the second runs, until the second has finished or waits for a
+lock. Each fails when the guarantee it names is taken out of annotation/services/assignment_pg.py."""
 
 import threading
+import time
 from collections import Counter
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from django.db import connection
+from django.db import connection, transaction
+from django.utils import timezone
 from rest_framework.test import APIClient
 
-from annotation.models import Assignment, Judgment
+from annotation.models import Assignment, CampaignItem, Judgment
 from annotation.services.campaigns import campaign_create
+from annotation.services.judgments import assignment_next, judgment_record
 from tests.factories import make_corpus, make_user
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -142,3 +150,178 @@ def test_different_answers_sent_at_once_keep_exactly_one(corpus):
     assert sorted(code for _, code in results) == [201, 409]
     winner = next(label for label, code in results if code == 201)
     assert list(Judgment.objects.filter(assessor=alice).values_list("answer", flat=True)) == [winner]
+
+
+# --- Fixed interleavings (PostgreSQL) --------------------------------------------------------------
+
+postgres_only = pytest.mark.skipif(
+    connection.vendor != "postgresql",
+    reason="SQLite serialises writers (BEGIN IMMEDIATE): a second writer cannot start while the first "
+    "holds its transaction open, so these interleavings cannot happen there",
+)
+
+
+class _Rollback(Exception):
+    pass
+
+
+def _waits_for_a_lock(pid: int) -> bool:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT wait_event_type FROM pg_stat_activity WHERE pid = %s", [pid])
+        row = cursor.fetchone()
+    return row is not None and row[0] == "Lock"
+
+
+def _second_while_first_holds(first, second, *, first_commits: bool = True):
+    """Run ``first`` in a transaction left open; meanwhile run ``second`` on another connection until
+    it has finished or waits for a lock; then end the first (commit or roll back) and let the second
+    finish. Returns (first's result, second's result, whether the second had to wait)."""
+    results, errors = {}, []
+    first_ran, release, second_ready = threading.Event(), threading.Event(), threading.Event()
+
+    def run_first():
+        try:
+            with transaction.atomic():
+                results["first"] = first()
+                first_ran.set()
+                release.wait(timeout=60)
+                if not first_commits:
+                    raise _Rollback
+        except _Rollback:
+            pass
+        except BaseException as exc:  # noqa: BLE001 - handed to the main thread
+            errors.append(exc)
+        finally:
+            first_ran.set()
+            connection.close()
+
+    def run_second():
+        try:
+            connection.ensure_connection()
+            results["pid"] = connection.connection.info.backend_pid
+            second_ready.set()
+            results["second"] = second()
+        except BaseException as exc:  # noqa: BLE001
+            errors.append(exc)
+        finally:
+            second_ready.set()
+            connection.close()
+
+    first_thread = threading.Thread(target=run_first)
+    first_thread.start()
+    assert first_ran.wait(timeout=60)
+    second_thread = threading.Thread(target=run_second)
+    second_thread.start()
+    assert second_ready.wait(timeout=60)
+    deadline = time.monotonic() + 60  # a hang detector only: the outcome never depends on timing
+    while second_thread.is_alive() and not errors and not _waits_for_a_lock(results["pid"]):
+        assert time.monotonic() < deadline, "the second request neither finished nor waited for a lock"
+        time.sleep(0.01)
+    waited = second_thread.is_alive()
+    release.set()
+    first_thread.join(timeout=60)
+    second_thread.join(timeout=60)
+    assert not first_thread.is_alive() and not second_thread.is_alive(), "a thread hung"
+    if errors:
+        raise errors[0]
+    return results.get("first"), results.get("second"), waited
+
+
+def _campaign_with_one_item_left(corpus):
+    """Target 1, no warm-up: carol has judged 15 of the 16 utterances; one item is left."""
+    campaign = campaign_create(corpus=corpus, name="c", created_by=None, warmup_per_class=0, judgments_per_item=1)
+    carol = make_user("assessor")
+    for _ in range(15):
+        item = assignment_next(campaign=campaign, assessor=carol).item
+        judgment_record(
+            campaign=campaign, assessor=carol, item_public_id=item.public_id, answer="anger", response_ms=1, replays=0
+        )
+    (last,) = CampaignItem.objects.filter(campaign=campaign, role="main", load=0)
+    return campaign, last
+
+
+def _loads_match_the_rows(campaign) -> bool:
+    for item in CampaignItem.objects.filter(campaign=campaign, role="main"):
+        counted = (
+            Judgment.objects.filter(item=item).count() + Assignment.objects.filter(item=item, counted=True).count()
+        )
+        if item.load != counted:
+            return False
+    return True
+
+
+@postgres_only
+def test_the_last_place_is_taken_once_while_its_taker_has_not_committed(corpus):
+    """Guarantee: an item's load only rises by a conditional UPDATE (load < target) under its row
+    lock. Alice's request has taken the last place and not committed; bob's must not take it too
+    (it waits for alice's row, then finds the item full) and is told he is finished."""
+    campaign, last = _campaign_with_one_item_left(corpus)
+    alice, bob = make_user("assessor"), make_user("assessor")
+    first, second, bob_waited = _second_while_first_holds(
+        lambda: assignment_next(campaign=campaign, assessor=alice).item,
+        lambda: assignment_next(campaign=campaign, assessor=bob).item,
+    )
+    assert first.id == last.id
+    assert second is None and bob_waited
+    last.refresh_from_db()
+    assert last.load == 1 and Assignment.objects.filter(item=last, answered_at__isnull=True).count() == 1
+    assert _loads_match_the_rows(campaign)
+
+
+@postgres_only
+def test_a_request_that_finds_every_item_busy_waits_instead_of_saying_finished(corpus):
+    """Guarantee: when every candidate is held by other requests, wait for one and look again.
+    Alice's request holds the last item and then rolls back: bob gets it."""
+    campaign, last = _campaign_with_one_item_left(corpus)
+    alice, bob = make_user("assessor"), make_user("assessor")
+    first, second, bob_waited = _second_while_first_holds(
+        lambda: assignment_next(campaign=campaign, assessor=alice).item,
+        lambda: assignment_next(campaign=campaign, assessor=bob).item,
+        first_commits=False,
+    )
+    assert first.id == last.id and bob_waited
+    assert second is not None and second.id == last.id
+    assert list(Assignment.objects.filter(item=last).values_list("assessor", flat=True)) == [bob.pk]
+    assert _loads_match_the_rows(campaign)
+
+
+@postgres_only
+def test_two_tabs_of_one_assessor_get_one_reservation_even_mid_transaction(corpus):
+    """Guarantee: one assessor's requests in one campaign run one at a time (advisory lock). The
+    second tab waits for the first's reservation and is given the same item."""
+    campaign = campaign_create(corpus=corpus, name="c", created_by=None, warmup_per_class=0)
+    alice = make_user("assessor")
+    first, second, waited = _second_while_first_holds(
+        lambda: assignment_next(campaign=campaign, assessor=alice).item,
+        lambda: assignment_next(campaign=campaign, assessor=alice).item,
+    )
+    assert waited and second.id == first.id
+    assert Assignment.objects.filter(assessor=alice).count() == 1
+    assert _loads_match_the_rows(campaign)
+
+
+@postgres_only
+def test_an_answer_racing_the_release_of_its_expired_reservation_keeps_the_load_right(corpus):
+    """Guarantee: an answer locks its reservation before reading whether it still counts. Bob's
+    request releases alice's expired reservation (load down) and has not committed; alice's late
+    answer waits for it, then takes the place back: every load still equals judgments + counted."""
+    campaign = campaign_create(corpus=corpus, name="c", created_by=None, warmup_per_class=0)
+    alice, bob = make_user("assessor"), make_user("assessor")
+    now = timezone.now()
+    item = assignment_next(campaign=campaign, assessor=alice, now=now).item
+    later = now + timedelta(hours=1)
+    _, result, alice_waited = _second_while_first_holds(
+        lambda: assignment_next(campaign=campaign, assessor=bob, now=later),
+        lambda: judgment_record(
+            campaign=campaign,
+            assessor=alice,
+            item_public_id=item.public_id,
+            answer="anger",
+            response_ms=1,
+            replays=0,
+            now=later,
+        ),
+    )
+    assert alice_waited and result.created
+    assert Judgment.objects.filter(assessor=alice, item_id=item.id).exists()
+    assert _loads_match_the_rows(campaign)
