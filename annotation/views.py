@@ -5,10 +5,11 @@ from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_http_methods, require_POST
 
 from annotation.audio import assessor_audio_folder, audio_response, file_inside, plain_wav
 from annotation.forms import CampaignForm
+from annotation.instructions import render_instructions
 from annotation.models import Campaign, CampaignItem, Corpus, Judgment
 from annotation.selectors.campaigns import (
     assessor_state,
@@ -16,10 +17,12 @@ from annotation.selectors.campaigns import (
     campaign_overview,
     campaign_user_can_label,
     campaigns_visible_to,
+    instructions_confirmed,
     labelling_rows,
 )
 from annotation.selectors.corpora import corpus_summaries
 from annotation.services.campaigns import CampaignSetupError, campaign_create, campaign_set_open
+from annotation.services.instructions import instructions_confirm
 from emolab.authentication import login_or_token_required
 from emolab.roles import is_assessor, is_researcher, researcher_required
 
@@ -63,6 +66,11 @@ def campaign_new(request):
                 warmup_utterances=data["warmup_utterances"],
                 assessors=[user.username for user in data["assessors"]],
                 exclude_seen_elsewhere=data["exclude_seen_elsewhere"],
+                instructions=data["instructions"],
+                class_definitions=data["class_definitions"],
+                allow_cant_tell=data["allow_cant_tell"],
+                min_listen_fraction=data["min_listen_fraction"],
+                break_every=data["break_every"],
             )
         except CampaignSetupError as exc:
             form.add_error(exc.field if exc.field in form.fields else None, str(exc))
@@ -108,6 +116,26 @@ def _refuse_outsider(user, message: str):
     raise Http404(f"No {Campaign._meta.object_name} matches the given query.")
 
 
+@require_http_methods(["GET", "POST"])
+@login_required
+def instructions(request, campaign_id: int):
+    """The campaign's instructions: shown before the warm-up (the trial page sends a new assessor
+    here), confirmed once with a POST, and reachable from the trial page afterwards."""
+    campaign = _labelling_campaign(request, campaign_id)
+    if request.method == "POST":
+        instructions_confirm(campaign=campaign, assessor=request.user)
+        return redirect("annotation:trial", campaign_id=campaign.pk)
+    classes = [(label, campaign.class_definitions.get(label, "")) for label in campaign.classes]
+    context = {
+        "campaign": campaign,
+        "instructions_html": render_instructions(campaign.instructions),
+        "classes": classes,
+        "confirmed": instructions_confirmed(campaign=campaign, user=request.user),
+        "listen_percent": round(100 * campaign.min_listen_fraction),
+    }
+    return render(request, "annotation/instructions.html", context)
+
+
 @login_required
 def trial(request, campaign_id: int):
     """The labelling page. It carries no item: the script asks the API for one, so the page is the
@@ -115,6 +143,8 @@ def trial(request, campaign_id: int):
     campaign = _labelling_campaign(request, campaign_id)
     if not campaign.is_open:
         return render(request, "annotation/trial_finished.html", _finished_context(request, campaign))
+    if not instructions_confirmed(campaign=campaign, user=request.user):
+        return redirect("annotation:instructions", campaign_id=campaign.pk)
     config = {
         "classes": campaign.classes,
         "replayLimit": campaign.replay_limit,

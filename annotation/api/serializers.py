@@ -54,6 +54,36 @@ class CampaignCreateSerializer(serializers.Serializer):
         default=CAMPAIGN_DEFAULTS.exclude_seen_elsewhere,
         help_text="Do not give an assessor an utterance whose expert label they were shown in another campaign.",
     )
+    instructions = serializers.CharField(
+        max_length=CAMPAIGN_DEFAULTS.max_instructions_chars,
+        required=False,
+        allow_blank=True,
+        default="",
+        trim_whitespace=False,
+        help_text="Markdown shown to assessors before the warm-up (rendered sanitised: no raw HTML, no scripts).",
+    )
+    class_definitions = serializers.DictField(
+        child=serializers.CharField(max_length=1000, allow_blank=True),
+        required=False,
+        default=dict,
+        help_text="{class: what it means}, shown with the instructions.",
+    )
+    allow_cant_tell = serializers.BooleanField(
+        default=CAMPAIGN_DEFAULTS.allow_cant_tell,
+        help_text='Offer a "can\'t tell" answer (label "cant_tell"), counted apart from the labels.',
+    )
+    min_listen_fraction = serializers.FloatField(
+        min_value=0.0,
+        max_value=1.0,
+        default=CAMPAIGN_DEFAULTS.min_listen_fraction,
+        help_text="Share of the clip that must have played before an answer is accepted; 0 = no rule.",
+    )
+    break_every = serializers.IntegerField(
+        min_value=0,
+        max_value=10_000,
+        default=CAMPAIGN_DEFAULTS.break_every,
+        help_text="Offer a break every N items; 0 = never.",
+    )
 
 
 class ProgressSerializer(serializers.Serializer):
@@ -84,6 +114,11 @@ class CampaignSerializer(serializers.ModelSerializer):
             "replay_limit",
             "gold_share",
             "exclude_seen_elsewhere",
+            "instructions",
+            "class_definitions",
+            "allow_cant_tell",
+            "min_listen_fraction",
+            "break_every",
             "is_open",
             "assessors",
             "setup_notes",

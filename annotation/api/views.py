@@ -116,6 +116,11 @@ class CampaignListCreateView(APIView):
             warmup_utterances=data["warmup_utterances"],
             assessors=data["assessors"],
             exclude_seen_elsewhere=data["exclude_seen_elsewhere"],
+            instructions=data["instructions"],
+            class_definitions=data["class_definitions"],
+            allow_cant_tell=data["allow_cant_tell"],
+            min_listen_fraction=data["min_listen_fraction"],
+            break_every=data["break_every"],
         )  # a CampaignSetupError answers 400 with the field it names (emolab/errors.py)
         context = {"states": _states_for([campaign], request.user, can_manage=True), "can_manage": True}
         return Response(CampaignSerializer(campaign, context=context).data, status=status.HTTP_201_CREATED)

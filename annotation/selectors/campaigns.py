@@ -16,7 +16,7 @@ from django.db import connection
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 
-from annotation.models import Assignment, Campaign, CampaignItem, Judgment
+from annotation.models import Assignment, Campaign, CampaignItem, InstructionsConfirmation, Judgment
 from emolab.roles import ASSESSOR_GROUP, is_assessor, is_researcher
 
 Role = CampaignItem.Role
@@ -432,3 +432,8 @@ def labelling_rows(*, user, now: datetime) -> list[LabellingRow]:
     campaigns = sorted(campaigns_for_labelling(user=user), key=lambda c: (not c.is_open, -c.created_at.timestamp()))
     states = assessor_states(campaigns=campaigns, assessor=user)
     return [LabellingRow(campaign=c, state=states[c.pk]) for c in campaigns]
+
+
+def instructions_confirmed(*, campaign: Campaign, user) -> bool:
+    """Whether this user confirmed having read the campaign's instructions."""
+    return InstructionsConfirmation.objects.filter(campaign=campaign, assessor=user).exists()

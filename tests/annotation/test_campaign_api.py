@@ -8,7 +8,7 @@ from rest_framework.test import APIClient
 
 from annotation.models import Assignment, Campaign, CampaignItem, Judgment
 from annotation.services.campaigns import campaign_create
-from tests.factories import make_corpus, make_user
+from tests.factories import confirm_instructions, make_corpus, make_user
 
 pytestmark = pytest.mark.django_db
 
@@ -315,8 +315,9 @@ def test_csrf_is_enforced_for_session_clients(client, corpus, assessor):
     campaign = _campaign(corpus)
     strict = Client(enforce_csrf_checks=True)
     strict.force_login(assessor)
+    confirm_instructions(campaign, assessor)
     item_id = strict.get(f"/api/campaigns/{campaign.pk}/next/").json()["item"]["id"]
-    payload = {"item": item_id, "label": "anger", "response_ms": 10, "replays": 0}
+    payload = {"item": item_id, "label": "anger", "response_ms": 1200, "replays": 0}
     response = strict.post(f"/api/campaigns/{campaign.pk}/answers/", payload, content_type="application/json")
     assert response.status_code == 403 and "CSRF" in response.json()["detail"]
     page = strict.get(f"/campaigns/{campaign.pk}/label/").content.decode()

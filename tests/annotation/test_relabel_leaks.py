@@ -11,7 +11,7 @@ from django.test import Client
 
 from annotation.models import CampaignItem, Utterance
 from annotation.services.campaigns import campaign_create
-from tests.factories import make_corpus, make_user
+from tests.factories import confirm_instructions, make_corpus, make_user
 
 pytestmark = pytest.mark.django_db
 
@@ -51,7 +51,9 @@ def test_no_response_before_an_answer_gives_the_label_away(corpus, feedback):
     campaign = campaign_create(corpus=corpus, name="c", created_by=None, feedback=feedback)
     secrets = _secrets_of_corpus()
     client = Client()
-    client.force_login(make_user("assessor", username="assessor-x"))
+    assessor = make_user("assessor", username="assessor-x")
+    confirm_instructions(campaign, assessor)
+    client.force_login(assessor)
 
     script = b"".join(client.get("/static/js/trial.js").streaming_content).decode()
     assert "decodeAudioData" in script  # it is the trial script

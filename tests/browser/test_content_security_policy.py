@@ -10,7 +10,7 @@ on any such message, on any script error and on any failed request.
 import pytest
 
 from annotation.services.campaigns import campaign_create
-from tests.factories import TEST_PASSWORD, build_report_data, make_user
+from tests.factories import TEST_PASSWORD, build_report_data, confirm_instructions, make_user
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -76,6 +76,7 @@ def test_every_page_works_under_the_content_security_policy(
     make_user("researcher", username="csp-researcher")
     assessor = make_user("assessor", username="csp-assessor")
     campaign = campaign_create(corpus=data["corpus"], name="csp round", created_by=admin, assessors=[assessor.username])
+    confirm_instructions(campaign, assessor)
     utterance = data["utterances"]["s1_anger_0"]
     query = f"job={data['job'].pk}&campaign={data['campaign'].pk}"
 
