@@ -17,7 +17,14 @@ from rest_framework.views import exception_handler
 
 from annotation.selectors.corpora import UnknownCorpus
 from annotation.services.campaigns import CampaignSetupError
-from annotation.services.judgments import AnswerConflict, CampaignClosed, InvalidAnswer, ItemNotAssigned, NoAccess
+from annotation.services.judgments import (
+    AnswerConflict,
+    CampaignClosed,
+    InvalidAnswer,
+    ItemNotAssigned,
+    ListenedTooLittle,
+    NoAccess,
+)
 from models_app.selectors.reports import ReportInputError, ReportSourceNotFound
 from models_app.selectors.timeline import NoCTCModel, UnknownJob
 from models_app.services.jobs import JobConflict, JobError
@@ -35,6 +42,7 @@ STATUS_OF_DOMAIN_ERROR: tuple[tuple[type[Exception], int], ...] = (
     (ItemNotAssigned, status.HTTP_409_CONFLICT),
     (AnswerConflict, status.HTTP_409_CONFLICT),
     (CampaignClosed, status.HTTP_409_CONFLICT),
+    (ListenedTooLittle, status.HTTP_409_CONFLICT),
     (NoAccess, status.HTTP_403_FORBIDDEN),
     (RecordingTooLarge, status.HTTP_413_REQUEST_ENTITY_TOO_LARGE),
     # The request itself is wrong; the message says how.

@@ -164,7 +164,9 @@ class NextItemSerializer(serializers.Serializer):
 
 class AnswerSerializer(serializers.Serializer):
     item = serializers.UUIDField()
-    label = serializers.CharField(max_length=30)
+    label = serializers.CharField(
+        max_length=30, help_text='One of the campaign\'s classes, or "cant_tell" where the campaign allows it.'
+    )
     response_ms = serializers.IntegerField(
         min_value=0,
         max_value=column_max(Judgment, "response_ms"),
@@ -172,6 +174,14 @@ class AnswerSerializer(serializers.Serializer):
     )
     replays = serializers.IntegerField(
         min_value=0, max_value=column_max(Judgment, "replays"), default=0, help_text="Plays after the first."
+    )
+    played_fraction = serializers.FloatField(
+        min_value=0.0,
+        max_value=1.0,
+        required=False,
+        allow_null=True,
+        default=None,
+        help_text="Share of the clip played before the answer (distinct parts, 0..1), as the browser measured it.",
     )
 
 

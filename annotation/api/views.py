@@ -170,7 +170,10 @@ class AnswerView(APIView):
         description=(
             "201 with the expert label and whether you matched it (when the campaign gives feedback; always "
             "in warm-up). Sending the same answer again returns the stored result with 200; a different "
-            "answer for an item already answered is refused with 409. A campaign you are not an assessor of "
+            "answer for an item already answered is refused with 409 (use .../answers/{item}/change/ before "
+            "the next item). label 'cant_tell' is accepted where the campaign allows it. An answer sooner than "
+            "the campaign's listening rule allows (min_listen_fraction of the clip, checked against its duration "
+            "and played_fraction) is refused with 409 and a message. A campaign you are not an assessor of "
             "answers 404, as one that does not exist (403 for researchers, who see it)."
         ),
         request=AnswerSerializer,
@@ -195,6 +198,7 @@ class AnswerView(APIView):
             answer=data["label"],
             response_ms=data["response_ms"],
             replays=data["replays"],
+            played_fraction=data["played_fraction"],
         )
         # The shape of AnswerResultSerializer, built directly (every answer of every assessor comes here).
         body = {"item": str(result.item_public_id)}

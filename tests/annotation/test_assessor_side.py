@@ -5,6 +5,7 @@ from pathlib import Path
 
 import pytest
 from django.test import Client
+from django.utils import timezone
 
 from annotation.instructions import render_instructions
 from annotation.models import Campaign, InstructionsConfirmation
@@ -129,3 +130,139 @@ def test_outsiders_cannot_read_or_confirm_instructions(corpus):
     assert not InstructionsConfirmation.objects.exists()
     anonymous = Client().get(f"/campaigns/{campaign.pk}/instructions/")
     assert anonymous.status_code == 302 and anonymous["Location"].startswith("/accounts/login/")
+
+
+# --- helpers for the answer steps -------------------------------------------------------------------
+
+
+def _next(client, campaign) -> dict:
+    response = client.get(f"/api/campaigns/{campaign.pk}/next/")
+    assert response.status_code == 200, response.content
+    return response.json()
+
+
+def _answer(client, campaign, item_id, label, response_ms=2500, played_fraction=1.0, replays=0):
+    body = {"item": item_id, "label": label, "response_ms": response_ms, "replays": replays}
+    if played_fraction is not None:
+        body["played_fraction"] = played_fraction
+    return client.post(f"/api/campaigns/{campaign.pk}/answers/", body, format="json")
+
+
+def _expert(item_id) -> str:
+    from annotation.models import CampaignItem
+
+    return CampaignItem.objects.select_related("utterance").get(public_id=item_id).utterance.label
+
+
+def _other(label) -> str:
+    return "neutral" if label == "anger" else "anger"
+
+
+# --- 2. "can't tell" ----------------------------------------------------------------------------------
+
+
+def test_cant_tell_is_refused_unless_the_campaign_offers_it(api_client, corpus):
+    from annotation.models import Judgment
+
+    campaign = campaign_create(corpus=corpus, name="forced", created_by=None, warmup_per_class=0)
+    assessor = make_user("assessor")
+    api_client.force_authenticate(assessor)
+    item = _next(api_client, campaign)["item"]
+    response = _answer(api_client, campaign, item["id"], "cant_tell")
+    assert response.status_code == 400 and "unknown label 'cant_tell'" in response.json()["detail"]
+    assert not Judgment.objects.exists()
+
+
+def test_cant_tell_is_its_own_answer_never_a_wrong_label(api_client, corpus):
+    from annotation.models import Judgment
+    from annotation.selectors.campaigns import campaign_overview
+    from models_app.selectors.reports import report_answer_counts, report_judgments
+
+    campaign = campaign_create(corpus=corpus, name="unsure", created_by=None, warmup_per_class=0, allow_cant_tell=True)
+    assessor = make_user("assessor", username="unsure-ann")
+    api_client.force_authenticate(assessor)
+    # Three scored answers: "can't tell", a right one, a wrong one.
+    first = _next(api_client, campaign)["item"]
+    response = _answer(api_client, campaign, first["id"], "cant_tell")
+    assert response.status_code == 201, response.content
+    # With feedback on, the assessor still learns the experts' label; "correct" is false, not an error.
+    assert response.json() == {"item": first["id"], "correct": False, "expert_label": _expert(first["id"])}
+    second = _next(api_client, campaign)["item"]
+    assert _answer(api_client, campaign, second["id"], _expert(second["id"])).status_code == 201
+    third = _next(api_client, campaign)["item"]
+    assert _answer(api_client, campaign, third["id"], _other(_expert(third["id"]))).status_code == 201
+
+    stored = Judgment.objects.get(item__public_id=first["id"])
+    assert stored.answer == "cant_tell" and stored.is_cant_tell and not stored.is_correct
+    assert Judgment.objects.labelled().count() == 2
+
+    row = campaign_overview(campaign=campaign, now=timezone.now()).assessors[0]
+    assert (row.main_done, row.main_cant_tell, row.main_labelled, row.main_correct) == (3, 1, 2, 1)
+    assert row.main_accuracy == 0.5  # 1 of the 2 labelled answers, not 1 of 3
+
+    # The report's human row sees only the labelled answers; "can't tell" has its own count.
+    assert sorted(j.answer for j in report_judgments(campaign=campaign)) == sorted(
+        [_expert(second["id"]), _other(_expert(third["id"]))]
+    )
+    counts = report_answer_counts(campaign=campaign)
+    assert counts["cant_tell"] == 1 and counts["scored"] == 3
+    assert counts["by_assessor"]["unsure-ann"] == {"scored": 3, "cant_tell": 1, "changed": 0}
+
+    # The researcher's campaign page shows the column, and 50% agreement (not 33%).
+    researcher = make_user("researcher")
+    page = _signed_in(researcher).get(f"/campaigns/{campaign.pk}/").content.decode()
+    assert "Can&#x27;t tell" in page or "Can't tell" in page
+    assert "50%" in page
+
+
+# --- 3. Minimum listening ---------------------------------------------------------------------------
+
+
+def test_an_answer_before_the_clip_was_heard_is_refused_with_409(api_client, corpus):
+    from annotation.models import Judgment
+
+    campaign = campaign_create(corpus=corpus, name="listen", created_by=None, warmup_per_class=0)
+    api_client.force_authenticate(make_user("assessor"))
+    item = _next(api_client, campaign)["item"]
+    assert item["duration"] == 2.0
+    # 30 ms after the start of a 2 s clip: no one heard it.
+    too_soon = _answer(api_client, campaign, item["id"], "anger", response_ms=30, played_fraction=None)
+    assert too_soon.status_code == 409
+    assert too_soon.json()["detail"] == (
+        "answered 0.03 s after the clip started; listening to all of this 2.00 s clip takes 2.00 s"
+    )
+    # Time enough, but the browser says only 40% of the clip played (a seek to the end).
+    skipped = _answer(api_client, campaign, item["id"], "anger", response_ms=5000, played_fraction=0.4)
+    assert skipped.status_code == 409
+    assert (
+        skipped.json()["detail"]
+        == "you have heard 40% of the clip; this campaign asks you to listen to all of it before answering"
+    )
+    assert not Judgment.objects.exists()
+    # The whole clip, up to the slack of a few hundredths: accepted, and the played share stored.
+    accepted = _answer(api_client, campaign, item["id"], "anger", response_ms=1800, played_fraction=0.99)
+    assert accepted.status_code == 201, accepted.content
+    assert Judgment.objects.get().played_fraction == 0.99
+
+
+def test_a_share_of_the_clip_and_no_rule(api_client, corpus):
+    half = campaign_create(corpus=corpus, name="half", created_by=None, warmup_per_class=0, min_listen_fraction=0.5)
+    api_client.force_authenticate(make_user("assessor"))
+    item = _next(api_client, half)["item"]
+    refused = _answer(api_client, half, item["id"], "anger", response_ms=700, played_fraction=0.5)
+    assert (
+        refused.status_code == 409 and "listening to 50% of this 2.00 s clip takes 1.00 s" in refused.json()["detail"]
+    )
+    assert _answer(api_client, half, item["id"], "anger", response_ms=1000, played_fraction=0.5).status_code == 201
+
+    free = campaign_create(corpus=corpus, name="free", created_by=None, warmup_per_class=0, min_listen_fraction=0)
+    item = _next(api_client, free)["item"]
+    assert _answer(api_client, free, item["id"], "anger", response_ms=30, played_fraction=0.0).status_code == 201
+
+
+def test_played_fraction_out_of_range_is_a_bad_request(api_client, corpus):
+    campaign = campaign_create(corpus=corpus, name="bounds", created_by=None, warmup_per_class=0)
+    api_client.force_authenticate(make_user("assessor"))
+    item = _next(api_client, campaign)["item"]
+    response = _answer(api_client, campaign, item["id"], "anger", played_fraction=1.5)
+    assert response.status_code == 400 and "played_fraction" in response.json()

@@ -40,7 +40,7 @@ def _answer_n(campaign, assessor, n, label="anger"):
             assessor=assessor,
             item_public_id=item.public_id,
             answer=label,
-            response_ms=100,
+            response_ms=1500,
             replays=0,
         )
 

@@ -96,7 +96,7 @@ def test_no_response_before_an_answer_gives_the_label_away(corpus, feedback):
         # A refused answer says nothing about the item either.
         refused = client.post(
             f"/api/campaigns/{campaign.pk}/answers/",
-            {"item": data["item"]["id"], "label": "joy", "response_ms": 10, "replays": 0},
+            {"item": data["item"]["id"], "label": "joy", "response_ms": 1500, "replays": 0},
             content_type="application/json",
         )
         assert refused.status_code == 400
@@ -104,7 +104,7 @@ def test_no_response_before_an_answer_gives_the_label_away(corpus, feedback):
 
         answered = client.post(
             f"/api/campaigns/{campaign.pk}/answers/",
-            {"item": data["item"]["id"], "label": "anger", "response_ms": 10, "replays": 0},
+            {"item": data["item"]["id"], "label": "anger", "response_ms": 1500, "replays": 0},
             content_type="application/json",
         ).json()
         # The label arrives only now, and only as feedback.
