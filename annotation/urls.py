@@ -12,6 +12,7 @@ urlpatterns = [
     path("campaigns/<int:campaign_id>/open/", views.campaign_toggle_open, name="campaign_toggle_open"),
     path("campaigns/<int:campaign_id>/instructions/", views.instructions, name="instructions"),
     path("campaigns/<int:campaign_id>/label/", views.trial, name="trial"),
+    path("campaigns/<int:campaign_id>/progress/", views.my_progress, name="my_progress"),
     path("campaigns/<int:campaign_id>/finished/", views.trial_finished, name="trial_finished"),
     path("campaigns/<int:campaign_id>/audio/<uuid:item_id>/", views.item_audio, name="item_audio"),
 ]

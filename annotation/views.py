@@ -12,6 +12,7 @@ from annotation.forms import CampaignForm
 from annotation.instructions import render_instructions
 from annotation.models import Campaign, CampaignItem, Corpus, Judgment
 from annotation.selectors.campaigns import (
+    assessor_progress,
     assessor_state,
     campaign_audio_allowed,
     campaign_overview,
@@ -151,6 +152,12 @@ def trial(request, campaign_id: int):
         "nextUrl": reverse("api-campaign-next", args=[campaign.pk]),
         "answerUrl": reverse("api-campaign-answers", args=[campaign.pk]),
         "finishedUrl": reverse("annotation:trial_finished", args=[campaign.pk]),
+        # The item's id replaces the placeholder (the page carries no item id).
+        "changeUrl": reverse("api-campaign-answer-change", args=[campaign.pk, "00000000-0000-0000-0000-000000000000"]),
+        "allowCantTell": campaign.allow_cant_tell,
+        "minListenFraction": campaign.min_listen_fraction,
+        "breakEvery": campaign.break_every,
+        "feedback": campaign.feedback,
     }
     buttons = [(index + 1, label) for index, label in enumerate(campaign.classes)]
     return render(request, "annotation/trial.html", {"campaign": campaign, "config": config, "buttons": buttons})
@@ -161,10 +168,23 @@ def _finished_context(request, campaign: Campaign) -> dict:
     # Gold answers pass as counted ones here too: the assessor is told nothing about hidden items.
     counted = Judgment.objects.filter(campaign=campaign, assessor=request.user).exclude(phase=CampaignItem.Role.WARMUP)
     context = {"campaign": campaign, "state": state, "n_scored": counted.count(), "n_warmup": state.warmup_done}
-    if campaign.feedback and context["n_scored"]:
+    context["n_cant_tell"] = counted.exclude(answer__in=campaign.classes).count() if campaign.allow_cant_tell else 0
+    if campaign.feedback and context["n_scored"] > context["n_cant_tell"]:
         # They saw the expert label after each answer already, so their score gives nothing away.
+        # "Can't tell" answers are neither right nor wrong: left out of the count.
         context["n_scored_correct"] = counted.filter(is_correct=True).count()
+        context["n_labelled"] = context["n_scored"] - context["n_cant_tell"]
     return context
+
+
+@login_required
+def my_progress(request, campaign_id: int):
+    """The assessor's own view of a campaign: answered, remaining and, with feedback, agreement so far."""
+    campaign = _labelling_campaign(request, campaign_id)
+    progress = assessor_progress(campaign=campaign, assessor=request.user)
+    agreement_percent = None if progress.agreement is None else round(100 * progress.agreement, 1)
+    context = {"campaign": campaign, "progress": progress, "agreement_percent": agreement_percent}
+    return render(request, "annotation/my_progress.html", context)
 
 
 @login_required

@@ -20,6 +20,7 @@ from annotation.services.campaigns import CampaignSetupError
 from annotation.services.judgments import (
     AnswerConflict,
     CampaignClosed,
+    ChangeTooLate,
     InvalidAnswer,
     ItemNotAssigned,
     ListenedTooLittle,
@@ -43,6 +44,7 @@ STATUS_OF_DOMAIN_ERROR: tuple[tuple[type[Exception], int], ...] = (
     (AnswerConflict, status.HTTP_409_CONFLICT),
     (CampaignClosed, status.HTTP_409_CONFLICT),
     (ListenedTooLittle, status.HTTP_409_CONFLICT),
+    (ChangeTooLate, status.HTTP_409_CONFLICT),
     (NoAccess, status.HTTP_403_FORBIDDEN),
     (RecordingTooLarge, status.HTTP_413_REQUEST_ENTITY_TOO_LARGE),
     # The request itself is wrong; the message says how.

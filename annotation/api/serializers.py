@@ -185,6 +185,32 @@ class AnswerSerializer(serializers.Serializer):
     )
 
 
+class WarmupProgressSerializer(serializers.Serializer):
+    done = serializers.IntegerField()
+    total = serializers.IntegerField()
+
+
+class MyProgressSerializer(serializers.Serializer):
+    answered = serializers.IntegerField(help_text="Items answered, warm-up included.")
+    remaining = serializers.IntegerField()
+    total = serializers.IntegerField()
+    warmup = WarmupProgressSerializer()
+    scored = serializers.IntegerField(help_text='Answers that count, "can\'t tell" included.')
+    cant_tell = serializers.IntegerField()
+    changed = serializers.IntegerField(help_text="Answers you changed before going on.")
+    agreement = serializers.FloatField(
+        allow_null=True, help_text="Share of your labelled scored answers matching the experts; null without feedback."
+    )
+    instructions_confirmed = serializers.BooleanField()
+    is_open = serializers.BooleanField()
+
+
+class AnswerChangeSerializer(serializers.Serializer):
+    label = serializers.CharField(
+        max_length=30, help_text='The new answer: a class, or "cant_tell" where the campaign allows it.'
+    )
+
+
 class AnswerResultSerializer(serializers.Serializer):
     item = serializers.UUIDField()
     correct = serializers.BooleanField(

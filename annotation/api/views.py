@@ -13,23 +13,27 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from annotation.api.serializers import (
+    AnswerChangeSerializer,
     AnswerResultSerializer,
     AnswerSerializer,
     CampaignCreateSerializer,
     CampaignSerializer,
     ErrorSerializer,
+    MyProgressSerializer,
     NextItemSerializer,
 )
 from annotation.models import Campaign
 from annotation.selectors.campaigns import (
+    assessor_progress,
     assessor_states,
     campaign_user_can_manage,
     campaigns_for_labelling,
     campaigns_visible_to,
+    instructions_confirmed,
     labelling_context,
 )
 from annotation.services.campaigns import campaign_create
-from annotation.services.judgments import assignment_next, judgment_record
+from annotation.services.judgments import NoAccess, assignment_next, judgment_change, judgment_record
 from emolab.authentication import API_AUTHENTICATION
 from emolab.roles import IsResearcher
 from emolab.throttling import DEFAULT_THROTTLES, AnswersThrottle
@@ -206,3 +210,75 @@ class AnswerView(APIView):
             body["correct"] = result.is_correct
             body["expert_label"] = result.expert_label
         return Response(body, status=status.HTTP_201_CREATED if result.created else status.HTTP_200_OK)
+
+
+def _answer_body(result) -> dict:
+    body = {"item": str(result.item_public_id)}
+    if result.show_feedback:
+        body["correct"] = result.is_correct
+        body["expert_label"] = result.expert_label
+    return body
+
+
+class AnswerChangeView(APIView):
+    authentication_classes = API_AUTHENTICATION
+    permission_classes = [IsAuthenticated]
+    throttle_classes = [*DEFAULT_THROTTLES, AnswersThrottle]
+
+    @extend_schema(
+        summary="Change your last answer (undo), until the next item is handed to you",
+        description=(
+            "Allowed until you ask for the next item (GET .../next/): after that, 409. The judgment keeps the "
+            "final answer; the first answer and the change time are stored, and the response time stays the "
+            "time to the first answer. 200 with the same shape as an answer's result."
+        ),
+        request=AnswerChangeSerializer,
+        responses={200: AnswerResultSerializer, **_error_responses(400, 401, 403, 404, 409)},
+    )
+    def post(self, request: Request, campaign_id: int, item_id) -> Response:
+        now = timezone.now()
+        campaign, access = _labelling_context_or_404(request, campaign_id, now)
+        serializer = AnswerChangeSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        result = judgment_change(
+            campaign=campaign,
+            assessor=request.user,
+            item_public_id=item_id,
+            answer=serializer.validated_data["label"],
+            now=now,
+            access=access,
+        )
+        return Response(_answer_body(result))
+
+
+class MyProgressView(APIView):
+    authentication_classes = API_AUTHENTICATION
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(
+        summary="Your own progress in a campaign",
+        description=(
+            'answered, remaining, your scored answers with the "can\'t tell" and changed ones, and, when the '
+            "campaign gives feedback (so you saw the experts' labels anyway), your agreement with the experts "
+            "over the scored answers that name a class (null otherwise)."
+        ),
+        responses={200: MyProgressSerializer, **_error_responses(401, 403, 404)},
+    )
+    def get(self, request: Request, campaign_id: int) -> Response:
+        campaign, access = _labelling_context_or_404(request, campaign_id, timezone.now())
+        if not access.can_label:
+            raise NoAccess("you are not an assessor of this campaign")
+        progress = assessor_progress(campaign=campaign, assessor=request.user)
+        body = {
+            "answered": progress.answered,
+            "remaining": progress.remaining,
+            "total": progress.state.total,
+            "warmup": {"done": progress.state.warmup_done, "total": progress.state.warmup_total},
+            "scored": progress.scored,
+            "cant_tell": progress.cant_tell,
+            "changed": progress.changed,
+            "agreement": None if progress.agreement is None else round(progress.agreement, 4),
+            "instructions_confirmed": instructions_confirmed(campaign=campaign, user=request.user),
+            "is_open": campaign.is_open,
+        }
+        return Response(body)

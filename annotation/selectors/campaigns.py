@@ -459,3 +459,57 @@ def labelling_rows(*, user, now: datetime) -> list[LabellingRow]:
 def instructions_confirmed(*, campaign: Campaign, user) -> bool:
     """Whether this user confirmed having read the campaign's instructions."""
     return InstructionsConfirmation.objects.filter(campaign=campaign, assessor=user).exists()
+
+
+@dataclass(frozen=True)
+class AssessorProgress:
+    """What an assessor is shown of their own work in a campaign (gold answers pass as scored ones:
+    they are told nothing about hidden items)."""
+
+    state: AssessorState
+    scored: int  # scored answers, "can't tell" included
+    cant_tell: int
+    changed: int
+    agreeing: int | None  # scored answers matching the experts; None when the campaign gives no feedback
+
+    @property
+    def answered(self) -> int:
+        return self.state.done
+
+    @property
+    def remaining(self) -> int:
+        return max(0, self.state.total - self.state.done)
+
+    @property
+    def labelled(self) -> int:
+        return self.scored - self.cant_tell
+
+    @property
+    def agreement(self) -> float | None:
+        """Share of the labelled scored answers that matched the experts ("can't tell" left out)."""
+        if self.agreeing is None or not self.labelled:
+            return None
+        return self.agreeing / self.labelled
+
+
+def assessor_progress(*, campaign: Campaign, assessor) -> AssessorProgress:
+    """Where the assessor stands and, when the campaign gives feedback (so the expert labels were
+    shown to them anyway), how often they agreed with the experts. Two queries."""
+    state = assessor_state(campaign=campaign, assessor=assessor)
+    counts = (
+        Judgment.objects.filter(campaign=campaign, assessor=assessor)
+        .exclude(phase=Role.WARMUP)
+        .aggregate(
+            scored=Count("id"),
+            cant_tell=Count("id", filter=Q(answer=CANT_TELL)),
+            changed=Count("id", filter=Q(changed_at__isnull=False)),
+            agreeing=Count("id", filter=Q(is_correct=True)),
+        )
+    )
+    return AssessorProgress(
+        state=state,
+        scored=counts["scored"],
+        cant_tell=counts["cant_tell"],
+        changed=counts["changed"],
+        agreeing=counts["agreeing"] if campaign.feedback else None,
+    )

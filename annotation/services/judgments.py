@@ -21,7 +21,7 @@ from uuid import UUID
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
-from annotation.models import CAMPAIGN_DEFAULTS, CANT_TELL, Campaign, CampaignItem
+from annotation.models import CAMPAIGN_DEFAULTS, CANT_TELL, Assignment, Campaign, CampaignItem, Judgment
 from annotation.selectors.campaigns import (
     AssessorState,
     LabellingAccess,
@@ -57,6 +57,10 @@ class AnswerConflict(JudgmentError):
 
 class InvalidAnswer(JudgmentError):
     """The answer itself is malformed (unknown class, impossible time, too many replays)."""
+
+
+class ChangeTooLate(JudgmentError):
+    """The answer can no longer be changed: the assessor has moved on to the next item."""
 
 
 class ListenedTooLittle(JudgmentError):
@@ -282,4 +286,71 @@ def judgment_record(
         expert_label=item.expert_label,
         created=True,
         show_feedback=label_shown,
+    )
+
+
+def judgment_change(
+    *,
+    campaign: Campaign,
+    assessor,
+    item_public_id,
+    answer: str,
+    now: datetime | None = None,
+    access: LabellingAccess | None = None,
+) -> JudgmentResult:
+    """Change the assessor's last answer (undo a slip of the key).
+
+    The rule: an answer can be changed until the next item is handed to the assessor (GET .../next/,
+    which the page calls when the assessor goes on, just before the next item's audio can start).
+    The server sees that moment itself, so it needs no word from the browser, and an answer can
+    never be changed after another item was heard. The judgment keeps the final answer; the first
+    answer and the time of the (last) change are stored; the response time stays the time to the
+    first answer. Raises NoAccess, CampaignClosed, InvalidAnswer, ItemNotAssigned (never answered)
+    or ChangeTooLate; nothing is written then.
+    """
+    now = now or timezone.now()
+    access = _checked_access(campaign, assessor, access, now)
+    _check_open(campaign, access)
+    if answer not in answer_choices(campaign):
+        raise InvalidAnswer(f"unknown label {answer!r}; choose one of: {', '.join(answer_choices(campaign))}")
+    with transaction.atomic():
+        _store().lock_assessor(campaign=campaign, assessor=assessor)
+        judgment = (
+            Judgment.objects.select_for_update()
+            .filter(campaign=campaign, assessor=assessor, item__public_id=item_public_id)
+            .first()
+        )
+        if judgment is None:
+            raise ItemNotAssigned("you have not answered this item, so there is nothing to change")
+        answered_at = (
+            Assignment.objects.filter(item_id=judgment.item_id, assessor=assessor)
+            .values_list("answered_at", flat=True)
+            .first()
+        ) or judgment.created_at
+        moved_on = (
+            Assignment.objects.filter(campaign=campaign, assessor=assessor, assigned_at__gte=answered_at)
+            .exclude(item_id=judgment.item_id)
+            .exists()
+        )
+        if (
+            moved_on
+            or Judgment.objects.filter(campaign=campaign, assessor=assessor, position__gt=judgment.position).exists()
+        ):
+            raise ChangeTooLate(
+                "too late to change this answer: the next item was already handed to you "
+                "(an answer can be changed only before going on)"
+            )
+        if answer != judgment.answer:
+            judgment.first_answer = judgment.first_answer or judgment.answer
+            judgment.answer = answer
+            judgment.is_correct = answer == judgment.expert_label
+            judgment.changed_at = now
+            judgment.save(update_fields=["first_answer", "answer", "is_correct", "changed_at"])
+    return JudgmentResult(
+        item_public_id=judgment.item.public_id,
+        answer=judgment.answer,
+        is_correct=judgment.is_correct,
+        expert_label=judgment.expert_label,
+        created=False,
+        show_feedback=judgment.label_shown,
     )

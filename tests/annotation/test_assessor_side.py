@@ -266,3 +266,130 @@ def test_played_fraction_out_of_range_is_a_bad_request(api_client, corpus):
     item = _next(api_client, campaign)["item"]
     response = _answer(api_client, campaign, item["id"], "anger", played_fraction=1.5)
     assert response.status_code == 400 and "played_fraction" in response.json()
+
+
+# --- 4. Undo ------------------------------------------------------------------------------------------
+
+
+def _change(client, campaign, item_id, label):
+    return client.post(f"/api/campaigns/{campaign.pk}/answers/{item_id}/change/", {"label": label}, format="json")
+
+
+def test_an_answer_can_be_changed_until_the_next_item_is_handed_out(api_client, corpus):
+    from annotation.models import Judgment
+
+    campaign = campaign_create(corpus=corpus, name="undo", created_by=None, warmup_per_class=0, allow_cant_tell=True)
+    api_client.force_authenticate(make_user("assessor"))
+    item = _next(api_client, campaign)["item"]
+    expert = _expert(item["id"])
+    assert _answer(api_client, campaign, item["id"], _other(expert), response_ms=2345).status_code == 201
+    first_time = Judgment.objects.get().created_at
+
+    # A slip of the key: changed to the right label, then to "can't tell", before going on.
+    changed = _change(api_client, campaign, item["id"], expert)
+    assert changed.status_code == 200, changed.content
+    assert changed.json() == {"item": item["id"], "correct": True, "expert_label": expert}
+    assert _change(api_client, campaign, item["id"], "cant_tell").status_code == 200
+    judgment = Judgment.objects.get()
+    assert judgment.answer == "cant_tell" and not judgment.is_correct
+    assert judgment.first_answer == _other(expert)  # the very first answer, kept through both changes
+    assert judgment.changed_at is not None and judgment.changed_at >= first_time
+    assert judgment.response_ms == 2345  # the time to the first answer
+    assert judgment.was_changed
+
+    # A bad label is a bad request and changes nothing.
+    bad = _change(api_client, campaign, item["id"], "joy")
+    assert bad.status_code == 400 and Judgment.objects.get().answer == "cant_tell"
+
+    # The next item is handed out: from then on, no change.
+    _next(api_client, campaign)
+    late = _change(api_client, campaign, item["id"], expert)
+    assert late.status_code == 409
+    assert late.json()["detail"].startswith("too late to change this answer: the next item was already handed to you")
+    assert Judgment.objects.get().answer == "cant_tell"
+
+
+def test_change_refusals(api_client, corpus):
+    campaign = campaign_create(corpus=corpus, name="undo-no", created_by=None, warmup_per_class=0)
+    alice = make_user("assessor", username="alice")
+    api_client.force_authenticate(alice)
+    item = _next(api_client, campaign)["item"]
+    # Nothing answered yet: nothing to change.
+    never = _change(api_client, campaign, item["id"], "anger")
+    assert never.status_code == 409 and "nothing to change" in never.json()["detail"]
+    assert _answer(api_client, campaign, item["id"], "anger").status_code == 201
+    # Someone else cannot change alice's answer (the item was never theirs), nor can an outsider see the campaign.
+    api_client.force_authenticate(make_user("assessor"))
+    assert _change(api_client, campaign, item["id"], "neutral").status_code == 409
+    api_client.force_authenticate(make_user("none"))
+    assert _change(api_client, campaign, item["id"], "neutral").status_code == 404
+    # A closed campaign takes no change either.
+    from annotation.services.campaigns import campaign_set_open
+
+    campaign_set_open(campaign=campaign, is_open=False)
+    api_client.force_authenticate(alice)
+    assert _change(api_client, campaign, item["id"], "neutral").status_code == 409
+
+
+# --- 5. The assessor's own progress ---------------------------------------------------------------
+
+
+def test_my_progress_api_and_page(api_client, corpus):
+    campaign = campaign_create(corpus=corpus, name="mine", created_by=None, warmup_per_class=1, allow_cant_tell=True)
+    assessor = make_user("assessor")
+    api_client.force_authenticate(assessor)
+    empty = api_client.get(f"/api/campaigns/{campaign.pk}/me/").json()
+    assert empty == {
+        "answered": 0,
+        "remaining": 16,
+        "total": 16,
+        "warmup": {"done": 0, "total": 2},
+        "scored": 0,
+        "cant_tell": 0,
+        "changed": 0,
+        "agreement": None,
+        "instructions_confirmed": False,
+        "is_open": True,
+    }
+    # Two warm-up answers, then scored: one right, one wrong, one "can't tell" (changed from a label).
+    for _ in range(2):
+        item = _next(api_client, campaign)["item"]
+        assert item["phase"] == "warmup"
+        assert _answer(api_client, campaign, item["id"], _expert(item["id"])).status_code == 201
+    right = _next(api_client, campaign)["item"]
+    assert _answer(api_client, campaign, right["id"], _expert(right["id"])).status_code == 201
+    wrong = _next(api_client, campaign)["item"]
+    assert _answer(api_client, campaign, wrong["id"], _other(_expert(wrong["id"]))).status_code == 201
+    unsure = _next(api_client, campaign)["item"]
+    assert _answer(api_client, campaign, unsure["id"], "anger").status_code == 201
+    assert _change(api_client, campaign, unsure["id"], "cant_tell").status_code == 200
+
+    me = api_client.get(f"/api/campaigns/{campaign.pk}/me/").json()
+    assert (me["answered"], me["remaining"], me["scored"], me["cant_tell"], me["changed"]) == (5, 11, 3, 1, 1)
+    assert me["warmup"] == {"done": 2, "total": 2}
+    assert me["agreement"] == 0.5  # 1 of the 2 labelled scored answers
+
+    page = _signed_in(assessor).get(f"/campaigns/{campaign.pk}/progress/").content.decode()
+    assert '<dd id="answered">5 of 16</dd>' in page and '<dd id="remaining">11</dd>' in page
+    assert (
+        "50.0% (1 of 2; &quot;can&#x27;t tell&quot; left out)" in page
+        or '50.0% (1 of 2; "can\'t tell" left out)' in page
+    )
+
+
+def test_no_agreement_without_feedback_and_outsiders_get_404(api_client, corpus):
+    campaign = campaign_create(corpus=corpus, name="quiet", created_by=None, warmup_per_class=0, feedback=False)
+    assessor = make_user("assessor")
+    api_client.force_authenticate(assessor)
+    item = _next(api_client, campaign)["item"]
+    assert _answer(api_client, campaign, item["id"], "anger").status_code == 201
+    me = api_client.get(f"/api/campaigns/{campaign.pk}/me/").json()
+    assert me["scored"] == 1 and me["agreement"] is None
+    page = _signed_in(assessor).get(f"/campaigns/{campaign.pk}/progress/").content.decode()
+    assert "Agreement with the experts" not in page
+
+    api_client.force_authenticate(make_user("none"))
+    assert api_client.get(f"/api/campaigns/{campaign.pk}/me/").status_code == 404
+    assert _signed_in(make_user("none")).get(f"/campaigns/{campaign.pk}/progress/").status_code == 404
+    api_client.force_authenticate(make_user("researcher"))
+    assert api_client.get(f"/api/campaigns/{campaign.pk}/me/").status_code == 403

@@ -78,6 +78,10 @@ def test_assessor_labels_warmup_and_scored_items_with_the_keyboard(
     answers = []  # (phase shown, label chosen, expected feedback)
     for index in range(4 + 3):
         assert payload["item"]["phase"] == ("warmup" if index < 4 else "main")
+        if index == 4:  # between warm-up and scored items: the break screen, Enter goes on
+            page.wait_for_selector("#pause:not([hidden])")
+            assert page.inner_text("#pause-title") == "Warm-up done"
+            page.keyboard.press("Enter")
         page.wait_for_selector("#play:not([disabled])")  # the page has taken the new item in
         banner_visible = page.is_visible("#warmup-banner")
         assert banner_visible == (index < 4)
