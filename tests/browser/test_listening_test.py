@@ -212,7 +212,8 @@ def test_a_listening_test_from_instructions_to_the_phone(
     page.goto(f"{base}/campaigns/{campaign.pk}/label/")
     _wait_ready(page)
     visible_hints = page.evaluate(
-        "() => Array.from(document.querySelectorAll('kbd, .help, .key-hint')).filter(e => e.offsetParent !== null).length"
+        "() => Array.from(document.querySelectorAll('kbd, .help, .key-hint'))"
+        ".filter(e => e.offsetParent !== null).length"
     )
     assert visible_hints == 0
     nav = page.locator(".nav").bounding_box()
