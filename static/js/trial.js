@@ -79,14 +79,30 @@
     for (let bin = first; bin <= last; bin += 1) played[bin] = 1;
   }
 
+  let lastLookAt = 0; // performance.now() of the last look
+
   function notePosition() {
-    // A jump of more than half a second is a seek, not playback: the part skipped was not heard.
+    // The sound moves at most as fast as the clock (a little more for timer jitter): a bigger jump is
+    // a seek, and the part skipped was not heard. Measured against the clock, not a fixed step, so a
+    // slow, busy machine whose looks come seldom still counts what it played.
     const position = audio.currentTime;
-    if (lastPosition !== null && position >= lastPosition && position - lastPosition < 0.5) {
+    const now = performance.now();
+    const wallSeconds = (now - lastLookAt) / 1000;
+    if (lastPosition !== null && position >= lastPosition && position - lastPosition <= 1.2 * wallSeconds + 0.05) {
       markPlayed(lastPosition, position);
     }
-    // Kept while paused (a pause moves nothing); "play" starts from the position anew, "seeking" forgets it.
+    lastLookAt = now;
+    // Kept while paused (a pause moves nothing); "play" starts from the position anew, a seek from its target.
     if (lastPosition !== null) lastPosition = position;
+  }
+
+  let ownSeeks = 0; // seeks this script made: their "seeking" events come later and change nothing
+
+  function moveTo(seconds) {
+    ownSeeks += 1;
+    audio.currentTime = seconds;
+    lastPosition = audio.currentTime; // playback goes on from here; what lies between was not heard
+    lastLookAt = performance.now();
   }
 
   function playedFraction() {
@@ -330,6 +346,7 @@
     replays = 0;
     played = new Uint8Array(BINS);
     lastPosition = null;
+    ownSeeks = 0;
     feedback.hidden = true;
     feedback.className = "feedback";
     nextButton.hidden = true;
@@ -376,7 +393,7 @@
   }
 
   function startPlayback(fromSeconds) {
-    audio.currentTime = fromSeconds;
+    moveTo(fromSeconds);
     const attempt = audio.play();
     if (attempt && attempt.catch) {
       attempt.catch((error) => setStatus(`The audio could not play: ${error.message}`, true));
@@ -427,7 +444,7 @@
       showReplayInfo();
       startPlayback(share * audio.duration);
     } else {
-      audio.currentTime = share * audio.duration;
+      moveTo(share * audio.duration);
     }
   }
 
@@ -580,13 +597,24 @@
   choiceButtons.forEach((button) => button.addEventListener("click", () => answer(button.dataset.label)));
   canvas.addEventListener("click", seek);
   audio.addEventListener("play", () => {
-    lastPosition = audio.currentTime;
+    // Plays start through moveTo, which set the position; this is only a fallback.
+    if (lastPosition === null) {
+      lastPosition = audio.currentTime;
+      lastLookAt = performance.now();
+    }
     requestAnimationFrame(animate);
   });
   // A seek: playback goes on from the new position (already in currentTime); what lies between
   // was skipped, not heard.
   audio.addEventListener("seeking", () => {
+    if (ownSeeks > 0) {
+      // Ours: moveTo already set where playback goes on; by the time this event runs on a busy
+      // machine the sound may have moved on, and that part was heard.
+      ownSeeks -= 1;
+      return;
+    }
     lastPosition = audio.currentTime;
+    lastLookAt = performance.now();
   });
   audio.addEventListener("timeupdate", () => {
     notePosition();
@@ -595,7 +623,10 @@
   audio.addEventListener("pause", () => notePosition());
   audio.addEventListener("ended", () => {
     // The last look can come a little before the end: the sound did play to the end.
-    if (lastPosition !== null && clipDuration() - lastPosition < 0.5) markPlayed(lastPosition, clipDuration());
+    const wallSeconds = (performance.now() - lastLookAt) / 1000;
+    if (lastPosition !== null && clipDuration() - lastPosition <= 1.2 * wallSeconds + 0.05) {
+      markPlayed(lastPosition, clipDuration());
+    }
     lastPosition = null;
     updateListening();
     drawWaveform();
