@@ -288,7 +288,8 @@ CACHE_URL = (os.environ.get("CACHE_URL") or os.environ.get("REDIS_URL") or "").s
 
 
 def cache_settings(url: str, debug: bool) -> dict:
-    redis = {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": url}
+    # Django's Redis cache, reusing one client per pool (emolab/cache.py says why).
+    redis = {"BACKEND": "emolab.cache.ReusedClientRedisCache", "LOCATION": url}
     database = {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": "emolab_cache"}
     local = {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "emolab"}
     if url.startswith(("redis://", "rediss://", "unix://")):
