@@ -207,6 +207,9 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 # and 4.5 s on one core).
 EMOLAB_PREDICT_MAX_BYTES = int(os.environ.get("EMOLAB_PREDICT_MAX_BYTES") or 100_000_000)
 EMOLAB_PREDICT_MAX_SECONDS = float(os.environ.get("EMOLAB_PREDICT_MAX_SECONDS") or 3600)
+# Samples to decode (frames x channels), what decoding time grows with: an hour of 48 kHz stereo
+# by default. A 3 MB FLAC of silence can announce an hour of 192 kHz stereo (1.3 billion samples).
+EMOLAB_PREDICT_MAX_SAMPLES = int(os.environ.get("EMOLAB_PREDICT_MAX_SAMPLES") or 3600 * 48_000 * 2)
 
 REST_FRAMEWORK = {
     # Token first: its WWW-Authenticate header makes DRF answer 401 (not 403) to anonymous calls.

@@ -23,8 +23,9 @@ from models_app.selectors.timeline import CTC_METHOD, ctc_artifact_for
 from models_app.ser.audio import InvalidAudio
 from models_app.ser.features import FeatureConfig, feature_config_for_preset
 from models_app.ser.progress import ProgressCallback
+from models_app.ser.recording_header import RecordingLimits, RecordingOverLimits, check_recording_header
 from models_app.ser.timeline import Timeline, emotion_timeline
-from models_app.ser.timeline_audio import read_mono, recording_info
+from models_app.ser.timeline_audio import RecordingInfo, read_mono
 from models_app.ser.timeline_plot import waveform_envelope
 
 MODEL_CACHE_SIZE = 4  # loaded CTC models kept per process: a few MB each, loading one takes ~50 ms
@@ -56,6 +57,26 @@ def predict_max_bytes() -> int:
 
 def predict_max_seconds() -> float:
     return settings.EMOLAB_PREDICT_MAX_SECONDS
+
+
+def recording_limits() -> RecordingLimits:
+    """The bounds a recording's header is checked against (ser/recording_header.py): the fixed
+    rate and channel bounds, and the configured length and sample count."""
+    return RecordingLimits(max_seconds=predict_max_seconds(), max_samples=settings.EMOLAB_PREDICT_MAX_SAMPLES)
+
+
+def recording_check_header(path: Path, name: str) -> RecordingInfo:
+    """Check a recording from its header alone (nothing is decoded): InvalidRecording for a file
+    that is not audio we read, damaged, or impossible (rate, channels, a size its data does not
+    have), RecordingTooLong for one over the configured limits. The messages name the file."""
+    if path.stat().st_size == 0:
+        raise InvalidRecording("The file is empty.")
+    try:
+        return check_recording_header(path, recording_limits())
+    except RecordingOverLimits as exc:
+        raise RecordingTooLong(f"{name}: {_sentence(str(exc))}") from None
+    except InvalidAudio as exc:
+        raise InvalidRecording(f"{name}: {_sentence(str(exc))}") from None
 
 
 def _size(n_bytes: int) -> str:
@@ -193,17 +214,7 @@ class _upload_on_disk:
 
 
 def _timeline_of_file(path: Path, name: str, artifact, model: LoadedModel, progress) -> RecordingTimeline:
-    if path.stat().st_size == 0:
-        raise InvalidRecording("The file is empty.")
-    try:
-        info = recording_info(path)
-    except InvalidAudio as exc:
-        raise InvalidRecording(f"{name}: {_sentence(str(exc))}") from None
-    limit = predict_max_seconds()
-    if info.duration_s > limit:
-        raise RecordingTooLong(
-            f"{name} lasts {info.duration_s:.1f} s; the limit is {limit:.0f} s (EMOLAB_PREDICT_MAX_SECONDS)."
-        )
+    info = recording_check_header(path, name)
     feature_config = model.feature_config
     if info.duration_s < feature_config.window_s:
         raise InvalidRecording(

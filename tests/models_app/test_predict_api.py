@@ -4,6 +4,7 @@ message, the choice of model, and nothing left behind on disk."""
 
 import io
 import tempfile
+import time
 from pathlib import Path
 
 import numpy as np
@@ -21,6 +22,7 @@ from tests.factories import (
     tone,
     upload,
 )
+from tests.predict_abuse import ABUSE_FILES, real_wav
 
 URL = "/api/predict/"
 
@@ -155,9 +157,7 @@ def test_other_audio_formats_are_refused(api_client, researcher, job):
 
 
 def test_shorter_than_one_frame(api_client, researcher, job):
-    _assert_error(
-        _post(api_client, researcher, audio_bytes(0.1)[: 44 + 1600 * 2]), 400, "shorter than one analysis frame"
-    )
+    _assert_error(_post(api_client, researcher, real_wav(0.1)), 400, "shorter than one analysis frame")
 
 
 def test_nan_samples(api_client, researcher, job):
@@ -266,3 +266,15 @@ def test_openapi_schema_documents_the_multipart_upload(api_client, researcher):
     assert request_schema["properties"]["audio"]["format"] == "binary"
     assert request_schema["required"] == ["audio"]
     assert {"200", "400", "404", "409", "413"} <= set(operation["responses"])
+
+
+# --- abuse files (issue 12): refused from the header, at once, with the reason ------------------
+
+
+@pytest.mark.parametrize("name", list(ABUSE_FILES))
+def test_abuse_files_get_a_400_that_says_what_is_wrong(api_client, researcher, job, name):
+    make, fragment = ABUSE_FILES[name]
+    started = time.perf_counter()
+    response = _post(api_client, researcher, make(), name="abuse.flac" if "FLAC" in name else "abuse.wav")
+    _assert_error(response, 400, fragment)
+    assert time.perf_counter() - started < 2.0  # before: 11-19 s, a SIGKILLed web worker for the FLAC
