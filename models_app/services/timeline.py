@@ -103,22 +103,26 @@ class LoadedModel:
     label_names: tuple[str, ...]  # the job's class names, index order
 
 
-_cache: OrderedDict[tuple[int, str], LoadedModel] = OrderedDict()
+_cache: OrderedDict[tuple, LoadedModel] = OrderedDict()
 _cache_lock = threading.Lock()
 
 
 def ctc_model_load(*, artifact: ModelArtifact) -> LoadedModel:
     """The artifact's estimator, loaded once per process (least recently used of
-    MODEL_CACHE_SIZE evicted). Keyed by artifact id and path: a job that is finalized again gets
-    new artifact rows, so a stale model is never served."""
+    MODEL_CACHE_SIZE evicted). Keyed by artifact id, path and the file's modification time and
+    size: a job that is finalized again gets new artifact rows, so a stale model is never served."""
     from models_app.ser.persistence import CheckpointError, load_estimator
 
-    key = (artifact.pk, artifact.path)
+    path = Path(settings.MEDIA_ROOT) / artifact.path
+    try:  # the file's identity too: a worker outlives databases whose artifact ids repeat (tests)
+        stat = path.stat()
+        key = (artifact.pk, artifact.path, stat.st_mtime_ns, stat.st_size)
+    except OSError:
+        key = (artifact.pk, artifact.path, None, None)
     with _cache_lock:
         if key in _cache:
             _cache.move_to_end(key)
             return _cache[key]
-    path = Path(settings.MEDIA_ROOT) / artifact.path
     try:
         estimator, metadata = load_estimator(path)
     except (OSError, CheckpointError) as exc:
@@ -187,6 +191,18 @@ def recording_timeline(
     return _timeline_of_file(path, path.name, artifact, model, progress)
 
 
+def stored_recording_timeline(
+    *, artifact: ModelArtifact, path: Path, name: str, progress: ProgressCallback | None = None
+) -> RecordingTimeline:
+    """The timeline of a recording already on disk with the model already chosen (the prediction
+    task: the model was chosen when the upload was accepted). Same checks and errors as
+    :func:`recording_timeline`."""
+    model = ctc_model_load(artifact=artifact)
+    if not path.is_file():
+        raise InvalidRecording(f"{name}: the stored upload is gone")
+    return _timeline_of_file(path, name, artifact, model, progress)
+
+
 class _upload_on_disk:
     """The upload as a file path for libsndfile: Django's own temporary file when the upload
     was large enough to be streamed to disk, else a private temporary copy, removed on exit."""
@@ -221,7 +237,7 @@ def _timeline_of_file(path: Path, name: str, artifact, model: LoadedModel, progr
             f"{name} lasts {info.duration_s:.3f} s, shorter than one analysis frame ({feature_config.window_s} s)."
         )
     try:
-        signal = read_mono(path, target_rate=feature_config.sample_rate)
+        signal = read_mono(path, target_rate=feature_config.sample_rate, progress=progress)
         timeline = emotion_timeline(
             model.estimator,
             signal,
