@@ -18,9 +18,11 @@ from rest_framework.views import exception_handler
 from annotation.selectors.corpora import UnknownCorpus
 from annotation.services.campaigns import CampaignSetupError
 from annotation.services.judgments import AnswerConflict, CampaignClosed, InvalidAnswer, ItemNotAssigned, NoAccess
+from models_app.selectors.predictions import UnknownPrediction
 from models_app.selectors.reports import ReportInputError, ReportSourceNotFound
 from models_app.selectors.timeline import NoCTCModel, UnknownJob
 from models_app.services.jobs import JobConflict, JobError
+from models_app.services.predictions import PredictionQueueUnavailable, TooManyActivePredictions
 from models_app.services.timeline import ModelUnusable, RecordingError, RecordingTooLarge
 
 # The first entry the error is an instance of decides: subclasses before their base classes.
@@ -29,6 +31,7 @@ STATUS_OF_DOMAIN_ERROR: tuple[tuple[type[Exception], int], ...] = (
     (UnknownJob, status.HTTP_404_NOT_FOUND),
     (UnknownCorpus, status.HTTP_404_NOT_FOUND),
     (ReportSourceNotFound, status.HTTP_404_NOT_FOUND),
+    (UnknownPrediction, status.HTTP_404_NOT_FOUND),
     # The request is well formed but the state of things does not allow it (yet).
     (NoCTCModel, status.HTTP_409_CONFLICT),
     (JobConflict, status.HTTP_409_CONFLICT),
@@ -37,6 +40,8 @@ STATUS_OF_DOMAIN_ERROR: tuple[tuple[type[Exception], int], ...] = (
     (CampaignClosed, status.HTTP_409_CONFLICT),
     (NoAccess, status.HTTP_403_FORBIDDEN),
     (RecordingTooLarge, status.HTTP_413_REQUEST_ENTITY_TOO_LARGE),
+    # Too much at once: try again after the Retry-After header's seconds.
+    (TooManyActivePredictions, status.HTTP_429_TOO_MANY_REQUESTS),
     # The request itself is wrong; the message says how.
     (RecordingError, status.HTTP_400_BAD_REQUEST),
     (JobError, status.HTTP_400_BAD_REQUEST),
@@ -45,6 +50,8 @@ STATUS_OF_DOMAIN_ERROR: tuple[tuple[type[Exception], int], ...] = (
     (CampaignSetupError, status.HTTP_400_BAD_REQUEST),
     # An installation problem, not the user's: the message says which file.
     (ModelUnusable, status.HTTP_500_INTERNAL_SERVER_ERROR),
+    # A service the site depends on is away: nothing was done, try again later.
+    (PredictionQueueUnavailable, status.HTTP_503_SERVICE_UNAVAILABLE),
 )
 DOMAIN_ERRORS: tuple[type[Exception], ...] = tuple(error for error, _ in STATUS_OF_DOMAIN_ERROR)
 
@@ -65,12 +72,18 @@ def domain_error_body(exc: BaseException) -> dict:
     return body
 
 
+def domain_error_headers(exc: BaseException) -> dict:
+    """``Retry-After`` for an error that says when to try again (its ``retry_after`` seconds)."""
+    retry_after = getattr(exc, "retry_after", None)
+    return {"Retry-After": str(int(retry_after))} if retry_after else {}
+
+
 def api_exception_handler(exc: Exception, context: dict) -> Response | None:
     """DRF's handler, plus the domain errors: ``{"detail": message}`` with the mapped status."""
     code = domain_error_status(exc)
     if code is None:
         return exception_handler(exc, context)
-    return Response(domain_error_body(exc), status=code)
+    return Response(domain_error_body(exc), status=code, headers=domain_error_headers(exc))
 
 
 def render_domain_error(
@@ -80,5 +93,9 @@ def render_domain_error(
     ``error`` (beside ``context``), or without a template the message as plain text."""
     code = domain_error_status(exc)
     if template is None:
-        return HttpResponse(str(exc), status=code, content_type="text/plain; charset=utf-8")
-    return render(request, template, {**(context or {}), "error": str(exc)}, status=code)
+        response = HttpResponse(str(exc), status=code, content_type="text/plain; charset=utf-8")
+    else:
+        response = render(request, template, {**(context or {}), "error": str(exc)}, status=code)
+    for header, value in domain_error_headers(exc).items():
+        response[header] = value
+    return response

@@ -207,6 +207,22 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 # and 4.5 s on one core).
 EMOLAB_PREDICT_MAX_BYTES = int(os.environ.get("EMOLAB_PREDICT_MAX_BYTES") or 100_000_000)
 EMOLAB_PREDICT_MAX_SECONDS = float(os.environ.get("EMOLAB_PREDICT_MAX_SECONDS") or 3600)
+# Samples to decode (frames x channels), what decoding time grows with: an hour of 48 kHz stereo
+# by default. A 3 MB FLAC of silence can announce an hour of 192 kHz stereo (1.3 billion samples).
+EMOLAB_PREDICT_MAX_SAMPLES = int(os.environ.get("EMOLAB_PREDICT_MAX_SAMPLES") or 3600 * 48_000 * 2)
+# Web processes only read the header; a Celery task decodes and runs the model. POST /api/predict/
+# waits up to EMOLAB_PREDICT_WAIT_S for a short clip's task (then 200 with the result, else 202): a
+# 10 s clip takes well under a second on a free worker. Each wait holds a web worker, so 0 turns
+# it off on a site with few web workers.
+EMOLAB_PREDICT_WAIT_S = float(os.environ.get("EMOLAB_PREDICT_WAIT_S") or 5)
+# Predictions queued or running at once per user (429 beyond): a user cannot fill the queue alone.
+EMOLAB_PREDICT_MAX_ACTIVE = int(os.environ.get("EMOLAB_PREDICT_MAX_ACTIVE") or 2)
+# Uploads are removed as soon as their timeline is drawn; results are deleted after this.
+EMOLAB_PREDICT_KEEP_HOURS = float(os.environ.get("EMOLAB_PREDICT_KEEP_HOURS") or 24)
+# The task's soft time limit (the prediction is failed with the reason); the hard limit is a
+# minute later. An hour of 48 kHz stereo (the sample limit) decodes and runs in about a minute
+# on a quiet core: ten times that is a stuck task, not a slow one.
+EMOLAB_PREDICT_TIME_LIMIT_S = int(os.environ.get("EMOLAB_PREDICT_TIME_LIMIT_S") or 600)
 
 REST_FRAMEWORK = {
     # Token first: its WWW-Authenticate header makes DRF answer 401 (not 403) to anonymous calls.
@@ -268,6 +284,11 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# Periodic tasks, run by `celery -A emolab beat` (one per site). Each entry names its task.
+CELERY_BEAT_SCHEDULE: dict = {}
+# Timeline predictions older than EMOLAB_PREDICT_KEEP_HOURS are deleted with their files, and
+# ones whose worker vanished are failed (services/predictions.py: predictions_clean_up).
+CELERY_BEAT_SCHEDULE["predictions-clean-up"] = {"task": "models_app.predictions.clean_up", "schedule": 15 * 60.0}
 
 LOGGING = {
     "version": 1,

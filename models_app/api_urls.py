@@ -4,7 +4,7 @@ from django.urls import path
 from rest_framework.routers import SimpleRouter
 
 from models_app.api.jobs import JobViewSet
-from models_app.api.predict import PredictView
+from models_app.api.predict import PredictionView, PredictView
 from models_app.api.reports import ComparisonReportView
 
 router = SimpleRouter()
@@ -13,5 +13,6 @@ router.register("jobs", JobViewSet, basename="job")
 urlpatterns = [
     *router.urls,
     path("predict/", PredictView.as_view(), name="predict"),
+    path("predictions/<int:pk>/", PredictionView.as_view(), name="prediction"),
     path("reports/comparison/", ComparisonReportView.as_view(), name="report-comparison"),
 ]
