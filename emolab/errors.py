@@ -20,11 +20,13 @@ from annotation.services.campaigns import CampaignSetupError
 from annotation.services.judgments import AnswerConflict, CampaignClosed, InvalidAnswer, ItemNotAssigned, NoAccess
 from models_app.selectors.reports import ReportInputError, ReportSourceNotFound
 from models_app.selectors.timeline import NoCTCModel, UnknownJob
-from models_app.services.jobs import JobConflict, JobError
+from models_app.services.jobs import JobConflict, JobError, TaskQueueUnavailable
 from models_app.services.timeline import ModelUnusable, RecordingError, RecordingTooLarge
 
 # The first entry the error is an instance of decides: subclasses before their base classes.
 STATUS_OF_DOMAIN_ERROR: tuple[tuple[type[Exception], int], ...] = (
+    # A service the site needs is down for now (a subclass of JobError: first); try again later.
+    (TaskQueueUnavailable, status.HTTP_503_SERVICE_UNAVAILABLE),
     # Something named in the request does not exist.
     (UnknownJob, status.HTTP_404_NOT_FOUND),
     (UnknownCorpus, status.HTTP_404_NOT_FOUND),
@@ -46,6 +48,8 @@ STATUS_OF_DOMAIN_ERROR: tuple[tuple[type[Exception], int], ...] = (
     # An installation problem, not the user's: the message says which file.
     (ModelUnusable, status.HTTP_500_INTERNAL_SERVER_ERROR),
 )
+# A 503 tells clients when to try again: a broker restart takes seconds to a minute.
+RETRY_AFTER_S = 30
 DOMAIN_ERRORS: tuple[type[Exception], ...] = tuple(error for error, _ in STATUS_OF_DOMAIN_ERROR)
 
 
@@ -62,6 +66,9 @@ def domain_error_body(exc: BaseException) -> dict:
     field = getattr(exc, "field", None)
     if field:
         body["field"] = field
+    job_id = getattr(exc, "job_id", None)
+    if job_id is not None:  # the job the request made, saved even though it failed (503)
+        body["job"] = job_id
     return body
 
 
@@ -70,7 +77,8 @@ def api_exception_handler(exc: Exception, context: dict) -> Response | None:
     code = domain_error_status(exc)
     if code is None:
         return exception_handler(exc, context)
-    return Response(domain_error_body(exc), status=code)
+    headers = {"Retry-After": str(RETRY_AFTER_S)} if code == status.HTTP_503_SERVICE_UNAVAILABLE else None
+    return Response(domain_error_body(exc), status=code, headers=headers)
 
 
 def render_domain_error(
