@@ -5,12 +5,30 @@ import os
 
 from celery import Celery
 from django.db import transaction
+from kombu.exceptions import OperationalError
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "emolab.settings")
 
 app = Celery("emolab")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+
+
+class BrokerUnreachable(Exception):
+    """The task could not be handed to the broker (down, refusing connections, unreachable)."""
+
+
+def send_task_now(task_name: str, *args) -> None:
+    """Send the task named ``task_name`` at once, on a connection of its own, or raise
+    :class:`BrokerUnreachable` within the bounded retries of settings (seconds, not minutes).
+
+    A connection per send (no pool) costs a few milliseconds, negligible for the handful of
+    tasks a job sends, and always reflects the configured broker."""
+    try:
+        with app.connection_for_write() as connection:
+            app.send_task(task_name, args=args, connection=connection)
+    except (OperationalError, OSError) as exc:
+        raise BrokerUnreachable(f"{type(exc).__name__}: {exc}") from exc
 
 
 def enqueue_after_commit(task_name: str, *args) -> None:

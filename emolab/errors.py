@@ -21,12 +21,14 @@ from annotation.services.judgments import AnswerConflict, CampaignClosed, Invali
 from models_app.selectors.predictions import UnknownPrediction
 from models_app.selectors.reports import ReportInputError, ReportSourceNotFound
 from models_app.selectors.timeline import NoCTCModel, UnknownJob
-from models_app.services.jobs import JobConflict, JobError
+from models_app.services.jobs import JobConflict, JobError, TaskQueueUnavailable
 from models_app.services.predictions import PredictionQueueUnavailable, TooManyActivePredictions
 from models_app.services.timeline import ModelUnusable, RecordingError, RecordingTooLarge
 
 # The first entry the error is an instance of decides: subclasses before their base classes.
 STATUS_OF_DOMAIN_ERROR: tuple[tuple[type[Exception], int], ...] = (
+    # A service the site needs is down for now (a subclass of JobError: first); try again later.
+    (TaskQueueUnavailable, status.HTTP_503_SERVICE_UNAVAILABLE),
     # Something named in the request does not exist.
     (UnknownJob, status.HTTP_404_NOT_FOUND),
     (UnknownCorpus, status.HTTP_404_NOT_FOUND),
@@ -53,6 +55,8 @@ STATUS_OF_DOMAIN_ERROR: tuple[tuple[type[Exception], int], ...] = (
     # A service the site depends on is away: nothing was done, try again later.
     (PredictionQueueUnavailable, status.HTTP_503_SERVICE_UNAVAILABLE),
 )
+# A 503 tells clients when to try again: a broker restart takes seconds to a minute.
+RETRY_AFTER_S = 30
 DOMAIN_ERRORS: tuple[type[Exception], ...] = tuple(error for error, _ in STATUS_OF_DOMAIN_ERROR)
 
 
@@ -69,12 +73,18 @@ def domain_error_body(exc: BaseException) -> dict:
     field = getattr(exc, "field", None)
     if field:
         body["field"] = field
+    job_id = getattr(exc, "job_id", None)
+    if job_id is not None:  # the job the request made, saved even though it failed (503)
+        body["job"] = job_id
     return body
 
 
-def domain_error_headers(exc: BaseException) -> dict:
-    """``Retry-After`` for an error that says when to try again (its ``retry_after`` seconds)."""
+def domain_error_headers(exc: BaseException, code: int | None = None) -> dict:
+    """``Retry-After`` for an error that says when to try again (its ``retry_after`` seconds); a 503
+    without one gets ``RETRY_AFTER_S``."""
     retry_after = getattr(exc, "retry_after", None)
+    if not retry_after and code == status.HTTP_503_SERVICE_UNAVAILABLE:
+        retry_after = RETRY_AFTER_S
     return {"Retry-After": str(int(retry_after))} if retry_after else {}
 
 
@@ -83,7 +93,7 @@ def api_exception_handler(exc: Exception, context: dict) -> Response | None:
     code = domain_error_status(exc)
     if code is None:
         return exception_handler(exc, context)
-    return Response(domain_error_body(exc), status=code, headers=domain_error_headers(exc))
+    return Response(domain_error_body(exc), status=code, headers=domain_error_headers(exc, code))
 
 
 def render_domain_error(

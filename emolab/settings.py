@@ -273,22 +273,58 @@ def filesystem_broker_options(folder: Path) -> dict:
     }
 
 
+# Hard time limits (seconds) of a training job's tasks, per unit kind (models_app/tasks/jobs.py;
+# the soft limit sits EMOLAB_SOFT_LIMIT_MARGIN_S below). They also bound how long the watchdog
+# waits: a unit silent for longer than its limit has certainly lost its worker.
+EMOLAB_JOB_TIME_LIMITS_S = {
+    "prepare": int(os.environ.get("EMOLAB_PREPARE_TIME_LIMIT_S") or 2 * 3600 + 120),
+    "fold": int(os.environ.get("EMOLAB_FOLD_TIME_LIMIT_S") or 3 * 3600 + 120),
+    "finalize": int(os.environ.get("EMOLAB_FINALIZE_TIME_LIMIT_S") or 4 * 3600 + 120),
+}
+EMOLAB_SOFT_LIMIT_MARGIN_S = 120  # room to record the soft limit's failure before the hard kill
+# How often Celery beat runs the jobs' watchdog (models_app.jobs.watchdog).
+EMOLAB_WATCHDOG_INTERVAL_S = int(os.environ.get("EMOLAB_WATCHDOG_INTERVAL_S") or 60)
+# The longest task of the project (the feature tasks' limits are minutes, below these).
+LONGEST_TASK_S = max(EMOLAB_JOB_TIME_LIMITS_S.values())
+
+
+def redis_transport_options() -> dict:
+    return {
+        # An unacknowledged message (its worker died) comes back after this long: just longer
+        # than the longest task, so a slow task still running is not handed out twice, and a
+        # dead worker's message not held for hours beyond (the watchdog re-sends it sooner).
+        "visibility_timeout": LONGEST_TASK_S + 300,
+        # An unreachable Redis fails a send in seconds, instead of hanging the web request.
+        "socket_connect_timeout": 3,
+    }
+
+
 if CELERY_BROKER_URL.startswith("filesystem://"):
     CELERY_BROKER_TRANSPORT_OPTIONS = filesystem_broker_options(VAR_DIR / "celery")
 else:
-    # Longer than the longest task, so a slow task is not redelivered while it still runs.
-    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 4 * 3600}
+    CELERY_BROKER_TRANSPORT_OPTIONS = redis_transport_options()
+# A send retries briefly (a broker restarting), then fails: the job is marked failed with the reason.
+CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 2, "interval_start": 0, "interval_step": 0.3, "interval_max": 0.5}
+CELERY_BROKER_CONNECTION_TIMEOUT = 3
+# Celery beat's periodic tasks (`celery -A emolab beat`, or a worker started with -B).
+CELERY_BEAT_SCHEDULE = {
+    "jobs-watchdog": {
+        "task": "models_app.jobs.watchdog",
+        "schedule": EMOLAB_WATCHDOG_INTERVAL_S,
+        # A run that waited longer than one interval (no worker free) is dropped: the next one comes.
+        "options": {"expires": EMOLAB_WATCHDOG_INTERVAL_S},
+    },
+    # Timeline predictions older than EMOLAB_PREDICT_KEEP_HOURS are deleted with their files, and
+    # ones whose worker vanished are failed (services/predictions.py: predictions_clean_up).
+    "predictions-clean-up": {"task": "models_app.predictions.clean_up", "schedule": 15 * 60.0},
+}
+CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 # Results live in the database through services; Celery's own result backend is not used.
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
-# Periodic tasks, run by `celery -A emolab beat` (one per site). Each entry names its task.
-CELERY_BEAT_SCHEDULE: dict = {}
-# Timeline predictions older than EMOLAB_PREDICT_KEEP_HOURS are deleted with their files, and
-# ones whose worker vanished are failed (services/predictions.py: predictions_clean_up).
-CELERY_BEAT_SCHEDULE["predictions-clean-up"] = {"task": "models_app.predictions.clean_up", "schedule": 15 * 60.0}
 
 LOGGING = {
     "version": 1,

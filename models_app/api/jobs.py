@@ -1,7 +1,7 @@
 """REST API for training jobs: admins start and cancel; researchers may read; assessors get 403."""
 
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
@@ -34,7 +34,19 @@ class JobCreateSerializer(serializers.Serializer):
 class JobUnitSerializer(serializers.ModelSerializer):
     class Meta:
         model = JobUnit
-        fields = ["kind", "method", "fold", "status", "progress", "detail", "attempts", "error"]
+        fields = [
+            "kind",
+            "method",
+            "fold",
+            "status",
+            "progress",
+            "detail",
+            "attempts",
+            "send_count",
+            "requeues",
+            "heartbeat_at",
+            "error",
+        ]
 
 
 class JobSerializer(serializers.ModelSerializer):
@@ -86,13 +98,17 @@ class JobViewSet(mixins.CreateModelMixin, mixins.ListModelMixin, mixins.Retrieve
         return training_jobs_visible_to(user=self.request.user).prefetch_related("units")
 
     def get_object(self):
-        job = get_object_or_404(self.get_queryset(), pk=self.kwargs["pk"])
-        # Reading a running job is when a dead worker is noticed (no scheduler is needed for it).
-        if job_services.training_job_fail_stalled(job=job):
-            job.refresh_from_db()
-        return job
+        return get_object_or_404(self.get_queryset(), pk=self.kwargs["pk"])
 
-    @extend_schema(request=JobCreateSerializer, responses={201: JobSerializer})
+    @extend_schema(
+        request=JobCreateSerializer,
+        responses={
+            201: JobSerializer,
+            503: OpenApiResponse(
+                description="The task queue is unreachable: the job (`job`) is saved as failed; resume it later."
+            ),
+        },
+    )
     def create(self, request, *args, **kwargs):
         params = JobCreateSerializer(data=request.data)
         params.is_valid(raise_exception=True)
@@ -113,8 +129,16 @@ class JobViewSet(mixins.CreateModelMixin, mixins.ListModelMixin, mixins.Retrieve
         job = job_services.training_job_cancel(job=self.get_object())
         return Response(JobSerializer(job).data)
 
-    @extend_schema(request=None, responses={200: JobSerializer})
+    @extend_schema(
+        request=None,
+        responses={
+            200: JobSerializer,
+            409: OpenApiResponse(description="The job is running or has succeeded."),
+            503: OpenApiResponse(description="The task queue is unreachable: the job stays failed."),
+        },
+    )
     @action(detail=True, methods=["post"])
     def resume(self, request, pk=None):
+        """Run again what a job is missing. Any job that is not running or succeeded."""
         job = job_services.training_job_resume(job=self.get_object())
         return Response(JobSerializer(job).data)
