@@ -215,6 +215,9 @@ EMOLAB_PREDICT_MAX_SAMPLES = int(os.environ.get("EMOLAB_PREDICT_MAX_SAMPLES") or
 # 10 s clip takes well under a second on a free worker. Each wait holds a web worker, so 0 turns
 # it off on a site with few web workers.
 EMOLAB_PREDICT_WAIT_S = float(os.environ.get("EMOLAB_PREDICT_WAIT_S") or 5)
+# Requests waiting at once, site-wide (the others answer 202 at once): each holds a web worker, so
+# keep it well under gunicorn's worker count (4 by default on 2 cores: one may wait).
+EMOLAB_PREDICT_MAX_WAITING = int(os.environ.get("EMOLAB_PREDICT_MAX_WAITING") or 1)
 # Predictions queued or running at once per user (429 beyond): a user cannot fill the queue alone.
 EMOLAB_PREDICT_MAX_ACTIVE = int(os.environ.get("EMOLAB_PREDICT_MAX_ACTIVE") or 2)
 # Uploads are removed as soon as their timeline is drawn; results are deleted after this.

@@ -27,6 +27,7 @@ from models_app.selectors.predictions import prediction_of_owner, prediction_wai
 from models_app.services.predictions import (
     prediction_create,
     prediction_discard,
+    prediction_wait_slot,
     prediction_worth_waiting_for,
 )
 from models_app.services.timeline import recording_check_size
@@ -144,7 +145,8 @@ class PredictView(APIView):
             "per-frame probabilities. Only the header is read here; a worker decodes the recording and runs "
             "the model. The answer is 202 with the prediction's id and a Location to poll "
             "(GET /api/predictions/{id}/), or 200 with the timeline itself when a short clip (up to 2 minutes) "
-            "was done within EMOLAB_PREDICT_WAIT_S seconds (default 5). The upload is deleted once its "
+            "was done within EMOLAB_PREDICT_WAIT_S seconds (default 5; at most EMOLAB_PREDICT_MAX_WAITING "
+            "requests wait at once, site-wide, the others are answered 202 at once). The upload is deleted once its "
             "timeline is drawn, the result after EMOLAB_PREDICT_KEEP_HOURS (default 24)."
         ),
         request={"multipart/form-data": PredictRequestSerializer},
@@ -216,7 +218,10 @@ class PredictView(APIView):
             owner=request.user, upload=params.validated_data["audio"], job_id=params.validated_data.get("job")
         )
         if prediction_worth_waiting_for(prediction):
-            prediction = prediction_wait(prediction_id=prediction.pk, timeout_s=settings.EMOLAB_PREDICT_WAIT_S)
+            with prediction_wait_slot() as may_wait:
+                if may_wait:
+                    waited = prediction_wait(prediction_id=prediction.pk, timeout_s=settings.EMOLAB_PREDICT_WAIT_S)
+                    prediction = waited or prediction
         if prediction.status == Prediction.Status.SUCCEEDED:
             return Response(prediction.result, headers={"Content-Location": prediction_location(prediction)})
         if prediction.status == Prediction.Status.FAILED:

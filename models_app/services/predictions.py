@@ -13,11 +13,14 @@ from __future__ import annotations
 import logging
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.core.cache import cache
 from django.db import transaction
 from django.utils import timezone
 
@@ -162,6 +165,24 @@ def _refuse_if_shorter_than_a_frame(artifact: ModelArtifact, duration_s: float, 
 
 def prediction_worth_waiting_for(prediction: Prediction) -> bool:
     return settings.EMOLAB_PREDICT_WAIT_S > 0 and prediction.duration_s <= WAIT_FOR_RECORDINGS_UP_TO_S
+
+
+@contextmanager
+def prediction_wait_slot() -> Iterator[bool]:
+    """One of the EMOLAB_PREDICT_MAX_WAITING places for a web request waiting for its task, taken
+    in the shared cache (True) or none free (False: answer 202 at once). A waiting request holds a
+    web worker; without this bound a few users posting short clips at once could hold every
+    worker for the whole wait, and the site would stall for everybody else."""
+    timeout = int(settings.EMOLAB_PREDICT_WAIT_S) + 30  # a crashed holder's place frees itself
+    for index in range(settings.EMOLAB_PREDICT_MAX_WAITING):
+        key = f"emolab:predict-wait:{index}"
+        if cache.add(key, 1, timeout=timeout):
+            try:
+                yield True
+            finally:
+                cache.delete(key)
+            return
+    yield False
 
 
 def prediction_discard(*, prediction_id: int) -> None:

@@ -275,7 +275,16 @@ def test_openapi_schema_documents_the_multipart_upload(api_client, researcher):
     request_schema = response.json()["components"]["schemas"][schema_ref]
     assert request_schema["properties"]["audio"]["format"] == "binary"
     assert request_schema["required"] == ["audio"]
-    assert {"200", "400", "404", "409", "413"} <= set(operation["responses"])
+    assert {"200", "202", "400", "404", "409", "413", "429", "503"} <= set(operation["responses"])
+    schemas = response.json()["components"]["schemas"]
+    accepted = operation["responses"]["202"]["content"]["application/json"]["schema"]["$ref"].rsplit("/", 1)[-1]
+    assert {"id", "status", "progress"} <= set(schemas[accepted]["properties"])
+    assert "Location" in operation["responses"]["202"]["description"]
+    poll = response.json()["paths"]["/api/predictions/{id}/"]["get"]
+    polled = poll["responses"]["200"]["content"]["application/json"]["schema"]["$ref"].rsplit("/", 1)[-1]
+    # The status fields and every field of the 200 body.
+    assert {"id", "status", "progress", "segments", "probabilities", "file"} <= set(schemas[polled]["properties"])
+    assert "404" in poll["responses"]
 
 
 # --- abuse files (issue 12): refused from the header, at once, with the reason ------------------

@@ -4,6 +4,7 @@ EMOLAB_PREDICT_MAX_ACTIVE at once (429 with Retry-After), 503 when the queue is 
 EMOLAB_PREDICT_KEEP_HOURS; the task's time limits and the real worker's answer."""
 
 import os
+import time
 from datetime import timedelta
 from pathlib import Path
 from unittest import mock
@@ -11,6 +12,7 @@ from unittest import mock
 import pytest
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings as django_settings
+from django.core.cache import cache
 from django.utils import timezone
 from kombu.exceptions import OperationalError
 
@@ -98,6 +100,21 @@ def test_a_long_recording_is_not_waited_for(api_client, researcher, job, setting
     content = real_wav(prediction_services.WAIT_FOR_RECORDINGS_UP_TO_S + 1, rate=8000)
     response = _post(api_client, researcher, content)
     assert response.status_code == 202
+
+
+def test_only_max_waiting_requests_wait_at_once(api_client, researcher, job, settings):
+    """Each waiting request holds a web worker: beyond EMOLAB_PREDICT_MAX_WAITING, answer at once."""
+    settings.EMOLAB_PREDICT_WAIT_S = 1.0
+    started = time.perf_counter()
+    assert _post(api_client, researcher, audio_bytes(1.0)).status_code == 202  # no worker: waited, then 202
+    assert time.perf_counter() - started >= 1.0
+    settings.EMOLAB_PREDICT_WAIT_S = 30
+    with prediction_services.prediction_wait_slot() as taken:  # another request is waiting
+        assert taken
+        started = time.perf_counter()
+        assert _post(api_client, researcher, audio_bytes(1.0)).status_code == 202
+        assert time.perf_counter() - started < 5
+    assert cache.get("emolab:predict-wait:0") is None  # the place is free again
 
 
 def test_an_unreachable_queue_is_503_and_the_prediction_failed(api_client, researcher, job, media_root):
