@@ -18,6 +18,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field, fields, replace
 from typing import Any
 
+from models_app.ser.features.config import DEFAULT_FEATURE_SET, FEATURE_SET_NAMES
+
 # Each preset with what it is for (the job form shows these).
 PRESET_DESCRIPTIONS = {
     "paper": "the paper's settings (80 epochs, 1000 trees)",
@@ -97,6 +99,8 @@ class UtteranceStatsConfig:
 class ExperimentConfig:
     name: str = "paper"  # the preset this config came from (kept in results and checkpoints)
     feature_preset: str = "paper"  # the authors' frame selection (features engineer's preset name)
+    # The descriptors in each frame: the paper's 34 by default (docs/features.md for the others).
+    features: str = DEFAULT_FEATURE_SET
     seed: int = 0  # network initialisation, batch order, forests: same seed, same predictions
     n_threads: int = 1  # torch threads per process; Celery runs one (method, fold) task per core
     network: NetworkConfig = field(default_factory=NetworkConfig)
@@ -104,6 +108,10 @@ class ExperimentConfig:
     ctc: CTCConfig = field(default_factory=CTCConfig)
     framewise: FramewiseConfig = field(default_factory=FramewiseConfig)
     utterance_stats: UtteranceStatsConfig = field(default_factory=UtteranceStatsConfig)
+
+    def __post_init__(self) -> None:
+        if self.features not in FEATURE_SET_NAMES:
+            raise ValueError(f"unknown feature set {self.features!r}; choose one of {', '.join(FEATURE_SET_NAMES)}")
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
