@@ -9,6 +9,7 @@ import logging
 import subprocess
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 
@@ -23,9 +24,10 @@ from annotation.selectors.corpora import experiment_utterances
 from emolab.celery import enqueue_after_commit
 from models_app.models import FoldResult, JobUnit, ModelArtifact, TrainingJob, UtterancePrediction
 from models_app.selectors.jobs import training_job_dataset, training_job_table1
-from models_app.ser.config import DEFAULT_PRESET, ExperimentConfig
+from models_app.ser.config import DEFAULT_DEVICE, DEFAULT_PRESET, ExperimentConfig, check_device
 from models_app.ser.config import preset as preset_config
 from models_app.ser.cv import DEFAULT_FOLDS, MAX_FOLDS, MIN_FOLDS
+from models_app.ser.features.config import DEFAULT_FEATURE_SET, FEATURE_SET_NAMES
 from models_app.ser.folds import fit_final, make_folds, run_fold
 from models_app.ser.progress import ProgressEvent
 from models_app.ser.registry import METHOD_NAMES, METHODS, unknown_methods
@@ -78,6 +80,8 @@ def training_job_start(
     folds: int = DEFAULT_FOLDS,
     seed: int = 0,
     created_by=None,
+    features: str = DEFAULT_FEATURE_SET,
+    device: str = DEFAULT_DEVICE,
 ) -> TrainingJob:
     methods = list(dict.fromkeys(methods))  # drop repeats, keep the order
     unknown = unknown_methods(methods)
@@ -89,6 +93,13 @@ def training_job_start(
         config = preset_config(preset)
     except ValueError:
         raise JobError(f"unknown preset {preset!r}") from None
+    if features not in FEATURE_SET_NAMES:
+        raise JobError(f"unknown feature set {features!r}; choose one of {', '.join(FEATURE_SET_NAMES)}")
+    try:
+        check_device(device)
+    except ValueError as exc:
+        raise JobError(str(exc)) from None
+    config = replace(config, features=features, device=device)
     if not MIN_FOLDS <= folds <= MAX_FOLDS:
         raise JobError(f"folds must be between {MIN_FOLDS} and {MAX_FOLDS}")
     n_groups = experiment_utterances(corpus=corpus).values("session").distinct().count()
@@ -102,6 +113,8 @@ def training_job_start(
             corpus=corpus,
             methods=methods,
             preset=preset,
+            features=features,
+            device=device,
             config=config.to_dict(),
             n_folds=folds,
             seed=seed,
@@ -270,7 +283,10 @@ def training_job_prepare(*, job_id: int) -> None:
     job = TrainingJob.objects.select_related("corpus").get(pk=job_id)
     if claimed is not None:
         feature_set = feature_set_ensure(
-            corpus=job.corpus, preset=job.config["feature_preset"], progress=_progress_writer(claimed)
+            corpus=job.corpus,
+            preset=job.config["feature_preset"],
+            features=job.features,
+            progress=_progress_writer(claimed),
         )
         TrainingJob.objects.filter(pk=job_id).update(feature_set=feature_set)
         _finish_unit(claimed)

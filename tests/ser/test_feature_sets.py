@@ -177,3 +177,16 @@ def test_the_store_keeps_any_column_count_and_the_utterance_vectors(tmp_path):
     np.testing.assert_array_equal(vectors[5], np.full(88, 5.5))
     with pytest.raises(ValueError, match=r"expected \(n, 34\) features, got \(2, 50\)"):
         write_shard(tmp_path, "c", [result(7, 2, None)], n_features=34)
+
+
+@pytest.mark.parametrize("preset", ["paper", "full"])
+def test_the_timeline_reads_a_models_set_on_the_same_frames_as_training(preset):
+    from models_app.ser.timeline import recording_features
+
+    signal = speech_like(1.25, seed=7)
+    config = feature_config_for_preset(preset, "egemaps")
+    recording = recording_features(signal, RATE, config)
+    training = extract(signal, RATE, config)
+    np.testing.assert_array_equal(recording.kept_index, training.frame_index)
+    np.testing.assert_array_equal(recording.matrix, training.matrix)
+    assert recording.matrix.shape[1] == 50
