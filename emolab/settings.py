@@ -263,6 +263,10 @@ else:
     # Longer than the longest task, so a slow task is not redelivered while it still runs.
     CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 4 * 3600}
 # Results live in the database through services; Celery's own result backend is not used.
+# The Celery queue of the units that train networks on a GPU (a job whose device is not "cpu"):
+# GPU workers consume it (celery -A emolab worker -Q gpu), CPU workers the default queue, so both
+# share one deployment (docs/methods.md, "GPU"). Empty: every unit goes to the default queue.
+EMOLAB_GPU_QUEUE = os.environ.get("EMOLAB_GPU_QUEUE", "")
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1

@@ -42,6 +42,7 @@ def _blstm_parameters(config: ExperimentConfig, class_weight: str | None) -> dic
         **training,
         "class_weight": class_weight,
         "n_threads": config.n_threads,
+        "device": config.device,
         "random_state": config.seed,
     }
 

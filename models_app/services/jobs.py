@@ -300,7 +300,7 @@ def training_job_prepare(*, job_id: int) -> None:
         )
         JobUnit.objects.filter(pk__in=[u.pk for u in pending]).update(enqueued=True)
         for fold_unit in pending:
-            enqueue_after_commit(RUN_FOLD_TASK, fold_unit.pk)
+            enqueue_after_commit(RUN_FOLD_TASK, fold_unit.pk, queue=_queue_for(job, [fold_unit.method]))
     _maybe_finalize(job_id)
 
 
@@ -348,6 +348,18 @@ def _store_fold_result(job: TrainingJob, unit: JobUnit, result) -> None:
         UtterancePrediction.objects.bulk_create(predictions, batch_size=500)
 
 
+# The methods that train on the job's device; the forests and the dummy always use the CPU.
+GPU_METHODS = ("onelabel", "ctc")
+
+
+def _queue_for(job: TrainingJob, methods) -> str | None:
+    """The GPU queue for a unit that trains a network of a job not pinned to the CPU, when the
+    deployment has one (settings.EMOLAB_GPU_QUEUE); None (the default queue) otherwise."""
+    if settings.EMOLAB_GPU_QUEUE and job.device != "cpu" and any(m in GPU_METHODS for m in methods):
+        return settings.EMOLAB_GPU_QUEUE
+    return None
+
+
 def _maybe_finalize(job_id: int) -> None:
     """Enqueue the finalize step exactly once, when every fold unit has succeeded."""
     with transaction.atomic():
@@ -361,8 +373,9 @@ def _maybe_finalize(job_id: int) -> None:
             enqueued=True
         )
         if claimed:
-            finalize_unit = JobUnit.objects.get(job_id=job_id, kind=JobUnit.Kind.FINALIZE)
-            enqueue_after_commit(FINALIZE_TASK, finalize_unit.pk)
+            finalize_unit = JobUnit.objects.select_related("job").get(job_id=job_id, kind=JobUnit.Kind.FINALIZE)
+            job = finalize_unit.job
+            enqueue_after_commit(FINALIZE_TASK, finalize_unit.pk, queue=_queue_for(job, job.methods))
 
 
 def training_job_finalize(*, unit_id: int) -> None:

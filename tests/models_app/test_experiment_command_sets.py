@@ -53,3 +53,16 @@ def test_bad_seeds_are_refused(corpus, options, message):
 def test_an_unknown_feature_set_is_refused(corpus):
     with pytest.raises(CommandError, match="invalid choice: 'mfcc'"):
         call_command("run_experiment", "--corpus", "tiny", "--features", "mfcc", stdout=StringIO(), stderr=StringIO())
+
+
+def test_the_device_is_checked_before_any_work(corpus):
+    import torch
+
+    with pytest.raises(CommandError, match="unknown device 'gpu'"):
+        call_command("run_experiment", corpus="tiny", methods="dummy", device="gpu", stdout=StringIO())
+    if not torch.cuda.is_available():  # on a GPU machine "cuda" is valid and this part says nothing
+        with pytest.raises(CommandError, match="torch sees no CUDA GPU"):
+            call_command("run_experiment", corpus="tiny", methods="dummy", device="cuda", stdout=StringIO())
+    out = StringIO()
+    call_command("run_experiment", corpus="tiny", methods="dummy", folds=2, device="cpu", stdout=out, stderr=StringIO())
+    assert "device cpu" in out.getvalue()

@@ -99,3 +99,28 @@ def test_a_job_on_egemaps_runs_every_method_to_success(worker_corpus, admin_user
     assert job.results["utterance_stats"]["overall_accuracy"] > 0.8
     artifacts = ModelArtifact.objects.filter(job=job)
     assert {a.feature_config["feature_set"] for a in artifacts} == {"egemaps"}
+
+
+@pytest.mark.parametrize("device, gpu_units", [("auto", {"ctc"}), ("cuda:0", {"ctc"}), ("cpu", set())])
+def test_network_units_go_to_the_gpu_queue_when_the_deployment_has_one(
+    corpus, admin_user, settings, monkeypatch, media_root, django_capture_on_commit_callbacks, device, gpu_units
+):
+    from emolab.celery import app
+    from models_app.models import JobUnit
+
+    settings.EMOLAB_GPU_QUEUE = "gpu"
+    sent = []
+    monkeypatch.setattr(app, "send_task", lambda name, args=(), **options: sent.append((name, args, options)))
+    job = job_services.training_job_start(
+        corpus=corpus, methods=["dummy", "ctc"], preset="fast", folds=2, device=device, created_by=admin_user
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        job_services.training_job_prepare(job_id=job.pk)
+    folds = [
+        (JobUnit.objects.get(pk=args[0]).method, options.get("queue"))
+        for name, args, options in sent
+        if name == job_services.RUN_FOLD_TASK
+    ]
+    assert sorted(folds) == sorted(
+        [(method, "gpu" if method in gpu_units else None) for method in ("dummy", "ctc") for _ in range(2)]
+    )

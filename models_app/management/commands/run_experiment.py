@@ -15,7 +15,7 @@ from tqdm import tqdm
 
 from annotation.selectors.corpora import UnknownCorpus, corpus_named
 from models_app.selectors.datasets import DatasetError, dataset_for_corpus
-from models_app.ser.config import DEFAULT_PRESET, PRESET_NAMES, preset
+from models_app.ser.config import DEFAULT_DEVICE, DEFAULT_PRESET, PRESET_NAMES, check_device, preset
 from models_app.ser.cv import DEFAULT_FOLDS, MAX_FOLDS, MIN_FOLDS
 from models_app.ser.experiment import run_experiment, run_seeds
 from models_app.ser.features.config import DEFAULT_FEATURE_SET, FEATURE_SET_DESCRIPTIONS, FEATURE_SET_NAMES
@@ -149,6 +149,12 @@ class Command(BaseCommand):
                 "(default 1; on an idle 2-core machine --jobs 2 --threads 1 is fastest)"
             ),
         )
+        parser.add_argument(
+            "--device",
+            default=DEFAULT_DEVICE,
+            help="where the networks train and predict: auto (a CUDA GPU when torch sees one), cpu, cuda or cuda:N "
+            f"(default: {DEFAULT_DEVICE}; the forests always use the CPU)",
+        )
         parser.add_argument("--json", dest="json_path", default="", help="write every number and prediction here")
 
     def handle(self, *args, **options):
@@ -178,8 +184,22 @@ class Command(BaseCommand):
         if len(set(model_seeds)) != len(model_seeds):
             raise CommandError("--seeds: a seed is given twice")
 
+        try:
+            device = check_device(options["device"])
+        except ValueError as exc:
+            raise CommandError(str(exc)) from None
+        if device != "auto" and device != "cpu":
+            from models_app.ser.torch_utils import DeviceUnavailable, resolve_device  # torch: only when a GPU is named
+
+            try:
+                resolve_device(device)
+            except DeviceUnavailable as exc:
+                raise CommandError(str(exc)) from None
+
         config = preset(options["preset"])
-        config = replace(config, seed=options["seed"], n_threads=options["threads"], features=options["features"])
+        config = replace(
+            config, seed=options["seed"], n_threads=options["threads"], features=options["features"], device=device
+        )
 
         self.stderr.write(f"Features for {corpus.name} ({config.features}, preset {config.feature_preset}) ...")
         stream = _Stream(self.stderr)
@@ -204,7 +224,8 @@ class Command(BaseCommand):
         self.stdout.write(
             f"{corpus.name}: {len(dataset)} utterances ({counts}), "
             f"{len(set(dataset.groups))} groups, {len(set(dataset.speakers))} speakers; "
-            f"preset {config.name}, features {config.features}, {options['folds']} folds, seed {options['seed']}"
+            f"preset {config.name}, features {config.features}, device {config.device}, "
+            f"{options['folds']} folds, seed {options['seed']}"
             + (f", model seeds {','.join(map(str, model_seeds))}" if model_seeds else "")
         )
 
