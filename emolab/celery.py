@@ -18,21 +18,25 @@ class BrokerUnreachable(Exception):
     """The task could not be handed to the broker (down, refusing connections, unreachable)."""
 
 
-def send_task_now(task_name: str, *args) -> None:
+def send_task_now(task_name: str, *args, queue: str | None = None) -> None:
     """Send the task named ``task_name`` at once, on a connection of its own, or raise
     :class:`BrokerUnreachable` within the bounded retries of settings (seconds, not minutes).
 
     A connection per send (no pool) costs a few milliseconds, negligible for the handful of
-    tasks a job sends, and always reflects the configured broker."""
+    tasks a job sends, and always reflects the configured broker. ``queue``: a named queue (the
+    GPU units'), else the default one."""
+    options = {"queue": queue} if queue else {}
     try:
         with app.connection_for_write() as connection:
-            app.send_task(task_name, args=args, connection=connection)
+            app.send_task(task_name, args=args, connection=connection, **options)
     except (OperationalError, OSError) as exc:
         raise BrokerUnreachable(f"{type(exc).__name__}: {exc}") from exc
 
 
-def enqueue_after_commit(task_name: str, *args) -> None:
+def enqueue_after_commit(task_name: str, *args, queue: str | None = None) -> None:
     """Send the task named ``task_name`` once the surrounding transaction has committed, so the
     worker finds the rows it is given. Services send tasks by name: the task modules import the
-    services, so the services importing the tasks would make a cycle."""
-    transaction.on_commit(lambda: app.send_task(task_name, args=args))
+    services, so the services importing the tasks would make a cycle. ``queue``: a named queue
+    (the GPU units'), else the default one."""
+    options = {"queue": queue} if queue else {}
+    transaction.on_commit(lambda: app.send_task(task_name, args=args, **options))

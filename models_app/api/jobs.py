@@ -11,8 +11,9 @@ from emolab.bounds import column_max
 from emolab.roles import IsAdminOrReadOnlyResearcher
 from models_app.models import JobUnit, TrainingJob
 from models_app.selectors.jobs import training_job_progress, training_jobs_visible_to
-from models_app.ser.config import DEFAULT_PRESET, PRESET_NAMES
+from models_app.ser.config import DEFAULT_DEVICE, DEFAULT_PRESET, PRESET_NAMES, check_device
 from models_app.ser.cv import DEFAULT_FOLDS, MAX_FOLDS, MIN_FOLDS
+from models_app.ser.features.config import DEFAULT_FEATURE_SET, FEATURE_SET_NAMES
 from models_app.ser.registry import METHOD_NAMES
 from models_app.services import jobs as job_services
 
@@ -27,8 +28,22 @@ class JobCreateSerializer(serializers.Serializer):
         default=DEFAULT_PRESET,
         error_messages={"invalid_choice": f"unknown preset {{input!r}}; choose one of {', '.join(PRESET_NAMES)}"},
     )
+    features = serializers.ChoiceField(
+        choices=FEATURE_SET_NAMES,
+        default=DEFAULT_FEATURE_SET,
+        error_messages={
+            "invalid_choice": f"unknown feature set {{input!r}}; choose one of {', '.join(FEATURE_SET_NAMES)}"
+        },
+    )
+    device = serializers.CharField(default=DEFAULT_DEVICE, max_length=10)
     folds = serializers.IntegerField(default=DEFAULT_FOLDS, min_value=MIN_FOLDS, max_value=MAX_FOLDS)
     seed = serializers.IntegerField(default=0, min_value=0, max_value=column_max(TrainingJob, "seed"))
+
+    def validate_device(self, value: str) -> str:
+        try:
+            return check_device(value.strip())
+        except ValueError as exc:
+            raise serializers.ValidationError(str(exc)) from None
 
 
 class JobUnitSerializer(serializers.ModelSerializer):
@@ -64,6 +79,8 @@ class JobSerializer(serializers.ModelSerializer):
             "corpus",
             "methods",
             "preset",
+            "features",
+            "device",
             "folds",
             "seed",
             "status",
@@ -119,6 +136,8 @@ class JobViewSet(mixins.CreateModelMixin, mixins.ListModelMixin, mixins.Retrieve
             preset=data["preset"],
             folds=data["folds"],
             seed=data["seed"],
+            features=data["features"],
+            device=data["device"],
             created_by=request.user,
         )
         return Response(JobSerializer(job).data, status=status.HTTP_201_CREATED)

@@ -24,6 +24,12 @@ class TrainingJob(models.Model):
     corpus = models.ForeignKey(Corpus, on_delete=models.PROTECT, related_name="training_jobs")
     methods = models.JSONField(help_text="Method names, in the order they run.")
     preset = models.CharField(max_length=20)
+    features = models.CharField(
+        max_length=20, default="pyaudioanalysis34", help_text="The acoustic feature set the job's methods read."
+    )
+    device = models.CharField(
+        max_length=10, default="auto", help_text="Where the networks train: auto, cpu, cuda or cuda:N."
+    )
     config = models.JSONField(help_text="The whole experiment configuration the job ran with.")
     n_folds = models.PositiveSmallIntegerField(default=5)
     seed = models.IntegerField(default=0)

@@ -13,7 +13,7 @@ import logging
 import subprocess
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -28,9 +28,10 @@ from annotation.selectors.corpora import experiment_utterances
 from emolab.celery import BrokerUnreachable, send_task_now
 from models_app.models import FoldResult, JobUnit, ModelArtifact, TrainingJob, UtterancePrediction
 from models_app.selectors.jobs import training_job_dataset, training_job_table1
-from models_app.ser.config import DEFAULT_PRESET, ExperimentConfig
+from models_app.ser.config import DEFAULT_DEVICE, DEFAULT_PRESET, ExperimentConfig, check_device
 from models_app.ser.config import preset as preset_config
 from models_app.ser.cv import DEFAULT_FOLDS, MAX_FOLDS, MIN_FOLDS
+from models_app.ser.features.config import DEFAULT_FEATURE_SET, FEATURE_SET_NAMES
 from models_app.ser.folds import fit_final, make_folds, run_fold
 from models_app.ser.progress import ProgressEvent
 from models_app.ser.registry import METHOD_NAMES, METHODS, unknown_methods
@@ -95,6 +96,8 @@ def training_job_start(
     folds: int = DEFAULT_FOLDS,
     seed: int = 0,
     created_by=None,
+    features: str = DEFAULT_FEATURE_SET,
+    device: str = DEFAULT_DEVICE,
 ) -> TrainingJob:
     methods = list(dict.fromkeys(methods))  # drop repeats, keep the order
     unknown = unknown_methods(methods)
@@ -106,6 +109,13 @@ def training_job_start(
         config = preset_config(preset)
     except ValueError:
         raise JobError(f"unknown preset {preset!r}") from None
+    if features not in FEATURE_SET_NAMES:
+        raise JobError(f"unknown feature set {features!r}; choose one of {', '.join(FEATURE_SET_NAMES)}")
+    try:
+        check_device(device)
+    except ValueError as exc:
+        raise JobError(str(exc)) from None
+    config = replace(config, features=features, device=device)
     if not MIN_FOLDS <= folds <= MAX_FOLDS:
         raise JobError(f"folds must be between {MIN_FOLDS} and {MAX_FOLDS}")
     n_groups = experiment_utterances(corpus=corpus).values("session").distinct().count()
@@ -119,6 +129,8 @@ def training_job_start(
             corpus=corpus,
             methods=methods,
             preset=preset,
+            features=features,
+            device=device,
             config=config.to_dict(),
             n_folds=folds,
             seed=seed,
@@ -218,13 +230,13 @@ def _mark_sent(unit_id: int, now: datetime | None = None) -> None:
     )
 
 
-def _send_after_commit_or_fail_job(job_id: int, task_name: str, *args) -> None:
+def _send_after_commit_or_fail_job(job_id: int, task_name: str, *args, queue: str | None = None) -> None:
     """Send once the transaction commits; an unreachable broker fails the job with the reason and
     raises :class:`TaskQueueUnavailable` (the caller answers 503)."""
 
     def send() -> None:
         try:
-            send_task_now(task_name, *args)
+            send_task_now(task_name, *args, queue=queue)
         except BrokerUnreachable as exc:
             logger.warning("job %s: %s (%s)", job_id, QUEUE_UNREACHABLE, exc)
             training_job_fail(job_id=job_id, error=f"{QUEUE_UNREACHABLE}: {exc}. Resume the job once it is back.")
@@ -236,13 +248,13 @@ def _send_after_commit_or_fail_job(job_id: int, task_name: str, *args) -> None:
     transaction.on_commit(send)
 
 
-def _send_after_commit_or_leave_to_watchdog(job_id: int, task_name: str, *args) -> None:
+def _send_after_commit_or_leave_to_watchdog(job_id: int, task_name: str, *args, queue: str | None = None) -> None:
     """Send once the transaction commits, from a worker or the watchdog: a unit whose message could
     not be sent stays queued and marked sent, and the watchdog sends it again after its limit."""
 
     def send() -> None:
         try:
-            send_task_now(task_name, *args)
+            send_task_now(task_name, *args, queue=queue)
         except BrokerUnreachable as exc:
             logger.warning("job %s: could not send %s%s, the watchdog will retry: %s", job_id, task_name, args, exc)
 
@@ -253,14 +265,15 @@ def _send_pending_units(job_id: int, send=_send_after_commit_or_leave_to_watchdo
     """Send every fold unit not sent yet, exactly once however many steps call this at once."""
     with transaction.atomic():
         pending = list(
-            JobUnit.objects.select_for_update()
+            JobUnit.objects.select_for_update(of=("self",))
+            .select_related("job")
             .filter(job_id=job_id, kind=JobUnit.Kind.FOLD, enqueued=False)
             .exclude(status=JobUnit.Status.SUCCEEDED)
         )
         now = timezone.now()
         for fold_unit in pending:
             _mark_sent(fold_unit.pk, now)
-            send(job_id, RUN_FOLD_TASK, fold_unit.pk)
+            send(job_id, RUN_FOLD_TASK, fold_unit.pk, queue=_queue_of(fold_unit))
     _maybe_finalize(job_id, send=send)
 
 
@@ -347,7 +360,7 @@ def _recover_silent_unit(unit_id: int, since: datetime, now: datetime, report: W
             ),
         )
         _mark_sent(unit.pk, now)
-        _send_after_commit_or_leave_to_watchdog(unit.job_id, *_task_of(unit))
+        _send_after_commit_or_leave_to_watchdog(unit.job_id, *_task_of(unit), queue=_queue_of(unit))
         report.requeued.append(unit.pk)
 
 
@@ -363,7 +376,7 @@ def _resend_untaken_unit(unit_id: int, since: datetime, now: datetime, report: W
         ):
             return
         _mark_sent(unit.pk, now)
-        _send_after_commit_or_leave_to_watchdog(unit.job_id, *_task_of(unit))
+        _send_after_commit_or_leave_to_watchdog(unit.job_id, *_task_of(unit), queue=_queue_of(unit))
         report.resent.append(unit.pk)
 
 
@@ -446,7 +459,10 @@ def training_job_prepare(*, job_id: int) -> None:
     job = TrainingJob.objects.select_related("corpus").get(pk=job_id)
     if claimed is not None:
         feature_set = feature_set_ensure(
-            corpus=job.corpus, preset=job.config["feature_preset"], progress=_progress_writer(claimed)
+            corpus=job.corpus,
+            preset=job.config["feature_preset"],
+            features=job.features,
+            progress=_progress_writer(claimed),
         )
         TrainingJob.objects.filter(pk=job_id).update(feature_set=feature_set)
         _finish_unit(claimed)
@@ -499,6 +515,27 @@ def _store_fold_result(job: TrainingJob, unit: JobUnit, result) -> None:
         UtterancePrediction.objects.bulk_create(predictions, batch_size=500)
 
 
+# The methods that train on the job's device; the forests and the dummy always use the CPU.
+GPU_METHODS = ("onelabel", "ctc")
+
+
+def _queue_for(job: TrainingJob, methods) -> str | None:
+    """The GPU queue for a unit that trains a network of a job not pinned to the CPU, when the
+    deployment has one (settings.EMOLAB_GPU_QUEUE); None (the default queue) otherwise."""
+    if settings.EMOLAB_GPU_QUEUE and job.device != "cpu" and any(m in GPU_METHODS for m in methods):
+        return settings.EMOLAB_GPU_QUEUE
+    return None
+
+
+def _queue_of(unit: JobUnit) -> str | None:
+    """The queue a unit's task goes to (the prepare step always runs on the default one)."""
+    if unit.kind == JobUnit.Kind.FOLD:
+        return _queue_for(unit.job, [unit.method])
+    if unit.kind == JobUnit.Kind.FINALIZE:
+        return _queue_for(unit.job, unit.job.methods)
+    return None
+
+
 def _maybe_finalize(job_id: int, send=_send_after_commit_or_leave_to_watchdog) -> None:
     """Enqueue the finalize step exactly once, when every fold unit has succeeded."""
     with transaction.atomic():
@@ -512,8 +549,8 @@ def _maybe_finalize(job_id: int, send=_send_after_commit_or_leave_to_watchdog) -
             job_id=job_id, kind=JobUnit.Kind.FINALIZE, enqueued=False, status=JobUnit.Status.QUEUED
         ).update(enqueued=True, sent_at=timezone.now(), send_count=F("send_count") + 1)
         if claimed:
-            finalize_unit = JobUnit.objects.get(job_id=job_id, kind=JobUnit.Kind.FINALIZE)
-            send(job_id, FINALIZE_TASK, finalize_unit.pk)
+            finalize_unit = JobUnit.objects.select_related("job").get(job_id=job_id, kind=JobUnit.Kind.FINALIZE)
+            send(job_id, FINALIZE_TASK, finalize_unit.pk, queue=_queue_of(finalize_unit))
 
 
 def training_job_finalize(*, unit_id: int) -> None:

@@ -31,6 +31,8 @@ def job_start(request):
                 preset=data["preset"],
                 folds=data["folds"],
                 seed=data["seed"],
+                features=data["features"],
+                device=data["device"],
                 created_by=request.user,
             )
         except job_services.TaskQueueUnavailable as exc:

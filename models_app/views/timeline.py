@@ -40,7 +40,11 @@ class TimelineForm(forms.Form):
         super().__init__(*args, **kwargs)
         choices = [("", "Latest job with a CTC model")]
         choices += [
-            (job.pk, f"Job {job.pk}: {job.corpus.name}, preset {job.preset}, {job.created_at:%Y-%m-%d %H:%M}")
+            (
+                job.pk,
+                f"Job {job.pk}: {job.corpus.name}, preset {job.preset}, features {job.features}, "
+                f"{job.created_at:%Y-%m-%d %H:%M}",
+            )
             for job in jobs
         ]
         self.fields["job"].choices = choices
