@@ -39,7 +39,7 @@ class UploadField(serializers.FileField):
 
 
 class PredictRequestSerializer(serializers.Serializer):
-    audio = UploadField(help_text="The recording: wav, flac or ogg; any sample rate; mono or stereo.")
+    audio = UploadField(help_text="The recording: wav, flac or ogg; 8-192 kHz; up to 8 channels.")
     job = serializers.IntegerField(
         required=False,
         min_value=1,
