@@ -4,6 +4,7 @@ and call services."""
 import os
 
 from celery import Celery
+from celery.signals import worker_init
 from django.db import transaction
 from kombu.exceptions import OperationalError
 
@@ -31,6 +32,15 @@ def send_task_now(task_name: str, *args, queue: str | None = None) -> None:
             app.send_task(task_name, args=args, connection=connection, **options)
     except (OperationalError, OSError) as exc:
         raise BrokerUnreachable(f"{type(exc).__name__}: {exc}") from exc
+
+
+@worker_init.connect
+def load_the_model_code_before_the_pool_forks(**kwargs) -> None:
+    """Import torch and the estimators once in a worker's main process, before its pool forks, so
+    the children inherit them: otherwise each child's first timeline pays the import (4-8 s on a
+    busy machine), longer than EMOLAB_PREDICT_WAIT_S by itself. Only workers send this signal;
+    web processes never import torch (tests/test_import_boundaries.py)."""
+    import models_app.ser.persistence  # noqa: F401
 
 
 def enqueue_after_commit(task_name: str, *args, queue: str | None = None) -> None:

@@ -256,6 +256,11 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # Two "status" choice sets (training jobs, timeline predictions): each its own enum name.
+    "ENUM_NAME_OVERRIDES": {
+        "JobStatusEnum": "models_app.models.jobs.TrainingJob.Status",  # jobs and their units
+        "PredictionStatusEnum": "models_app.models.predictions.Prediction.Status",
+    },
 }
 
 # Celery. The filesystem transport needs no server: producers and the worker exchange

@@ -4,10 +4,6 @@ failures recorded through the services. Safe to repeat (``acks_late``): see pred
 from celery import shared_task
 from celery.exceptions import SoftTimeLimitExceeded
 
-# Torch and the estimators, imported when the worker loads its tasks, before its pool forks: the
-# children inherit them instead of each paying the import (4-8 s measured on a busy machine) on its
-# first timeline, longer than EMOLAB_PREDICT_WAIT_S by itself. Web processes never import tasks.
-import models_app.ser.persistence  # noqa: F401
 from models_app.models import Prediction
 from models_app.services import predictions as prediction_services
 
