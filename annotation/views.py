@@ -19,6 +19,7 @@ from annotation.selectors.campaigns import (
     labelling_rows,
 )
 from annotation.selectors.corpora import corpus_summaries
+from annotation.selectors.exports import campaign_answer_counts
 from annotation.services.campaigns import CampaignSetupError, campaign_create, campaign_set_open
 from emolab.authentication import login_or_token_required
 from emolab.roles import is_assessor, is_researcher, researcher_required
@@ -78,9 +79,13 @@ def campaign_detail(request, campaign_id: int):
     campaign = get_object_or_404(Campaign.objects.select_related("corpus", "created_by"), pk=campaign_id)
     overview = campaign_overview(campaign=campaign, now=timezone.now())
     named = sorted(user.username for user in campaign.assessors.all())
-    return render(
-        request, "annotation/campaign_detail.html", {"overview": overview, "campaign": campaign, "named": named}
-    )
+    context = {
+        "overview": overview,
+        "campaign": campaign,
+        "named": named,
+        "answers": campaign_answer_counts(campaign=campaign),
+    }
+    return render(request, "annotation/campaign_detail.html", context)
 
 
 @require_POST
