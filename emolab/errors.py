@@ -18,6 +18,7 @@ from rest_framework.views import exception_handler
 from annotation.selectors.corpora import UnknownCorpus
 from annotation.services.campaigns import CampaignSetupError
 from annotation.services.judgments import AnswerConflict, CampaignClosed, InvalidAnswer, ItemNotAssigned, NoAccess
+from models_app.selectors.model_files import ModelFileMissing
 from models_app.selectors.reports import ReportInputError, ReportSourceNotFound
 from models_app.selectors.timeline import NoCTCModel, UnknownJob
 from models_app.services.jobs import JobConflict, JobError
@@ -45,6 +46,7 @@ STATUS_OF_DOMAIN_ERROR: tuple[tuple[type[Exception], int], ...] = (
     (CampaignSetupError, status.HTTP_400_BAD_REQUEST),
     # An installation problem, not the user's: the message says which file.
     (ModelUnusable, status.HTTP_500_INTERNAL_SERVER_ERROR),
+    (ModelFileMissing, status.HTTP_500_INTERNAL_SERVER_ERROR),
 )
 DOMAIN_ERRORS: tuple[type[Exception], ...] = tuple(error for error, _ in STATUS_OF_DOMAIN_ERROR)
 

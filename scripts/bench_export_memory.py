@@ -37,6 +37,9 @@ def main() -> int:
     import django
 
     django.setup()
+    from django.conf import settings
+
+    settings.ALLOWED_HOSTS = ["testserver"]  # Django's test client, in this process only
     from django.core.management import call_command
     from django.test import Client
 
