@@ -3,6 +3,7 @@
 from django.urls import path, re_path
 
 from annotation.api.exports import CampaignJudgmentsExportView, CorpusVotesExportView
+from annotation.api.imports import CorpusImportCancelView, CorpusImportDetailView, CorpusImportListCreateView
 from annotation.api.views import AnswerView, CampaignListCreateView, NextItemView
 
 EXPORT_FORMAT = r"(?P<file_format>csv|jsonl)"
@@ -16,6 +17,9 @@ urlpatterns = [
         CampaignJudgmentsExportView.as_view(),
         name="api-campaign-judgments",
     ),
+    path("corpora/imports/", CorpusImportListCreateView.as_view(), name="api-corpus-imports"),
+    path("corpora/imports/<int:import_id>/", CorpusImportDetailView.as_view(), name="api-corpus-import"),
+    path("corpora/imports/<int:import_id>/cancel/", CorpusImportCancelView.as_view(), name="api-corpus-import-cancel"),
     re_path(
         rf"^corpora/(?P<corpus_id>[0-9]+)/votes\.{EXPORT_FORMAT}$",
         CorpusVotesExportView.as_view(),
