@@ -17,7 +17,9 @@ from rest_framework.views import exception_handler
 
 from annotation.selectors.corpora import UnknownCorpus
 from annotation.services.campaigns import CampaignSetupError
+from annotation.services.corpus_imports import ImportConflict, ImportRequestError
 from annotation.services.judgments import AnswerConflict, CampaignClosed, InvalidAnswer, ItemNotAssigned, NoAccess
+from models_app.selectors.model_files import ModelFileMissing
 from models_app.selectors.predictions import UnknownPrediction
 from models_app.selectors.reports import ReportInputError, ReportSourceNotFound
 from models_app.selectors.timeline import NoCTCModel, UnknownJob
@@ -37,6 +39,7 @@ STATUS_OF_DOMAIN_ERROR: tuple[tuple[type[Exception], int], ...] = (
     # The request is well formed but the state of things does not allow it (yet).
     (NoCTCModel, status.HTTP_409_CONFLICT),
     (JobConflict, status.HTTP_409_CONFLICT),
+    (ImportConflict, status.HTTP_409_CONFLICT),
     (ItemNotAssigned, status.HTTP_409_CONFLICT),
     (AnswerConflict, status.HTTP_409_CONFLICT),
     (CampaignClosed, status.HTTP_409_CONFLICT),
@@ -50,8 +53,10 @@ STATUS_OF_DOMAIN_ERROR: tuple[tuple[type[Exception], int], ...] = (
     (ReportInputError, status.HTTP_400_BAD_REQUEST),
     (InvalidAnswer, status.HTTP_400_BAD_REQUEST),
     (CampaignSetupError, status.HTTP_400_BAD_REQUEST),
+    (ImportRequestError, status.HTTP_400_BAD_REQUEST),
     # An installation problem, not the user's: the message says which file.
     (ModelUnusable, status.HTTP_500_INTERNAL_SERVER_ERROR),
+    (ModelFileMissing, status.HTTP_500_INTERNAL_SERVER_ERROR),
     # A service the site depends on is away: nothing was done, try again later.
     (PredictionQueueUnavailable, status.HTTP_503_SERVICE_UNAVAILABLE),
 )

@@ -226,6 +226,18 @@ EMOLAB_PREDICT_KEEP_HOURS = float(os.environ.get("EMOLAB_PREDICT_KEEP_HOURS") or
 # minute later. An hour of 48 kHz stereo (the sample limit) decodes and runs in about a minute
 # on a quiet core: ten times that is a stuck task, not a slow one.
 EMOLAB_PREDICT_TIME_LIMIT_S = int(os.environ.get("EMOLAB_PREDICT_TIME_LIMIT_S") or 600)
+# Corpus imports from the browser (docs/corpora.md). Server folders may be imported only from under
+# these roots (os.pathsep-separated; none by default: uploads only). An uploaded archive may hold
+# at most this many files and bytes once unpacked: IEMOCAP_full_release, the largest corpus we
+# know, is about 12 GB in some 60,000 files; the defaults leave room above it and stop an
+# archive bomb long before the disk fills.
+EMOLAB_IMPORT_ROOTS = [
+    Path(root).resolve() for root in (os.environ.get("EMOLAB_IMPORT_ROOTS") or "").split(os.pathsep) if root.strip()
+]
+EMOLAB_IMPORT_MAX_BYTES = int(os.environ.get("EMOLAB_IMPORT_MAX_BYTES") or 20_000_000_000)
+EMOLAB_IMPORT_MAX_FILES = int(os.environ.get("EMOLAB_IMPORT_MAX_FILES") or 200_000)
+# The upload itself (compressed); unpacked, the limits above apply.
+EMOLAB_IMPORT_MAX_UPLOAD_BYTES = int(os.environ.get("EMOLAB_IMPORT_MAX_UPLOAD_BYTES") or 15_000_000_000)
 
 REST_FRAMEWORK = {
     # Token first: its WWW-Authenticate header makes DRF answer 401 (not 403) to anonymous calls.

@@ -141,6 +141,28 @@ def ctc_model_load(*, artifact: ModelArtifact) -> LoadedModel:
     return loaded
 
 
+def ctc_model_from_file(path: Path | str) -> tuple[LoadedModel, dict]:
+    """A downloaded model file (models_app/ser/model_file.py) as a LoadedModel, with its card.
+    Raises ModelUnusable (the message says why, naming both code versions when they do not fit)."""
+    from models_app.ser.model_file import ModelFileError, load_model_file
+
+    path = Path(path)
+    if not path.is_file():
+        raise ModelUnusable(f"{path}: no such model file")
+    with tempfile.TemporaryDirectory(prefix="emolab-model-") as scratch:
+        try:
+            loaded = load_model_file(path, scratch=Path(scratch))
+        except ModelFileError as exc:
+            raise ModelUnusable(str(exc)) from None
+    card = loaded.card
+    if card["method"] != CTC_METHOD:
+        raise ModelUnusable(f"{path} holds a {card['method']} model; the timeline needs a CTC model.")
+    feature_config = FeatureConfig.from_dict(card["feature_config"]) if card.get("feature_config") else None
+    if feature_config is None:
+        feature_config = feature_config_for_preset((card.get("config") or {}).get("feature_preset") or "paper")
+    return LoadedModel(loaded.estimator, feature_config, tuple(str(name) for name in card["classes"])), card
+
+
 def ctc_model_cache_clear() -> None:
     with _cache_lock:
         _cache.clear()
@@ -152,8 +174,8 @@ def ctc_model_cache_clear() -> None:
 @dataclass(frozen=True)
 class RecordingTimeline:
     timeline: Timeline
-    job_id: int
-    artifact_id: int
+    job_id: int | None
+    artifact_id: int | None  # None: a model from a file (manage.py predict --model)
     file_name: str
     format: str
     sample_rate: int  # of the file, Hz
@@ -167,6 +189,7 @@ def recording_timeline(
     path: Path | None = None,
     job_id: int | None = None,
     progress: ProgressCallback | None = None,
+    model_file: Path | None = None,
 ) -> RecordingTimeline:
     """The emotion timeline of one recording, from an uploaded file (``upload``: a Django
     UploadedFile) or a file on disk (``path``, the command line).
@@ -178,17 +201,22 @@ def recording_timeline(
     """
     if (upload is None) == (path is None):
         raise ValueError("give exactly one of upload and path")
-    artifact = ctc_artifact_for(job_id=job_id)
-    model = ctc_model_load(artifact=artifact)
+    if model_file is not None:  # a downloaded model: no database row behind it
+        model, card = ctc_model_from_file(model_file)
+        source = (card.get("training", {}).get("job"), None)
+    else:
+        artifact = ctc_artifact_for(job_id=job_id)
+        model = ctc_model_load(artifact=artifact)
+        source = (artifact.job_id, artifact.pk)
     if upload is not None:
         recording_check_size(n_bytes=upload.size)
         with _upload_on_disk(upload) as on_disk:
-            return _timeline_of_file(on_disk, upload.name or "recording", artifact, model, progress)
+            return _timeline_of_file(on_disk, upload.name or "recording", source, model, progress)
     path = Path(path)
     if not path.is_file():
         raise InvalidRecording(f"{path}: no such file")
     recording_check_size(n_bytes=path.stat().st_size)
-    return _timeline_of_file(path, path.name, artifact, model, progress)
+    return _timeline_of_file(path, path.name, source, model, progress)
 
 
 def stored_recording_timeline(
@@ -200,7 +228,7 @@ def stored_recording_timeline(
     model = ctc_model_load(artifact=artifact)
     if not path.is_file():
         raise InvalidRecording(f"{name}: the stored upload is gone")
-    return _timeline_of_file(path, name, artifact, model, progress)
+    return _timeline_of_file(path, name, (artifact.job_id, artifact.pk), model, progress)
 
 
 class _upload_on_disk:
@@ -229,7 +257,8 @@ class _upload_on_disk:
             shutil.rmtree(self.folder, ignore_errors=True)
 
 
-def _timeline_of_file(path: Path, name: str, artifact, model: LoadedModel, progress) -> RecordingTimeline:
+def _timeline_of_file(path: Path, name: str, source, model: LoadedModel, progress) -> RecordingTimeline:
+    """``source``: (job id, artifact id) of the model; the artifact id is None for a model file."""
     info = recording_check_header(path, name)
     feature_config = model.feature_config
     if info.duration_s < feature_config.window_s:
@@ -250,8 +279,8 @@ def _timeline_of_file(path: Path, name: str, artifact, model: LoadedModel, progr
         raise InvalidRecording(f"{name}: {_sentence(str(exc))}") from None
     return RecordingTimeline(
         timeline=timeline,
-        job_id=artifact.job_id,
-        artifact_id=artifact.pk,
+        job_id=source[0],
+        artifact_id=source[1],
         file_name=name,
         format=info.format,
         sample_rate=info.sample_rate,

@@ -64,6 +64,7 @@ def job_detail(request, pk: int):
         "units": job.units.all(),
         "table1": _table1(job) if job.status == job.Status.SUCCEEDED else [],
         "can_manage": is_admin(request.user),
+        "artifacts": list(job.artifacts.all()) if job.status == job.Status.SUCCEEDED else [],
     }
     return render(request, "models_app/jobs/detail.html", context)
 
