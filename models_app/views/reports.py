@@ -21,7 +21,9 @@ from models_app.selectors.reports import (
     report_sources,
     utterance_explorer,
 )
-from models_app.ser.analysis import csv_tables, plots
+from models_app.ser.analysis import csv_tables, formats, plots
+from models_app.ser.analysis.inputs import row_label
+from models_app.ser.analysis.reading import ALPHA, table1_reading
 
 # The page's sections: title, the CSV tables and the figures each one shows, in the paper's order.
 SECTIONS = [
@@ -72,12 +74,27 @@ def _parsed(csv_text: str) -> dict:
     return {"header": rows[0] if rows else [], "rows": rows[1:]}
 
 
-def _percent(value) -> str:
-    return "" if value is None else f"{100 * value:.1f}%"
+_percent = formats.percent
+_interval = formats.interval
 
 
-def _interval(ci) -> str:
-    return "" if not ci else f"{100 * ci[0]:.1f}–{100 * ci[1]:.1f}%"
+def _mcnemar_rows(report: dict) -> list[dict]:
+    """Every McNemar pair as the page shows it: raw and Holm-corrected p-values side by side."""
+    return [
+        {
+            "a": row_label(pair["row_a"]),
+            "b": row_label(pair["row_b"]),
+            "n": formats.count(pair["n"]),
+            "accuracy_a": _percent(pair["accuracy_a"]),
+            "accuracy_b": _percent(pair["accuracy_b"]),
+            "discordant": f"{pair['b']} / {pair['c']}",
+            "test": "exact binomial" if pair["test"] == "exact" else "chi-square",
+            "p_value": formats.p_value(pair["p_value"]),
+            "p_value_holm": formats.p_value(pair.get("p_value_holm")),
+            "significant": pair.get("p_value_holm") is not None and pair["p_value_holm"] <= ALPHA,
+        }
+        for pair in report["mcnemar"]["pairs"]
+    ]
 
 
 def _table1_rows(report: dict) -> list[dict]:
@@ -143,6 +160,8 @@ def report_comparison(request):
         "query": _query(job, campaign, seed),
         "sections": sections,
         "table1_rows": _table1_rows(report),
+        "table1_reading": table1_reading(report),
+        "mcnemar_rows": _mcnemar_rows(report),
         "human": report["human"],
         "candidates": explorer_candidates(job=job, campaign=campaign),
     }

@@ -196,3 +196,15 @@ def test_svg_downloads_reuse_the_figures_drawn_for_the_page(client, researcher, 
 
     monkeypatch.setattr(plots, "comparison_figures", must_not_draw)
     assert client.get(f"/reports/comparison/svg/confusion/?{_query(data)}").status_code == 200
+
+
+def test_the_page_shows_raw_and_holm_p_values_and_reads_table1_in_a_line(client, researcher, data):
+    client.force_login(researcher)
+    page = client.get(f"/reports/comparison/?{_query(data)}").content.decode()
+    report = comparison_report(job=data["job"], campaign=data["campaign"])
+    assert "p (raw)" in page and "p (Holm-corrected)" in page
+    for pair in report["mcnemar"]["pairs"]:
+        assert pair["p_value_holm"] >= pair["p_value"]
+        assert f"<td>{pair['p_value']:.3f}</td>" in page or f"<td>{pair['p_value']:.1e}</td>" in page
+    assert 'id="table1-reading"' in page
+    assert "after Holm&#x27;s correction" in page or "after Holm's correction" in page
