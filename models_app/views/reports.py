@@ -26,6 +26,8 @@ from models_app.ser.analysis.inputs import row_label
 from models_app.ser.analysis.reading import ALPHA, table1_reading
 
 # The page's sections: title, the CSV tables and the figures each one shows, in the paper's order.
+# A figure name ending in "_*" stands for one figure per row (human first, beside the best method),
+# laid out in a grid of at most two per row.
 SECTIONS = [
     (
         "overview",
@@ -34,8 +36,8 @@ SECTIONS = [
         ["class_distribution", "consensus", "expert_agreement"],
     ),
     ("table1", "Table 1: accuracy with 95% bootstrap intervals", ["table1", "mcnemar"], ["table1"]),
-    ("confusion", "Confusion matrices (figures 6a, 7a)", ["confusion"], ["confusion"]),
-    ("disagreement", "Error against expert disagreement (figure 6b)", ["disagreement"], ["disagreement"]),
+    ("confusion", "Confusion matrices (figures 6a, 7a)", ["confusion"], ["confusion_*"]),
+    ("disagreement", "Error against expert disagreement (figure 6b)", ["disagreement"], ["disagreement_*"]),
     ("residual", "Residual agreement (Table 2)", ["considered_ratio", "residual_agreement"], ["residual_agreement"]),
     ("human", "Humans", ["assessors", "answer_index", "human_agreement"], ["answer_index"]),
 ]
@@ -70,8 +72,28 @@ def _query(job, campaign, seed) -> str:
 
 
 def _parsed(csv_text: str) -> dict:
+    """A CSV download as its preview: readable headings, numbers in the page's formats."""
     rows = list(csv.reader(io.StringIO(csv_text)))
-    return {"header": rows[0] if rows else [], "rows": rows[1:]}
+    columns = rows[0] if rows else []
+    return {
+        "header": [formats.column_title(column) for column in columns],
+        "rows": [
+            [formats.preview_cell(column, cell) for column, cell in zip(columns, row, strict=False)] for row in rows[1:]
+        ],
+    }
+
+
+def _section_figures(names: list[str], figures: dict[str, str], report: dict) -> list[dict]:
+    shown = []
+    for name in names:
+        if name.endswith("_*"):
+            prefix = name.removesuffix("*")
+            for row in plots.matrix_order(report) if report["table1"] else []:
+                if f"{prefix}{row}.svg" in figures:
+                    shown.append({"name": f"{prefix}{row}", "svg": figures[f"{prefix}{row}.svg"], "grid": True})
+        elif f"{name}.svg" in figures:
+            shown.append({"name": name, "svg": figures[f"{name}.svg"], "grid": False})
+    return shown
 
 
 _percent = formats.percent
@@ -148,9 +170,7 @@ def report_comparison(request):
                 "key": key,
                 "title": title,
                 "tables": [{"name": name, **_parsed(tables[f"{name}.csv"])} for name in table_names],
-                "figures": [
-                    {"name": name, "svg": figures[f"{name}.svg"]} for name in figure_names if f"{name}.svg" in figures
-                ],
+                "figures": _section_figures(figure_names, figures, report),
             }
         )
     context = {

@@ -5,7 +5,7 @@ import xml.etree.ElementTree as ElementTree
 import numpy as np
 import pytest
 
-from models_app.ser.analysis import DecodedSpan, build_comparison
+from models_app.ser.analysis import DecodedSpan, build_comparison, plots
 from models_app.ser.analysis.plots import (
     comparison_figures,
     confusion_heatmaps_svg,
@@ -36,6 +36,8 @@ def test_every_report_figure_is_well_formed_svg(report):
         "table1.svg",
         "confusion.svg",
         "disagreement.svg",
+        *(f"confusion_{row}.svg" for row in ("human", "ctc", "onelabel", "dummy")),
+        *(f"disagreement_{row}.svg" for row in ("human", "ctc", "onelabel", "dummy")),
         "residual_agreement.svg",
         "answer_index.svg",
     }
@@ -63,8 +65,8 @@ def test_an_interval_that_misses_its_estimate_still_draws(report):
 def test_confusion_heatmaps_share_one_class_order_and_show_counts(report):
     texts = _texts(confusion_heatmaps_svg(report, rows=["ctc", "human"]))
     assert "CTC (beam search)" in texts and "Human" in texts
-    # Human anger row: 4 of 6 answers right -> "67%" with "(4)".
-    assert "67%" in texts and "(4)" in texts
+    # Human anger row: 4 of 6 answers right -> "66.7%" with "(4)".
+    assert "66.7%" in texts and "(4)" in texts
     with pytest.raises(ValueError, match="no row to plot"):
         confusion_heatmaps_svg(report, rows=["framewise"])
 
@@ -105,3 +107,48 @@ def test_frame_probabilities_refuse_arrays_of_the_wrong_shape():
         frame_probabilities_svg(
             classes=CLASSES, frame_step_s=0.1, ctc=np.ones((5, 4)) / 4, decoded=[DecodedSpan("joy", 0, 2)]
         )
+
+
+def _overlaps(a, b) -> bool:
+    return a.x0 < b.x1 and b.x0 < a.x1 and a.y0 < b.y1 and b.y0 < a.y1
+
+
+@pytest.mark.parametrize("draw", ["table1_figure", "residual_figure"])
+def test_no_legend_covers_a_bar(report, draw):
+    # Issue 16: the residual chart's legend covered the anger bars. Every bar's box against the legend's.
+    figure = getattr(plots, draw)(report)
+    figure.draw_without_rendering()
+    (axes,) = figure.axes
+    legend = axes.get_legend().get_window_extent()
+    bars = [patch.get_window_extent() for patch in axes.patches]
+    assert len(bars) >= 4
+    assert not any(_overlaps(legend, bar) for bar in bars)
+
+
+def test_a_crowded_residual_chart_keeps_its_legend_off_the_bars(report):
+    # High ratios for every row and class: bars reach the top where a legend inside would sit.
+    crowded = {**report, "residual": {**report["residual"], "rows": {}}}
+    for name, row in report["residual"]["rows"].items():
+        crowded["residual"]["rows"][name] = {**row, "per_class": [{**cell, "ratio": 0.95} for cell in row["per_class"]]}
+    figure = plots.residual_figure(crowded)
+    figure.draw_without_rendering()
+    legend = figure.axes[0].get_legend().get_window_extent()
+    assert not any(_overlaps(legend, p.get_window_extent()) for p in figure.axes[0].patches)
+
+
+def test_each_confusion_matrix_is_at_least_320_px_square_with_readable_cells(report):
+    svg = plots.confusion_matrix_svg(report, "ctc")
+    root = ElementTree.fromstring(svg)
+    # Width and height in points; a CSS pixel is 0.75 pt.
+    width, height = (float(root.get(side).removesuffix("pt")) / 0.75 for side in ("width", "height"))
+    assert width >= 320 and height >= 320
+    assert plots.CELL_FONT_SIZE >= 10
+    assert "Overall accuracy" not in _texts(svg) and "CTC (beam search) (overall accuracy" in _texts(svg)
+
+
+def test_the_human_matrix_sits_beside_the_best_method(report):
+    order = plots.matrix_order(report)
+    assert order[0] == "human"
+    best = max((n for n in report["table1"] if n != "human"), key=lambda n: report["table1"][n]["overall_accuracy"])
+    assert order[1] == best
+    assert sorted(order) == sorted(report["confusion"]["rows"])

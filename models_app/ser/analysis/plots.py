@@ -16,7 +16,8 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from ..svg import XML_DECLARATION, presentation_attributes
-from .inputs import DecodedSpan, row_label
+from . import formats
+from .inputs import HUMAN_ROW, DecodedSpan, row_label
 
 _SVG_SETTINGS = {"svg.fonttype": "none", "svg.hashsalt": "emolab", "font.size": 9}
 _BLANK_COLOUR = "#9e9e9e"
@@ -55,8 +56,27 @@ def _error_lengths(values: np.ndarray, intervals: Sequence) -> list[np.ndarray]:
     return [below, above]
 
 
-def _percent(value: float | None) -> str:
-    return "" if value is None else f"{100 * value:.0f}%"
+_percent = formats.percent
+
+# A confusion matrix is drawn this many inches square (72 SVG points each, 1.33 px per point:
+# about 480 px at full size, and at least 320 px in the page's two-column grid).
+MATRIX_SIDE_IN = 5.0
+# Cell text of a matrix: readable at the size above with up to 7 classes (two lines per cell).
+CELL_FONT_SIZE = 10
+
+
+def _legend_outside(axes, **kwargs):
+    """The legend to the right of the axes, outside them: it never covers a bar or a line.
+    Constrained layout makes room for it. Tagged ``legend`` in the SVG for the page's tests."""
+    legend = axes.legend(loc="upper left", bbox_to_anchor=(1.02, 1.0), fontsize=8, frameon=False, **kwargs)
+    legend.set_gid("legend")
+    return legend
+
+
+def _tag_data(artists) -> None:
+    """Tag the data's patches (bars) ``data`` in the SVG, so a test can check nothing covers them."""
+    for artist in artists:
+        artist.set_gid("data")
 
 
 def class_distribution_svg(report: dict) -> str:
@@ -87,11 +107,12 @@ def consensus_svg(report: dict) -> str:
     total = max(1, overview["n_utterances"])
     left = 0
     for (name, n), colour in zip(parts, ["#4c72b0", "#aec7e8", "#c44e52"], strict=True):
-        axes.barh([0], [n], left=left, color=colour, label=f"{name}: {n} ({100 * n / total:.0f}%)")
+        _tag_data(axes.barh([0], [n], left=left, color=colour, label=f"{name}: {n} ({_percent(n / total)})"))
         left += n
     axes.set_yticks([])
     axes.set_xlabel("utterances")
-    axes.legend(loc="upper center", bbox_to_anchor=(0.5, -0.5), ncol=3, fontsize=7, frameon=False)
+    legend = axes.legend(loc="upper center", bbox_to_anchor=(0.5, -0.5), ncol=3, fontsize=7, frameon=False)
+    legend.set_gid("legend")
     axes.set_title("Expert consensus")
     return _to_svg(figure)
 
@@ -107,17 +128,21 @@ def agreement_histogram_svg(report: dict) -> str:
     positions = np.arange(len(values))
     for i, (name, colour) in enumerate(zip(classes, _class_colours(len(classes)), strict=True)):
         shift = (i - (len(classes) - 1) / 2) * width
-        axes.bar(positions + shift, agreement["counts"][name], width, label=name, color=colour)
+        _tag_data(axes.bar(positions + shift, agreement["counts"][name], width, label=name, color=colour))
     axes.set_xticks(positions, [str(v) for v in values])
     axes.set_xlabel("expert raters agreeing with the label")
     axes.set_ylabel("utterances")
     axes.set_title("Expert agreement")
-    axes.legend(fontsize=7, frameon=False)
+    _legend_outside(axes)
     return _to_svg(figure)
 
 
 def table1_svg(report: dict) -> str:
     """Both accuracies per row with their 95% bootstrap intervals (Table 1 as a figure)."""
+    return _to_svg(table1_figure(report))
+
+
+def table1_figure(report: dict) -> Figure:
     table = report["table1"]
     names = list(table)
     figure = _figure(max(4.5, 1.0 + 0.9 * len(names)), 3.2)
@@ -127,16 +152,18 @@ def table1_svg(report: dict) -> str:
         values = np.array([np.nan if table[n][key] is None else table[n][key] for n in names], dtype=float)
         yerr = _error_lengths(values, [table[n][f"{key}_ci"] for n in names])
         label = key.replace("_", " ")
-        axes.bar(positions + offset, values, 0.4, yerr=yerr, capsize=2, color=colour, label=label)
+        _tag_data(axes.bar(positions + offset, values, 0.4, yerr=yerr, capsize=2, color=colour, label=label))
     axes.set_xticks(positions, [row_label(n) for n in names], rotation=30, ha="right")
     axes.set_ylim(0, 1)
     axes.set_ylabel("accuracy (95% bootstrap interval)")
-    axes.legend(fontsize=7, frameon=False)
+    _legend_outside(axes)
     axes.set_title("Table 1")
-    return _to_svg(figure)
+    return figure
 
 
-def _heatmap(axes, values, counts, *, row_labels, column_labels, cmap, title, vmax=1.0, rotate_columns=True):
+def _heatmap(
+    axes, values, counts, *, row_labels, column_labels, cmap, title, vmax=1.0, rotate_columns=True, fontsize=7
+):
     data = np.array([[np.nan if v is None else v for v in line] for line in values], dtype=float)
     # Empty cells (a class with no utterance at that level) are grey, not "0% error".
     colour_map = matplotlib.colormaps[cmap].with_extremes(bad="#eeeeee")
@@ -145,7 +172,8 @@ def _heatmap(axes, values, counts, *, row_labels, column_labels, cmap, title, vm
         if np.isnan(value):
             continue
         colour = "white" if value > 0.6 * vmax else "black"
-        axes.text(c, r, f"{100 * value:.0f}%\n({counts[r][c]})", ha="center", va="center", fontsize=7, color=colour)
+        text = f"{_percent(value)}\n({formats.count(counts[r][c])})"
+        axes.text(c, r, text, ha="center", va="center", fontsize=fontsize, color=colour)
     if rotate_columns:
         axes.set_xticks(range(len(column_labels)), column_labels, rotation=45, ha="right")
     else:
@@ -219,6 +247,10 @@ def disagreement_heatmap_svg(report: dict, rows: Sequence[str] | None = None) ->
 def residual_svg(report: dict) -> str:
     """Share of wrong answers equal to a dissenting expert's class, per class and row (Table 2),
     beside the chance level 1/(K-1)."""
+    return _to_svg(residual_figure(report))
+
+
+def residual_figure(report: dict) -> Figure:
     residual = report["residual"]
     names = list(residual["rows"])
     classes = residual["classes"]
@@ -228,14 +260,15 @@ def residual_svg(report: dict) -> str:
     positions = np.arange(len(classes))
     for i, name in enumerate(names):
         ratios = [np.nan if cell["ratio"] is None else cell["ratio"] for cell in residual["rows"][name]["per_class"]]
-        axes.bar(positions + (i - (len(names) - 1) / 2) * width, ratios, width, label=row_label(name))
+        shift = (i - (len(names) - 1) / 2) * width
+        _tag_data(axes.bar(positions + shift, ratios, width, label=row_label(name)))
     axes.axhline(residual["chance_level"], color="black", linestyle="--", linewidth=1, label="chance 1/(K-1)")
     axes.set_xticks(positions, classes)
     axes.set_ylim(0, 1)
     axes.set_ylabel("wrong answers equal to a dissenting vote")
-    axes.legend(fontsize=7, frameon=False)
+    _legend_outside(axes)
     axes.set_title("Residual agreement")
-    return _to_svg(figure)
+    return figure
 
 
 def answer_index_svg(report: dict) -> str:
@@ -252,7 +285,7 @@ def answer_index_svg(report: dict) -> str:
         pooled = report["table1"].get("human", {}).get("overall_accuracy")
         if pooled is not None:
             axes.axhline(pooled, color="grey", linestyle=":", linewidth=1, label="all answers")
-            axes.legend(fontsize=7, frameon=False)
+            _legend_outside(axes)
     else:
         axes.text(0.5, 0.5, "no scored answers", ha="center", va="center", transform=axes.transAxes)
     axes.set_ylim(0, 1)
@@ -326,15 +359,86 @@ def frame_probabilities_svg(
                 )
         axes.set_ylim(0, 1)
         axes.set_ylabel(f"{name}\nprobability")
-        axes.legend(fontsize=7, frameon=False, loc="upper right", ncol=min(5, n_classes + 1))
+        _legend_outside(axes)
     axes_list[-1].set_xlabel("time (s)")
     if title:
         figure.suptitle(title)
     return _to_svg(figure)
 
 
+def matrix_order(report: dict) -> list[str]:
+    """The rows of the confusion grid: the human row first, beside the best method (by overall
+    accuracy), then the other methods from best to worst."""
+    table = report["table1"]
+    methods = sorted(
+        (name for name in report["confusion"]["rows"] if name != HUMAN_ROW),
+        key=lambda name: -(table.get(name, {}).get("overall_accuracy") or 0.0),
+    )
+    return ([HUMAN_ROW] if HUMAN_ROW in report["confusion"]["rows"] else []) + methods
+
+
+def confusion_matrix_svg(report: dict, row: str) -> str:
+    """One row's confusion matrix, MATRIX_SIDE_IN square, its overall accuracy in the title."""
+    return _to_svg(confusion_matrix_figure(report, row))
+
+
+def confusion_matrix_figure(report: dict, row: str) -> Figure:
+    confusion = report["confusion"]
+    if row not in confusion["rows"]:
+        raise ValueError(f"no row to plot: the report has no confusion matrix for {row!r}")
+    classes = confusion["classes"]
+    matrix = confusion["rows"][row]
+    overall = report["table1"].get(row, {}).get("overall_accuracy")
+    figure = _figure(MATRIX_SIDE_IN, MATRIX_SIDE_IN)
+    axes = figure.add_subplot()
+    title = row_label(row) + (f" (overall accuracy {_percent(overall)})" if overall is not None else "")
+    _heatmap(
+        axes,
+        matrix["normalized"],
+        matrix["counts"],
+        row_labels=classes,
+        column_labels=classes,
+        cmap="Blues",
+        title=title,
+        fontsize=CELL_FONT_SIZE,
+    )
+    axes.set_xlabel("answer")
+    axes.set_ylabel("expert label")
+    return figure
+
+
+def disagreement_row_svg(report: dict, row: str) -> str:
+    """One row's error rate per expert label and number of dissenting experts (figure 6b)."""
+    table = report["disagreement"]
+    if row not in table["rows"]:
+        raise ValueError(f"no row to plot: the report has no disagreement table for {row!r}")
+    columns = [str(d) for d in table["n_dissenting_values"]]
+    classes = table["classes"]
+    # As wide as a confusion matrix, so the grid shows both kinds at one scale.
+    figure = _figure(MATRIX_SIDE_IN, min(MATRIX_SIDE_IN, 1.6 + 0.6 * len(classes)))
+    axes = figure.add_subplot()
+    values = table["rows"][row]
+    _heatmap(
+        axes,
+        values["error_rate"],
+        values["n"],
+        row_labels=classes,
+        column_labels=columns,
+        cmap="Reds",
+        title=f"{row_label(row)}: error rate",
+        rotate_columns=False,
+        fontsize=CELL_FONT_SIZE,
+    )
+    axes.set_xlabel("dissenting experts")
+    axes.set_ylabel("expert label")
+    return _to_svg(figure)
+
+
 def comparison_figures(report: dict) -> dict[str, str]:
-    """Every report figure that the report's data allows: file name -> SVG text."""
+    """Every report figure that the report's data allows: file name -> SVG text.
+
+    ``confusion.svg`` and ``disagreement.svg`` hold every row side by side (the downloads);
+    ``confusion_<row>.svg`` and ``disagreement_<row>.svg`` one row each (the page's grid)."""
     figures = {
         "class_distribution.svg": class_distribution_svg(report),
         "consensus.svg": consensus_svg(report),
@@ -343,8 +447,13 @@ def comparison_figures(report: dict) -> dict[str, str]:
     if report["table1"]:
         figures["table1.svg"] = table1_svg(report)
         figures["confusion.svg"] = confusion_heatmaps_svg(report)
+        for row in matrix_order(report):
+            figures[f"confusion_{row}.svg"] = confusion_matrix_svg(report, row)
         if report["disagreement"]["n_dissenting_values"]:
             figures["disagreement.svg"] = disagreement_heatmap_svg(report)
+            for row in matrix_order(report):
+                if row in report["disagreement"]["rows"]:
+                    figures[f"disagreement_{row}.svg"] = disagreement_row_svg(report, row)
             figures["residual_agreement.svg"] = residual_svg(report)
     if report["human"] is not None:
         figures["answer_index.svg"] = answer_index_svg(report)
