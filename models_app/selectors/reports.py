@@ -14,9 +14,10 @@ from django.core.cache import cache
 from django.db.models import Count, Max
 
 from annotation.models import Campaign, CampaignItem, Corpus, ExpertVote, Judgment, Utterance
-from models_app.models import TrainingJob, UtterancePrediction
+from models_app.models import StoredReport, TrainingJob, UtterancePrediction
 from models_app.ser.analysis import HumanJudgment, Prediction, UtteranceRecord, build_comparison
 from models_app.ser.analysis.inputs import DecodedSpan, row_label
+from models_app.ser.progress import ProgressCallback, ignore_progress
 from models_app.ser.registry import CTC_ROWS, ROW_NAMES
 
 # A report is recomputed per CSV and SVG download; one minute of cache spares the bootstrap on a
@@ -123,16 +124,25 @@ def report_judgments(*, campaign: Campaign) -> list[HumanJudgment]:
     ]
 
 
-def comparison_report(*, job: TrainingJob | None = None, campaign: Campaign | None = None, seed: int = 0) -> dict:
+def comparison_report(
+    *,
+    job: TrainingJob | None = None,
+    campaign: Campaign | None = None,
+    seed: int = 0,
+    progress: ProgressCallback = ignore_progress,
+) -> dict:
     """Every section of the comparison report (see docs/reports.md), plus ``job``, ``campaign`` and
     ``corpus`` naming what it was computed from. Raises ReportInputError for a job and campaign of
-    different corpora, for neither, or for inputs the analysis refuses."""
+    different corpora, for neither, or for inputs the analysis refuses. ``progress`` hears each
+    finished section (``ser/analysis/report.py``)."""
     corpus = report_corpus(job=job, campaign=campaign)
     classes = report_classes(job=job, campaign=campaign, corpus=corpus)
     predictions = report_predictions(job=job) if job is not None else None
     judgments = report_judgments(campaign=campaign) if campaign is not None else None
     try:
-        report = build_comparison(report_utterances(corpus=corpus), predictions, judgments, classes, seed=seed)
+        report = build_comparison(
+            report_utterances(corpus=corpus), predictions, judgments, classes, seed=seed, progress=progress
+        )
     except ValueError as exc:
         raise ReportInputError(str(exc)) from exc
     if job is not None and job.status != TrainingJob.Status.SUCCEEDED:
@@ -155,6 +165,21 @@ def _data_fingerprint(job: TrainingJob | None, campaign: Campaign | None) -> tup
         stats = Judgment.objects.filter(campaign=campaign).aggregate(n=Count("id"), last=Max("id"))
         parts += [campaign.pk, stats["n"], stats["last"]]
     return tuple(parts)
+
+
+def report_fingerprint(*, job: TrainingJob | None, campaign: Campaign | None) -> str:
+    """A short text that changes whenever the report's inputs change (two aggregate queries)."""
+    return "-".join(str(part) for part in _data_fingerprint(job, campaign))
+
+
+def stored_report_key(*, job: TrainingJob | None, campaign: Campaign | None, seed: int) -> str:
+    """The stored report's key: which job, which campaign, which seed."""
+    return f"{job.pk if job else '-'}:{campaign.pk if campaign else '-'}:{seed}"
+
+
+def stored_report(*, job: TrainingJob | None, campaign: Campaign | None, seed: int) -> StoredReport | None:
+    """The stored version of a report, or None when nobody has asked for it yet."""
+    return StoredReport.objects.filter(key=stored_report_key(job=job, campaign=campaign, seed=seed)).first()
 
 
 def report_cache_key(*, job: TrainingJob | None, campaign: Campaign | None, seed: int) -> str:

@@ -5,8 +5,7 @@ import csv
 import io
 
 import numpy as np
-from django.core.cache import cache
-from django.http import Http404, HttpResponse
+from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, render
 
 from annotation.audio import audio_response, audio_suffix, file_inside
@@ -14,16 +13,16 @@ from annotation.models import Utterance
 from emolab.errors import DOMAIN_ERRORS, render_domain_error
 from emolab.roles import researcher_required
 from models_app.selectors.reports import (
-    REPORT_CACHE_SECONDS,
-    comparison_report_keyed,
     explorer_candidates,
     report_choices,
     report_sources,
+    stored_report,
     utterance_explorer,
 )
 from models_app.ser.analysis import csv_tables, formats, plots
 from models_app.ser.analysis.inputs import row_label
 from models_app.ser.analysis.reading import ALPHA, table1_reading
+from models_app.services.reports import stored_report_request
 
 # The page's sections: title, the CSV tables and the figures each one shows, in the paper's order.
 # A figure name ending in "_*" stands for one figure per row (human first, beside the best method),
@@ -44,20 +43,39 @@ SECTIONS = [
 TABLE_NAMES = {filename.removesuffix(".csv") for filename in csv_tables.TABLES}
 
 
-def _report_or_error(request):
-    """(job, campaign, seed, cache key, report), or the chooser saying what is wrong (400, 404)."""
+def _sources_or_error(request):
+    """(job, campaign, seed), or the chooser saying what is wrong (400, 404)."""
     try:
-        job, campaign, seed = report_sources(params=request.GET)
-        key, report = comparison_report_keyed(job=job, campaign=campaign, seed=seed)
-        return (job, campaign, seed, key, report), None
+        return report_sources(params=request.GET), None
     except DOMAIN_ERRORS as exc:
         return None, render_domain_error(request, exc, "models_app/reports/choose.html", {"choices": report_choices()})
 
 
-def _figures(report_key: str, report: dict) -> dict[str, str]:
-    """Every figure of the report as SVG, cached beside it: drawing them all takes about a second
-    and a half at IEMOCAP's size, and the page and each SVG download need them."""
-    return cache.get_or_set(f"{report_key}:figures", lambda: plots.comparison_figures(report), REPORT_CACHE_SECONDS)
+def _stored_or_404(request):
+    """(job, campaign, seed, stored report) for the downloads: the stored version, never computed here."""
+    found, error = _sources_or_error(request)
+    if error is not None:
+        return None, error
+    job, campaign, seed = found
+    stored = stored_report(job=job, campaign=campaign, seed=seed)
+    if stored is None or stored.report is None:
+        raise Http404("this report has not been computed yet: open the report page first")
+    return (job, campaign, seed, stored), None
+
+
+def _status(stored) -> dict:
+    """What the page's script polls: the stored version and the computation on its way."""
+    return {
+        "version": stored.fingerprint if stored.report is not None else "",
+        "as_of": stored.as_of.isoformat() if stored.as_of else None,
+        "pending": stored.is_pending,
+        "status": stored.status,
+        "done": stored.progress_done,
+        "total": stored.progress_total,
+        "section": stored.progress_section,
+        # The last computation's failure, shown until a new one starts (a retry clears it).
+        "error": stored.error,
+    }
 
 
 def _query(job, campaign, seed) -> str:
@@ -157,12 +175,18 @@ def report_choose(request):
 
 @researcher_required
 def report_comparison(request):
-    found, error = _report_or_error(request)
+    """The latest stored version at once; a report never computed shows its progress instead."""
+    found, error = _sources_or_error(request)
     if error is not None:
         return error
-    job, campaign, seed, key, report = found
+    job, campaign, seed = found
+    stored = stored_report_request(job=job, campaign=campaign, seed=seed)
+    query = _query(job, campaign, seed)
+    common = {"job": job, "campaign": campaign, "query": query, "stored": stored, "status": _status(stored)}
+    if stored.report is None:
+        return render(request, "models_app/reports/computing.html", common)
+    report, figures = stored.report, stored.figures
     tables = csv_tables.comparison_csv_tables(report)
-    figures = _figures(key, report)
     sections = []
     for key, title, table_names, figure_names in SECTIONS:
         sections.append(
@@ -174,10 +198,8 @@ def report_comparison(request):
             }
         )
     context = {
+        **common,
         "report": report,
-        "job": job,
-        "campaign": campaign,
-        "query": _query(job, campaign, seed),
         "sections": sections,
         "table1_rows": _table1_rows(report),
         "table1_reading": table1_reading(report),
@@ -189,13 +211,27 @@ def report_comparison(request):
 
 
 @researcher_required
+def report_status(request):
+    """The stored report's version and the progress of a newer one (JSON, for the page's script)."""
+    found, error = _sources_or_error(request)
+    if error is not None:
+        return error
+    job, campaign, seed = found
+    stored = stored_report(job=job, campaign=campaign, seed=seed)
+    if stored is None:
+        raise Http404("nobody has asked for this report yet")
+    return JsonResponse(_status(stored))
+
+
+@researcher_required
 def report_csv(request, table: str):
     if table not in TABLE_NAMES:
         raise Http404(f"no table {table!r}")
-    found, error = _report_or_error(request)
+    found, error = _stored_or_404(request)
     if error is not None:
         return error
-    job, campaign, _seed, _key, report = found
+    job, campaign, _seed, stored = found
+    report = stored.report
     text = csv_tables.TABLES[f"{table}.csv"](report)
     response = HttpResponse(text, content_type="text/csv; charset=utf-8")
     name = "_".join(
@@ -214,11 +250,10 @@ def report_csv(request, table: str):
 
 @researcher_required
 def report_svg(request, figure: str):
-    found, error = _report_or_error(request)
+    found, error = _stored_or_404(request)
     if error is not None:
         return error
-    _job, _campaign, _seed, key, report = found
-    figures = _figures(key, report)
+    figures = found[3].figures
     if f"{figure}.svg" not in figures:
         raise Http404(f"no figure {figure!r} for this report (see the report's missing list)")
     response = HttpResponse(figures[f"{figure}.svg"], content_type="image/svg+xml")

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 
+from models_app.services.reports import stored_report_compute_now
 from tests.factories import TEST_PASSWORD, build_report_data, make_user
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -20,6 +21,8 @@ def test_researcher_reads_the_report_and_explores_an_utterance(
     tmp_path,
 ):
     data = build_report_data(tmp_path / "tiny")
+    # The report as a worker stores it (tests/models_app/test_reports_stored.py runs a real one).
+    stored_report_compute_now(job=data["job"], campaign=data["campaign"])
     researcher = make_user("researcher", username="report-researcher")
     page = chromium.new_context(viewport={"width": 1280, "height": 900}).new_page()
     script_errors, failed = [], []

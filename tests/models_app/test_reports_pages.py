@@ -12,6 +12,7 @@ from django.core.cache import cache
 from annotation.models import Campaign
 from models_app.selectors.reports import comparison_report
 from models_app.ser.analysis import csv_tables
+from models_app.services.reports import stored_report_compute_now
 from tests.factories import TWO_CLASSES as CLASSES
 from tests.factories import build_report_data, make_corpus
 
@@ -25,7 +26,10 @@ def _fresh_cache():
 
 @pytest.fixture
 def data(db, tmp_path):
-    return build_report_data(tmp_path / "tiny")
+    """The hand-built data with its job-and-campaign report stored, as a worker would have left it."""
+    data = build_report_data(tmp_path / "tiny")
+    stored_report_compute_now(job=data["job"], campaign=data["campaign"])
+    return data
 
 
 def _query(data, job=True, campaign=True) -> str:
@@ -69,6 +73,7 @@ def test_the_report_page_shows_every_section_with_real_numbers(client, admin_use
 
 def test_a_job_only_page_says_what_is_missing(client, researcher, data):
     client.force_login(researcher)
+    stored_report_compute_now(job=data["job"], campaign=None)
     page = client.get(f"/reports/comparison/?{_query(data, campaign=False)}").content.decode()
     assert "What is missing" in page and "no campaign selected" in page
 
@@ -134,6 +139,7 @@ def test_figures_download_as_well_formed_svg(client, researcher, data):
 def test_a_figure_the_data_does_not_allow_is_404(client, researcher, data):
     client.force_login(researcher)
     # Without a campaign there is no answer-index curve.
+    stored_report_compute_now(job=data["job"], campaign=None)
     assert client.get(f"/reports/comparison/svg/answer_index/?{_query(data, campaign=False)}").status_code == 404
 
 
@@ -186,16 +192,19 @@ def test_the_explorer_refuses_an_utterance_of_another_corpus_and_works_without_a
     assert "<td>bob</td><td>neutral ✗</td>" in page
 
 
-def test_svg_downloads_reuse_the_figures_drawn_for_the_page(client, researcher, data, monkeypatch):
+def test_pages_and_downloads_serve_the_stored_version_without_computing(client, researcher, data, monkeypatch):
     client.force_login(researcher)
-    assert client.get(f"/reports/comparison/?{_query(data)}").status_code == 200
     from models_app.ser.analysis import plots
+    from models_app.services import reports as report_services
 
-    def must_not_draw(report):
-        raise AssertionError("figures drawn again within the cache minute")
+    def must_not_compute(*args, **kwargs):
+        raise AssertionError("a page computed what the worker stored")
 
-    monkeypatch.setattr(plots, "comparison_figures", must_not_draw)
+    monkeypatch.setattr(plots, "comparison_figures", must_not_compute)
+    monkeypatch.setattr(report_services, "comparison_report", must_not_compute)
+    assert client.get(f"/reports/comparison/?{_query(data)}").status_code == 200
     assert client.get(f"/reports/comparison/svg/confusion/?{_query(data)}").status_code == 200
+    assert client.get(f"/reports/comparison/csv/table1/?{_query(data)}").status_code == 200
 
 
 def test_the_page_shows_raw_and_holm_p_values_and_reads_table1_in_a_line(client, researcher, data):
