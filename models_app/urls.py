@@ -15,6 +15,7 @@ urlpatterns = [
     path("timeline/", timeline_page, name="timeline"),
     path("reports/", reports.report_choose, name="report-choose"),
     path("reports/comparison/", reports.report_comparison, name="report-comparison"),
+    path("reports/explorer/", reports.report_explorer, name="report-explorer"),
     path("reports/comparison/status/", reports.report_status, name="report-status"),
     path("reports/comparison/csv/<slug:table>/", reports.report_csv, name="report-csv"),
     path("reports/comparison/svg/<slug:figure>/", reports.report_svg, name="report-svg"),

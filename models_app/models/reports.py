@@ -31,6 +31,9 @@ class StoredReport(models.Model):
     figures = models.JSONField(default=dict, blank=True)
     fingerprint = models.CharField(max_length=200, blank=True)
     as_of = models.DateTimeField(null=True, blank=True, help_text="When the stored version's inputs were read.")
+    # The utterance explorer's list ({"rows": [...], "methods": [...], "classes": [...]}, see
+    # ser/analysis/explorer.py), stored beside the report so its pages never read every answer.
+    explorer = models.JSONField(default=dict, blank=True)
     # Seconds per section of the last computation (inputs, each analysis section, figures, store).
     timings = models.JSONField(default=dict, blank=True)
     # The computation asked for or running: its data, when it may start (the debounce), progress.

@@ -377,42 +377,55 @@ def report_choices() -> list[dict]:
     return [by_corpus[name] for name in sorted(by_corpus)]
 
 
-def explorer_candidates(*, job: TrainingJob | None, campaign: Campaign | None, limit: int = 200) -> list[dict]:
-    """Utterances worth opening in the explorer: the campaign's scored items (or, without a
-    campaign, the job's predicted utterances), with how many human answers and method rows were
-    wrong on each, the most disputed first. At most ``limit``."""
+def explorer_rows(*, job: TrainingJob | None, campaign: Campaign | None) -> list[dict]:
+    """The explorer's rows (``ser/analysis/explorer.py``), stored with a report: the campaign's
+    main items (or, without a campaign, the job's predicted utterances), each with its scored human
+    answers and every method's prediction with its confidence (the top class probability).
+    Three queries, whatever the number of utterances."""
     if campaign is not None:
         pool = Utterance.objects.filter(campaign_items__campaign=campaign, campaign_items__role=CampaignItem.Role.MAIN)
     else:
         pool = Utterance.objects.filter(predictions__job=job).distinct()
-    utterances = {
+    rows = {
         pk: {
-            "id": pk,
-            "public_id": public_id,
             "name": name,
+            "public_id": str(public_id),
             "label": label,
-            "n_wrong_humans": 0,
-            "n_humans": 0,
-            "n_wrong_methods": 0,
-            "n_methods": 0,
+            "n_dissenting": n_dissenting,
+            "humans": [],
+            "methods": {},
         }
-        for pk, public_id, name, label in pool.values_list("id", "public_id", "name", "label")
+        for pk, public_id, name, label, n_dissenting in pool.values_list(
+            "id", "public_id", "name", "label", "n_dissenting"
+        )
     }
     if campaign is not None:
-        for utterance_id, answer, label in (
+        for utterance_id, answer in (
             Judgment.objects.scored()
             .filter(campaign=campaign)
-            .values_list("utterance_id", "answer", "utterance__label")
+            .order_by("assessor__username")
+            .values_list("utterance_id", "answer")
         ):
-            if utterance_id in utterances:
-                utterances[utterance_id]["n_humans"] += 1
-                utterances[utterance_id]["n_wrong_humans"] += answer != label
+            if utterance_id in rows:
+                rows[utterance_id]["humans"].append(answer)
     if job is not None:
-        for utterance_id, predicted, label in UtterancePrediction.objects.filter(job=job).values_list(
-            "utterance_id", "predicted_label", "utterance__label"
+        for utterance_id, row, predicted, probabilities in (
+            UtterancePrediction.objects.filter(job=job)
+            .order_by("row")
+            .values_list("utterance_id", "row", "predicted_label", "probabilities")
         ):
-            if utterance_id in utterances:
-                utterances[utterance_id]["n_methods"] += 1
-                utterances[utterance_id]["n_wrong_methods"] += predicted != label
-    ordered = sorted(utterances.values(), key=lambda u: (-(u["n_wrong_humans"] + u["n_wrong_methods"]), u["name"]))
-    return ordered[:limit]
+            if utterance_id in rows:
+                rows[utterance_id]["methods"][row] = {
+                    "predicted": predicted or None,
+                    "confidence": round(float(max(probabilities)), 4) if probabilities else None,
+                }
+    return sorted(rows.values(), key=lambda r: r["name"])
+
+
+def stored_explorer(*, job: TrainingJob | None, campaign: Campaign | None, seed: int):
+    """The stored report's explorer rows and "as of" time, without loading the report itself."""
+    return (
+        StoredReport.objects.filter(key=stored_report_key(job=job, campaign=campaign, seed=seed))
+        .only("key", "explorer", "as_of", "fingerprint", "status")
+        .first()
+    )

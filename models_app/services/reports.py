@@ -22,10 +22,12 @@ from models_app.models import StoredReport, TrainingJob
 from models_app.selectors.reports import (
     ReportInputError,
     comparison_report,
+    explorer_rows,
     report_fingerprint,
     stored_report_key,
 )
 from models_app.ser.analysis import plots
+from models_app.ser.analysis.inputs import HUMAN_ROW
 from models_app.ser.analysis.report import SECTIONS as ANALYSIS_SECTIONS
 from models_app.ser.progress import ProgressEvent
 from models_app.services.failures import error_text
@@ -39,6 +41,7 @@ DEBOUNCE = timedelta(seconds=30)
 LOST_AFTER = timedelta(minutes=10)
 # Sections the progress bar counts: the analysis's (ser/analysis/report.py) and the figures.
 FIGURES_SECTION = "figures"
+EXPLORER_SECTION = "explorer"
 SECTIONS_COUNTED = ("inputs", *ANALYSIS_SECTIONS, FIGURES_SECTION)
 
 
@@ -74,14 +77,19 @@ def _schedule(stored: StoredReport, fingerprint: str, *, now=None) -> None:
     stored.save(update_fields=fields)
 
 
-def stored_report_request(*, job: TrainingJob | None, campaign: Campaign | None, seed: int = 0) -> StoredReport:
+def stored_report_request(
+    *, job: TrainingJob | None, campaign: Campaign | None, seed: int = 0, without: tuple[str, ...] = ()
+) -> StoredReport:
     """The stored report for a page: created and queued on the first request, queued again when
-    its inputs changed since the stored version (debounced), returned as it is otherwise."""
+    its inputs changed since the stored version (debounced), returned as it is otherwise.
+    ``without``: large fields the caller does not read (the explorer's rows, the figures)."""
     key = stored_report_key(job=job, campaign=campaign, seed=seed)
     fingerprint = report_fingerprint(job=job, campaign=campaign)
     with transaction.atomic():
-        stored, _created = StoredReport.objects.select_for_update().get_or_create(
-            key=key, defaults={"job": job, "campaign": campaign, "seed": seed}
+        stored, _created = (
+            StoredReport.objects.select_for_update()
+            .defer(*without)
+            .get_or_create(key=key, defaults={"job": job, "campaign": campaign, "seed": seed})
         )
         up_to_date = stored.report is not None and stored.fingerprint == fingerprint
         asked_already = stored.wanted_fingerprint == fingerprint and stored.is_pending
@@ -161,6 +169,13 @@ def stored_report_compute(*, stored_id: int) -> StoredReport | None:
         fingerprint = report_fingerprint(job=stored.job, campaign=stored.campaign)
         report = comparison_report(job=stored.job, campaign=stored.campaign, seed=stored.seed, progress=heard)
         moment = time.perf_counter()
+        explorer = {
+            "rows": explorer_rows(job=stored.job, campaign=stored.campaign),
+            "methods": [row["name"] for row in report["rows"] if row["name"] != HUMAN_ROW],
+            "classes": report["classes"],
+        }
+        timings[EXPLORER_SECTION] = round(time.perf_counter() - moment, 4)
+        moment = time.perf_counter()
         figures = plots.comparison_figures(report)
         timings[FIGURES_SECTION] = round(time.perf_counter() - moment, 4)
     except Exception as exc:
@@ -174,6 +189,7 @@ def stored_report_compute(*, stored_id: int) -> StoredReport | None:
     with transaction.atomic():
         stored = StoredReport.objects.select_for_update().get(pk=stored_id)
         stored.report, stored.figures, stored.fingerprint, stored.as_of = report, figures, fingerprint, as_of
+        stored.explorer = explorer
         stored.timings = timings
         stored.progress_done = stored.progress_total
         stored.progress_section = FIGURES_SECTION

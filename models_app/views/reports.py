@@ -7,20 +7,23 @@ import io
 import numpy as np
 from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, render
+from django.utils.html import escape
+from django.utils.safestring import mark_safe
 
 from annotation.audio import audio_response, audio_suffix, file_inside
 from annotation.models import Utterance
 from emolab.errors import DOMAIN_ERRORS, render_domain_error
 from emolab.roles import researcher_required
 from models_app.selectors.reports import (
-    explorer_candidates,
+    ReportInputError,
     report_choices,
     report_sources,
     stored_report,
     utterance_explorer,
 )
 from models_app.ser.analysis import csv_tables, formats, plots
-from models_app.ser.analysis.inputs import row_label
+from models_app.ser.analysis.explorer import CORRECTNESS, SORTS, ExplorerQuery, explore
+from models_app.ser.analysis.inputs import HUMAN_ROW, row_label
 from models_app.ser.analysis.reading import ALPHA, table1_reading
 from models_app.services.reports import stored_report_request
 
@@ -90,14 +93,24 @@ def _query(job, campaign, seed) -> str:
 
 
 def _parsed(csv_text: str) -> dict:
-    """A CSV download as its preview: readable headings, numbers in the page's formats."""
+    """A CSV download as its preview: readable headings, numbers in the page's formats, and the
+    table's HTML built here (a template loop over IEMOCAP's thousands of cells took most of the
+    page's time)."""
     rows = list(csv.reader(io.StringIO(csv_text)))
     columns = rows[0] if rows else []
+    header = [formats.column_title(column) for column in columns]
+    body = [
+        [formats.preview_cell(column, cell) for column, cell in zip(columns, row, strict=False)] for row in rows[1:]
+    ]
+    head_html = "".join(f"<th>{escape(cell)}</th>" for cell in header)
+    if body:
+        body_html = "".join("<tr>" + "".join(f"<td>{escape(cell)}</td>" for cell in row) + "</tr>" for row in body)
+    else:
+        body_html = f'<tr><td colspan="{len(header)}">No rows.</td></tr>'
     return {
-        "header": [formats.column_title(column) for column in columns],
-        "rows": [
-            [formats.preview_cell(column, cell) for column, cell in zip(columns, row, strict=False)] for row in rows[1:]
-        ],
+        "header": header,
+        "rows": body,
+        "html": mark_safe(f"<thead><tr>{head_html}</tr></thead><tbody>{body_html}</tbody>"),  # noqa: S308 (escaped above)
     }
 
 
@@ -180,7 +193,7 @@ def report_comparison(request):
     if error is not None:
         return error
     job, campaign, seed = found
-    stored = stored_report_request(job=job, campaign=campaign, seed=seed)
+    stored = stored_report_request(job=job, campaign=campaign, seed=seed, without=("explorer",))
     query = _query(job, campaign, seed)
     common = {"job": job, "campaign": campaign, "query": query, "stored": stored, "status": _status(stored)}
     if stored.report is None:
@@ -205,9 +218,83 @@ def report_comparison(request):
         "table1_reading": table1_reading(report),
         "mcnemar_rows": _mcnemar_rows(report),
         "human": report["human"],
-        "candidates": explorer_candidates(job=job, campaign=campaign),
+        "explorer_methods": [row for row in report["rows"] if row["name"] != HUMAN_ROW],
     }
     return render(request, "models_app/reports/comparison.html", context)
+
+
+_LARGEST_PAGE = 10**6
+
+
+def _explorer_query(params, classes: list[str], methods: list[str]) -> ExplorerQuery:
+    """The explorer's query string checked: unknown classes, rows or sorts are refused (400)."""
+
+    def choice(name: str, allowed) -> str:
+        value = (params.get(name) or "").strip()
+        if value and value not in allowed:
+            raise ReportInputError(
+                f"{name} must be one of {', '.join(str(a) for a in allowed if a)}, got {value[:40]!r}"
+            )
+        return value
+
+    def number(name: str, default):
+        raw = (params.get(name) or "").strip()
+        if not raw:
+            return default
+        if not (raw.isascii() and raw.isdigit()) or len(raw) > 7 or int(raw) > _LARGEST_PAGE:
+            raise ReportInputError(f"{name} must be a whole number, got {raw[:40]!r}")
+        return int(raw)
+
+    page = number("page", 1)
+    return ExplorerQuery(
+        q=(params.get("q") or "").strip()[:100],
+        label=choice("label", classes),
+        human=choice("human", classes),
+        method=choice("method", methods),
+        method_answer=choice("method_answer", classes),
+        method_correct=choice("method_correct", CORRECTNESS),
+        dissent=number("dissent", None),
+        both_wrong=(params.get("both_wrong") or "") == "1",
+        sort=choice("sort", SORTS) or "disputed",
+        page=max(1, page),
+    )
+
+
+@researcher_required
+def report_explorer(request):
+    """The utterance explorer: the stored report's utterances, searched, filtered, sorted, paged."""
+    found, error = _sources_or_error(request)
+    if error is not None:
+        return error
+    job, campaign, seed = found
+    stored = stored_report_request(job=job, campaign=campaign, seed=seed, without=("report", "figures"))
+    query = _query(job, campaign, seed)
+    common = {"job": job, "campaign": campaign, "query": query, "stored": stored, "status": _status(stored)}
+    if not stored.explorer:
+        return render(request, "models_app/reports/computing.html", common)
+    explorer = stored.explorer
+    try:
+        asked = _explorer_query(request.GET, explorer["classes"], explorer["methods"])
+    except ReportInputError as exc:
+        return render_domain_error(request, exc)
+    result = explore(explorer["rows"], asked, explorer["methods"])
+    for row in result["rows"]:
+        row["method_cells"] = [row["methods"].get(name) for name in explorer["methods"]]
+    params = request.GET.copy()
+    params.pop("page", None)
+    filters = params.urlencode()
+    context = {
+        **common,
+        "asked": asked,
+        "result": result,
+        "classes": explorer["classes"],
+        "methods": [{"name": name, "label": row_label(name)} for name in explorer["methods"]],
+        "confidence_label": row_label(result["confidence_row"]) if result["confidence_row"] else "",
+        "filters": filters,
+        "sorts": [("disputed", "most disputed first"), ("confidence", "model confidence, highest first"),
+                  ("-confidence", "model confidence, lowest first"), ("name", "name")],
+    }  # fmt: skip
+    return render(request, "models_app/reports/explorer.html", context)
 
 
 @researcher_required
@@ -253,10 +340,11 @@ def report_svg(request, figure: str):
     found, error = _stored_or_404(request)
     if error is not None:
         return error
-    figures = found[3].figures
-    if f"{figure}.svg" not in figures:
+    stored = found[3]
+    svg = stored.figures.get(f"{figure}.svg") or plots.on_demand_figure(stored.report, f"{figure}.svg")
+    if svg is None:
         raise Http404(f"no figure {figure!r} for this report (see the report's missing list)")
-    response = HttpResponse(figures[f"{figure}.svg"], content_type="image/svg+xml")
+    response = HttpResponse(svg, content_type="image/svg+xml")
     response["Content-Disposition"] = f'inline; filename="{figure}.svg"'
     response["X-Content-Type-Options"] = "nosniff"
     return response

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 
+from models_app.ser.analysis import explorer
 from models_app.services.reports import stored_report_compute_now
 from tests.factories import TEST_PASSWORD, build_report_data, make_user
 
@@ -15,11 +16,13 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 def test_researcher_reads_the_report_and_explores_an_utterance(
     chromium,
+    monkeypatch,
     live_server,
     live_server_closes_db_connections,
     allow_db_beside_playwright,
     tmp_path,
 ):
+    monkeypatch.setattr(explorer, "PER_PAGE", 2)  # four utterances make two pages
     data = build_report_data(tmp_path / "tiny")
     # The report as a worker stores it (tests/models_app/test_reports_stored.py runs a real one).
     stored_report_compute_now(job=data["job"], campaign=data["campaign"])
@@ -57,7 +60,28 @@ def test_researcher_reads_the_report_and_explores_an_utterance(
     folder.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(folder / "report.png"), full_page=True)
 
-    page.click("#explorer >> text=s1_anger_0")
+    # The explorer: pages (two rows a page here, 50 in use), search and filters, then one utterance.
+    page.click("#explorer button[type=submit]")
+    page.wait_for_selector("#explorer-table")
+    assert page.inner_text("#explorer-count").startswith("Showing 1–2 of 4 utterances")
+    page.screenshot(path=str(folder / "report_explorer.png"), full_page=True)
+    page.click("#explorer-next")
+    page.wait_for_url("**page=2**")
+    assert page.inner_text("#explorer-count").startswith("Showing 3–4 of 4")
+    page.fill("input[name=q]", "anger_1")
+    page.click("#explorer-filters button[type=submit]")
+    page.wait_for_url("**q=anger_1**")
+    assert page.inner_text("#explorer-count").startswith("Showing 1–1 of 1 utterance")
+    page.fill("input[name=q]", "")
+    page.select_option("select[name=method]", "framewise")
+    page.select_option("select[name=method_correct]", "correct")
+    page.click("#explorer-filters button[type=submit]")
+    page.wait_for_url("**method_correct=correct**")
+    assert page.inner_text("#explorer-count").startswith("Showing 1–2 of 2")
+    assert "s1_anger_0" not in page.inner_text("#explorer-table")
+    page.screenshot(path=str(folder / "report_explorer_filtered.png"), full_page=True)
+    page.goto(page.url.replace("method_correct=correct", "method_correct=incorrect"))
+    page.click("#explorer-table >> text=s1_anger_0")
     page.wait_for_selector("#frames figure svg")
     assert "anger" in page.inner_text("#frames")
     page.wait_for_function("document.querySelector('audio').readyState >= 1")  # the server's audio loaded

@@ -203,7 +203,7 @@ def test_pages_and_downloads_serve_the_stored_version_without_computing(client, 
     monkeypatch.setattr(plots, "comparison_figures", must_not_compute)
     monkeypatch.setattr(report_services, "comparison_report", must_not_compute)
     assert client.get(f"/reports/comparison/?{_query(data)}").status_code == 200
-    assert client.get(f"/reports/comparison/svg/confusion/?{_query(data)}").status_code == 200
+    assert client.get(f"/reports/comparison/svg/confusion_ctc/?{_query(data)}").status_code == 200
     assert client.get(f"/reports/comparison/csv/table1/?{_query(data)}").status_code == 200
 
 
@@ -217,3 +217,26 @@ def test_the_page_shows_raw_and_holm_p_values_and_reads_table1_in_a_line(client,
         assert f"<td>{pair['p_value']:.3f}</td>" in page or f"<td>{pair['p_value']:.1e}</td>" in page
     assert 'id="table1-reading"' in page
     assert "after Holm&#x27;s correction" in page or "after Holm's correction" in page
+
+
+def test_the_explorer_pages_searches_and_filters_the_stored_utterances(client, researcher, assessor, data):
+    client.force_login(researcher)
+    base = f"/reports/explorer/?{_query(data)}"
+    page = client.get(base).content.decode()
+    # The campaign's four main items, most disputed first: s1_anger_0 and s1_anger_1 have bob's
+    # wrong answer and framewise's wrong prediction (2 wrong each); s2_anger_0 and s1_neutral_0 one.
+    assert "Showing 1–4 of 4 utterances" in page
+    assert page.index("s1_anger_0") < page.index("s1_anger_1") < page.index("s1_neutral_0")
+    page = client.get(base + "&q=NEUTRAL").content.decode()
+    assert "Showing 1–1 of 1 utterance" in page and "s1_neutral_0" in page and "s1_anger_0" not in page
+    page = client.get(base + "&method=framewise&method_correct=incorrect").content.decode()
+    assert "Showing 1–2 of 2" in page and "s2_anger_0" not in page
+    page = client.get(base + "&label=neutral&human=neutral").content.decode()
+    assert "Showing 1–1 of 1" in page
+    assert "No utterance matches" in client.get(base + "&both_wrong=1").content.decode()
+    assert "Showing 1–4 of 4" in client.get(base + "&dissent=0").content.decode()
+    assert client.get(base + "&sort=random").status_code == 400
+    assert client.get(base + "&label=joy").status_code == 400
+    assert client.get(base + "&page=x").status_code == 400
+    client.force_login(assessor)
+    assert client.get(base).status_code == 403

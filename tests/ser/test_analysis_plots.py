@@ -34,8 +34,6 @@ def test_every_report_figure_is_well_formed_svg(report):
         "consensus.svg",
         "expert_agreement.svg",
         "table1.svg",
-        "confusion.svg",
-        "disagreement.svg",
         *(f"confusion_{row}.svg" for row in ("human", "ctc", "onelabel", "dummy")),
         *(f"disagreement_{row}.svg" for row in ("human", "ctc", "onelabel", "dummy")),
         "residual_agreement.svg",
@@ -45,6 +43,9 @@ def test_every_report_figure_is_well_formed_svg(report):
         texts = _texts(svg)
         assert texts, name
     assert all(c in _texts(figures["class_distribution.svg"]) for c in CLASSES)
+    # Every row side by side: drawn when downloaded, not with the report.
+    for name in ("confusion.svg", "disagreement.svg"):
+        assert "Human" in _texts(plots.on_demand_figure(report, name))
 
 
 def test_an_interval_that_misses_its_estimate_still_draws(report):
@@ -139,11 +140,30 @@ def test_a_crowded_residual_chart_keeps_its_legend_off_the_bars(report):
 def test_each_confusion_matrix_is_at_least_320_px_square_with_readable_cells(report):
     svg = plots.confusion_matrix_svg(report, "ctc")
     root = ElementTree.fromstring(svg)
-    # Width and height in points; a CSS pixel is 0.75 pt.
-    width, height = (float(root.get(side).removesuffix("pt")) / 0.75 for side in ("width", "height"))
-    assert width >= 320 and height >= 320
-    assert plots.CELL_FONT_SIZE >= 10
-    assert "Overall accuracy" not in _texts(svg) and "CTC (beam search) (overall accuracy" in _texts(svg)
+    cells = [r for r in root.iter(f"{SVG}rect") if r.get("id") == "cell"]
+    assert len(cells) == len(CLASSES) ** 2
+    # The cells alone span at least 320 px each way (CSS pixels: the SVG's user units).
+    left = min(float(c.get("x")) for c in cells)
+    right = max(float(c.get("x")) + float(c.get("width")) for c in cells)
+    top = min(float(c.get("y")) for c in cells)
+    bottom = max(float(c.get("y")) + float(c.get("height")) for c in cells)
+    assert right - left >= 320 and bottom - top >= 320
+    assert float(root.get("width")) >= 320 and float(root.get("height")) >= 320
+    sizes = {float(t.get("font-size")) for t in root.iter(f"{SVG}text")}
+    assert min(sizes) >= 12  # the smallest text (counts) at 12 px, shares at 14 px
+    assert "CTC (beam search) (overall accuracy" in _texts(svg)
+    # Human anger: 4 of 6 answers right.
+    human = _texts(plots.confusion_matrix_svg(report, "human"))
+    assert "66.7%" in human and "(4)" in human
+
+
+def test_a_seven_class_matrix_keeps_readable_cells():
+    classes = [f"c{i}" for i in range(7)]
+    svg = plots.heatmap_svg(
+        [[1 / 7] * 7] * 7, [[3] * 7] * 7, row_labels=classes, column_labels=classes, title="t", x_label="x", y_label="y"
+    )
+    cells = [r for r in ElementTree.fromstring(svg).iter(f"{SVG}rect") if r.get("id") == "cell"]
+    assert {float(c.get("width")) for c in cells} == {56.0}
 
 
 def test_the_human_matrix_sits_beside_the_best_method(report):

@@ -17,6 +17,7 @@ from matplotlib.figure import Figure
 
 from ..svg import XML_DECLARATION, presentation_attributes
 from . import formats
+from .heatmap import heatmap_svg
 from .inputs import HUMAN_ROW, DecodedSpan, row_label
 
 _SVG_SETTINGS = {"svg.fonttype": "none", "svg.hashsalt": "emolab", "font.size": 9}
@@ -31,7 +32,9 @@ def _class_colours(n_classes: int) -> list:
 def _to_svg(figure: Figure) -> str:
     buffer = io.StringIO()
     with matplotlib.rc_context(_SVG_SETTINGS):
-        figure.savefig(buffer, format="svg", bbox_inches="tight", metadata={"Date": None})
+        # No bbox_inches="tight": constrained layout already fills the figure, and the tight box
+        # costs a second full draw of every figure (a third of the report's time at IEMOCAP's size).
+        figure.savefig(buffer, format="svg", metadata={"Date": None})
     # No inline CSS: the pages and the downloads render under a strict Content-Security-Policy.
     return XML_DECLARATION + presentation_attributes(buffer.getvalue())
 
@@ -57,12 +60,6 @@ def _error_lengths(values: np.ndarray, intervals: Sequence) -> list[np.ndarray]:
 
 
 _percent = formats.percent
-
-# A confusion matrix is drawn this many inches square (72 SVG points each, 1.33 px per point:
-# about 480 px at full size, and at least 320 px in the page's two-column grid).
-MATRIX_SIDE_IN = 5.0
-# Cell text of a matrix: readable at the size above with up to 7 classes (two lines per cell).
-CELL_FONT_SIZE = 10
 
 
 def _legend_outside(axes, **kwargs):
@@ -378,33 +375,24 @@ def matrix_order(report: dict) -> list[str]:
 
 
 def confusion_matrix_svg(report: dict, row: str) -> str:
-    """One row's confusion matrix, MATRIX_SIDE_IN square, its overall accuracy in the title."""
-    return _to_svg(confusion_matrix_figure(report, row))
-
-
-def confusion_matrix_figure(report: dict, row: str) -> Figure:
+    """One row's confusion matrix (rows: expert label, columns: answer; row-normalised shares with
+    counts), its overall accuracy in the title: at least 320 px square, written directly as SVG."""
     confusion = report["confusion"]
     if row not in confusion["rows"]:
         raise ValueError(f"no row to plot: the report has no confusion matrix for {row!r}")
     classes = confusion["classes"]
     matrix = confusion["rows"][row]
     overall = report["table1"].get(row, {}).get("overall_accuracy")
-    figure = _figure(MATRIX_SIDE_IN, MATRIX_SIDE_IN)
-    axes = figure.add_subplot()
-    title = row_label(row) + (f" (overall accuracy {_percent(overall)})" if overall is not None else "")
-    _heatmap(
-        axes,
+    return heatmap_svg(
         matrix["normalized"],
         matrix["counts"],
         row_labels=classes,
         column_labels=classes,
+        title=row_label(row) + (f" (overall accuracy {_percent(overall)})" if overall is not None else ""),
+        x_label="answer",
+        y_label="expert label",
         cmap="Blues",
-        title=title,
-        fontsize=CELL_FONT_SIZE,
     )
-    axes.set_xlabel("answer")
-    axes.set_ylabel("expert label")
-    return figure
 
 
 def disagreement_row_svg(report: dict, row: str) -> str:
@@ -412,33 +400,42 @@ def disagreement_row_svg(report: dict, row: str) -> str:
     table = report["disagreement"]
     if row not in table["rows"]:
         raise ValueError(f"no row to plot: the report has no disagreement table for {row!r}")
-    columns = [str(d) for d in table["n_dissenting_values"]]
-    classes = table["classes"]
-    # As wide as a confusion matrix, so the grid shows both kinds at one scale.
-    figure = _figure(MATRIX_SIDE_IN, min(MATRIX_SIDE_IN, 1.6 + 0.6 * len(classes)))
-    axes = figure.add_subplot()
     values = table["rows"][row]
-    _heatmap(
-        axes,
+    return heatmap_svg(
         values["error_rate"],
         values["n"],
-        row_labels=classes,
-        column_labels=columns,
-        cmap="Reds",
+        row_labels=table["classes"],
+        column_labels=[str(d) for d in table["n_dissenting_values"]],
         title=f"{row_label(row)}: error rate",
+        x_label="dissenting experts",
+        y_label="expert label",
+        cmap="Reds",
         rotate_columns=False,
-        fontsize=CELL_FONT_SIZE,
     )
-    axes.set_xlabel("dissenting experts")
-    axes.set_ylabel("expert label")
-    return _to_svg(figure)
+
+
+# Downloads drawn when asked for, not with the report: every row side by side, the page shows the
+# same matrices one per row (``confusion_<row>.svg``, ``disagreement_<row>.svg``).
+ON_DEMAND = {
+    "confusion.svg": lambda report: confusion_heatmaps_svg(report),
+    "disagreement.svg": lambda report: disagreement_heatmap_svg(report),
+}
+
+
+def on_demand_figure(report: dict, filename: str) -> str | None:
+    """One of the ``ON_DEMAND`` figures, or None when the report's data does not allow it."""
+    if filename not in ON_DEMAND or not report["table1"]:
+        return None
+    if filename == "disagreement.svg" and not report["disagreement"]["n_dissenting_values"]:
+        return None
+    return ON_DEMAND[filename](report)
 
 
 def comparison_figures(report: dict) -> dict[str, str]:
-    """Every report figure that the report's data allows: file name -> SVG text.
+    """Every report figure that the report's data allows and the page shows: file name -> SVG text.
 
-    ``confusion.svg`` and ``disagreement.svg`` hold every row side by side (the downloads);
-    ``confusion_<row>.svg`` and ``disagreement_<row>.svg`` one row each (the page's grid)."""
+    ``confusion_<row>.svg`` and ``disagreement_<row>.svg`` hold one row each (the page's grid); the
+    side-by-side downloads are drawn on demand (``on_demand_figure``)."""
     figures = {
         "class_distribution.svg": class_distribution_svg(report),
         "consensus.svg": consensus_svg(report),
@@ -446,11 +443,9 @@ def comparison_figures(report: dict) -> dict[str, str]:
     }
     if report["table1"]:
         figures["table1.svg"] = table1_svg(report)
-        figures["confusion.svg"] = confusion_heatmaps_svg(report)
         for row in matrix_order(report):
             figures[f"confusion_{row}.svg"] = confusion_matrix_svg(report, row)
         if report["disagreement"]["n_dissenting_values"]:
-            figures["disagreement.svg"] = disagreement_heatmap_svg(report)
             for row in matrix_order(report):
                 if row in report["disagreement"]["rows"]:
                     figures[f"disagreement_{row}.svg"] = disagreement_row_svg(report, row)
