@@ -89,13 +89,17 @@ def build_data(n_utterances: int, seed: int = 0):
     utterances = list(Utterance.objects.filter(corpus=corpus).order_by("id"))
     votes = []
     for utterance in utterances:
+        dissenting = 0
         for rater in range(3):
             if utterance.label and rng.random() < 0.8:
                 categories = [utterance.label]
             else:
                 categories = [str(rng.choice(CLASSES))]
+            dissenting += bool(utterance.label) and utterance.label not in categories
             votes.append(ExpertVote(utterance=utterance, rater=f"E{rater}", categories=categories))
+        utterance.n_dissenting = dissenting if utterance.label else None
     ExpertVote.objects.bulk_create(votes, batch_size=2000)
+    Utterance.objects.bulk_update(utterances, ["n_dissenting"], batch_size=1000)
 
     labelled = [u for u in utterances if u.label]
     job = TrainingJob.objects.create(
@@ -172,6 +176,11 @@ def server_time(job, campaign, researcher, repeat: int) -> tuple[list[float], li
         cpu.append(time.process_time() - cpu_started)
         assert response.status_code == 200 and b'id="toc"' in response.content, response.content[:500]
         size = len(response.content)
+    explorer_url = f"/reports/explorer/?job={job.pk}&campaign={campaign.pk}&both_wrong=1&sort=confidence"
+    started = time.perf_counter()
+    response = client.get(explorer_url)
+    print(f"explorer page (both wrong, by confidence): {time.perf_counter() - started:.3f} s,", end=" ")
+    print(response.content.decode().split('id="explorer-count" role="status">')[1].split("<")[0].strip())
     return seconds, cpu, size
 
 

@@ -15,6 +15,7 @@ from django.db.models import Count, Max
 
 from annotation.models import Campaign, CampaignItem, Corpus, ExpertVote, Judgment, Utterance
 from models_app.models import StoredReport, TrainingJob, UtterancePrediction
+from models_app.selectors.features import FeatureSetNotReady, UnknownUtterances, feature_frame_indices
 from models_app.ser.analysis import HumanJudgment, Prediction, UtteranceRecord, build_comparison
 from models_app.ser.analysis.inputs import DecodedSpan, row_label
 from models_app.ser.progress import ProgressCallback, ignore_progress
@@ -25,8 +26,9 @@ from models_app.ser.registry import CTC_ROWS, ROW_NAMES
 REPORT_CACHE_SECONDS = 60
 # Ids and seeds in a query string: a bigint at most (the widest id column).
 _LARGEST_ID = 2**63 - 1
-# The features' frame step when a job names no feature set (the paper: 100 ms).
+# The features' frame step and window when a job names no feature set (the paper: 100 and 200 ms).
 DEFAULT_FRAME_STEP_S = 0.1
+DEFAULT_WINDOW_S = 0.2
 
 
 class ReportInputError(ValueError):
@@ -223,10 +225,34 @@ class UtteranceExplorer:
     frame_step_s: float
     votes: list[dict]
     answers: list[dict]
+    # Each stored frame's number among all frames of the signal (the paper's features drop edge and
+    # silent frames), from the job's feature set; None when unknown (every frame then assumed kept).
+    frame_index: list[int] | None = None
+    window_s: float = 0.0
 
     @property
     def has_frames(self) -> bool:
         return bool(self.framewise_frames) or bool(self.ctc_frames)
+
+
+def _frame_index(job: TrainingJob | None, utterance: Utterance, n_frames: int) -> list[int] | None:
+    """The kept frames' numbers of one utterance, when the job's feature set still has them and
+    they match the stored probabilities frame for frame."""
+    if job is None or job.feature_set_id is None or not n_frames:
+        return None
+    try:
+        numbers = feature_frame_indices(feature_set=job.feature_set, utterance_ids=[utterance.pk]).get(utterance.pk)
+    except (FeatureSetNotReady, UnknownUtterances):
+        return None
+    if numbers is None or len(numbers) != n_frames:
+        return None
+    return [int(n) for n in numbers]
+
+
+def _window_s(job: TrainingJob | None) -> float:
+    if job is not None and job.feature_set_id is not None:
+        return float(job.feature_set.config.get("window_s", DEFAULT_WINDOW_S))
+    return DEFAULT_WINDOW_S
 
 
 def _frame_step_s(job: TrainingJob | None) -> float:
@@ -314,6 +340,8 @@ def utterance_explorer(
         frame_step_s=_frame_step_s(job),
         votes=votes,
         answers=answers,
+        frame_index=_frame_index(job, utterance, len(framewise or ctc or ())),
+        window_s=_window_s(job),
     )
 
 

@@ -127,6 +127,12 @@ def training_job_finished(*, job: TrainingJob) -> None:
     stored_reports_inputs_changed(job_id=job.pk)
 
 
+def _best_method(report: dict) -> str | None:
+    """The method with the highest overall accuracy (the explorer's default confidence)."""
+    methods = {name: row["overall_accuracy"] for name, row in report["table1"].items() if name != HUMAN_ROW}
+    return max(methods, key=lambda name: methods[name] or 0.0) if methods else None
+
+
 def stored_report_compute(*, stored_id: int) -> StoredReport | None:
     """Compute and store one report (the Celery task's work): read the inputs, run the analysis
     section by section (progress written to the row), draw every figure, store them with the time
@@ -173,6 +179,7 @@ def stored_report_compute(*, stored_id: int) -> StoredReport | None:
             "rows": explorer_rows(job=stored.job, campaign=stored.campaign),
             "methods": [row["name"] for row in report["rows"] if row["name"] != HUMAN_ROW],
             "classes": report["classes"],
+            "best": _best_method(report),
         }
         timings[EXPLORER_SECTION] = round(time.perf_counter() - moment, 4)
         moment = time.perf_counter()

@@ -277,7 +277,10 @@ def report_explorer(request):
         asked = _explorer_query(request.GET, explorer["classes"], explorer["methods"])
     except ReportInputError as exc:
         return render_domain_error(request, exc)
-    result = explore(explorer["rows"], asked, explorer["methods"])
+    # Confidence (shown and sorted on when no method is chosen): the best method's.
+    best = explorer.get("best")
+    by_preference = ([best] if best else []) + [name for name in explorer["methods"] if name != best]
+    result = explore(explorer["rows"], asked, by_preference)
     for row in result["rows"]:
         row["method_cells"] = [row["methods"].get(name) for name in explorer["methods"]]
     params = request.GET.copy()
@@ -369,6 +372,9 @@ def report_utterance(request, utterance_id):
             ctc=np.asarray(explorer.ctc_frames) if explorer.ctc_frames else None,
             decoded=explorer.decoded,
             title=f"{utterance.name} (expert label: {utterance.label or 'no consensus'})",
+            frame_index=explorer.frame_index,
+            window_s=explorer.window_s,
+            duration_s=utterance.duration_s,
         )
     context = {
         "explorer": explorer,

@@ -240,3 +240,30 @@ def test_the_explorer_pages_searches_and_filters_the_stored_utterances(client, r
     assert client.get(base + "&page=x").status_code == 400
     client.force_login(assessor)
     assert client.get(base).status_code == 403
+
+
+def test_the_utterance_plot_places_kept_frames_at_their_own_times(client, researcher, data, media_root):
+    # The paper's features drop the first and last frame: a 1 s tone has 9 frames (200 ms windows
+    # every 100 ms) of which 7 are kept, numbers 1-7. Stored probabilities have one row per kept frame.
+    from models_app.models import UtterancePrediction
+    from models_app.selectors.reports import utterance_explorer
+    from models_app.services.features import feature_set_ensure
+
+    feature_set = feature_set_ensure(corpus=data["corpus"], preset="paper")
+    job = data["job"]
+    job.feature_set = feature_set
+    job.save(update_fields=["feature_set"])
+    utterance = data["utterances"]["s1_anger_0"]
+    UtterancePrediction.objects.filter(job=job, utterance=utterance, row="framewise").update(
+        frame_probabilities=[[0.8, 0.2]] * 7
+    )
+    UtterancePrediction.objects.filter(job=job, utterance=utterance, row="ctc").update(
+        frame_probabilities=[[0.1, 0.1, 0.8]] * 7
+    )
+    explorer = utterance_explorer(utterance=utterance, job=job, campaign=data["campaign"])
+    assert explorer.frame_index == [1, 2, 3, 4, 5, 6, 7] and explorer.window_s == pytest.approx(0.2)
+    client.force_login(researcher)
+    assert client.get(f"/reports/utterance/{utterance.public_id}/?{_query(data)}").status_code == 200
+    # Another utterance whose stored frames do not match the feature set's: every frame assumed kept.
+    other = utterance_explorer(utterance=data["utterances"]["s1_anger_1"], job=job, campaign=data["campaign"])
+    assert other.frame_index is None

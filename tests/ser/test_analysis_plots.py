@@ -172,3 +172,36 @@ def test_the_human_matrix_sits_beside_the_best_method(report):
     best = max((n for n in report["table1"] if n != "human"), key=lambda n: report["table1"][n]["overall_accuracy"])
     assert order[1] == best
     assert sorted(order) == sorted(report["confusion"]["rows"])
+
+
+def test_frame_plots_cover_the_whole_utterance_with_frames_at_their_times():
+    # Issue 16: Ses05M_057 lasts 2.44 s; 200 ms windows every 100 ms give 23 frames, of which the
+    # paper's features keep 17 here (edges and silent frames dropped). Drawn at 0.1 s per kept frame the
+    # curves ended at 1.75 s; at their own frame numbers they reach the last window's centre.
+    kept = [1, 2, 3, 4, 5, 6, 7, 8, 9, 14, 15, 16, 17, 18, 19, 20, 21]  # edges 0, 22 and 10-13 dropped
+    framewise = np.full((len(kept), 3), 1 / 3)
+    ctc = np.zeros((len(kept), 4))
+    ctc[:, 3] = 1.0
+    figure = plots.frame_probabilities_figure(
+        classes=CLASSES,
+        frame_step_s=0.1,
+        window_s=0.2,
+        framewise=framewise,
+        ctc=ctc,
+        decoded=[DecodedSpan("anger", 9, 12)],  # kept frames 9-11: frame numbers 14-16
+        frame_index=kept,
+        duration_s=2.44,
+    )
+    for axes in figure.axes:
+        assert axes.get_xlim() == pytest.approx((0.0, 2.44))
+        x = np.concatenate([line.get_xdata() for line in axes.lines if len(line.get_xdata()) > 2])
+        # Last kept frame 21 starts at 2.1 s; its window's centre is 2.2 s.
+        assert np.nanmax(x) == pytest.approx(2.2) and np.nanmin(x) == pytest.approx(0.2)
+        assert np.isnan(x).any()  # the line breaks over frames 10-13
+    # Frame numbers 14-16: window centres 1.5-1.7 s, shaded half a step either side.
+    span = figure.axes[1].patches[0].get_window_extent()
+    to_data = figure.axes[1].transData.inverted()
+    (left, _), (right, _) = to_data.transform([(span.x0, span.y0), (span.x1, span.y1)])
+    assert (left, right) == (pytest.approx(1.45), pytest.approx(1.75))
+    with pytest.raises(ValueError, match="frame_index"):
+        plots.frame_probabilities_figure(classes=CLASSES, frame_step_s=0.1, framewise=framewise, frame_index=[1, 2])

@@ -292,7 +292,7 @@ def answer_index_svg(report: dict) -> str:
     return _to_svg(figure)
 
 
-def frame_probabilities_svg(
+def frame_probabilities_figure(
     *,
     classes: Sequence[str],
     frame_step_s: float,
@@ -301,13 +301,22 @@ def frame_probabilities_svg(
     ctc_blank_index: int | None = None,
     decoded: Sequence[DecodedSpan] = (),
     title: str = "",
-) -> str:
+    frame_index: Sequence[int] | None = None,
+    window_s: float = 0.0,
+    duration_s: float | None = None,
+) -> Figure:
     """Per-frame class probabilities over time (figure 4), one panel per model.
 
     ``framewise``: (T, K) probabilities of the framewise forest. ``ctc``: (T, K + 1) per-frame
     CTC outputs, the blank at ``ctc_blank_index`` (default: last) drawn grey. ``decoded``: CTC's
-    decoded emotion spans in frames, shaded on the CTC panel. Frame t starts at t * frame_step_s
-    seconds.
+    decoded emotion spans in frames, shaded on the CTC panel.
+
+    Time: kept frame t is frame number ``frame_index[t]`` of the signal (default t: every frame
+    kept) and starts at ``frame_index[t] * frame_step_s``; it is drawn at its window's centre
+    (``window_s`` / 2 later). The paper's features drop the edge frames and silent frames, so
+    without ``frame_index`` the curves would be squeezed to the left and end early (issue 16:
+    a 2.44 s utterance plotted to 1.75 s). Lines break where frames were dropped. The time axis
+    runs from 0 to ``duration_s`` when given: the whole utterance.
     """
     classes = list(classes)
     n_classes = len(classes)
@@ -334,16 +343,26 @@ def frame_probabilities_svg(
     figure = _figure(6.5, 2.2 * len(panels) + 0.4)
     axes_list = figure.subplots(len(panels), 1, squeeze=False)[:, 0]
     for axes, (name, probabilities, blank) in zip(axes_list, panels, strict=True):
-        times = np.arange(probabilities.shape[0]) * frame_step_s
+        times = _frame_times(probabilities.shape[0], frame_index, frame_step_s, window_s)
+        # NaN between frames that are not neighbours: the lines break over dropped frames.
+        gaps = np.flatnonzero(np.diff(times) > 1.5 * frame_step_s) + 1
+        times_drawn = np.insert(times, gaps, np.nan)
+        probabilities = np.insert(probabilities, gaps, np.nan, axis=0)
         class_columns = [c for c in range(probabilities.shape[1]) if c != blank]
         for colour, column, label in zip(colours, class_columns, classes, strict=True):
-            axes.plot(times, probabilities[:, column], color=colour, linewidth=1.2, label=label)
+            axes.plot(times_drawn, probabilities[:, column], color=colour, linewidth=1.2, label=label)
         if blank is not None:
-            axes.plot(times, probabilities[:, blank], color=_BLANK_COLOUR, linestyle="--", linewidth=1, label="blank")
+            axes.plot(
+                times_drawn, probabilities[:, blank], color=_BLANK_COLOUR, linestyle="--", linewidth=1, label="blank"
+            )
             for span in decoded:
                 if span.emotion not in classes:
                     raise ValueError(f"decoded emotion {span.emotion!r} is not one of {classes}")
-                start, end = span.start_frame * frame_step_s, span.end_frame * frame_step_s
+                if not 0 <= span.start_frame < span.end_frame <= len(times):
+                    raise ValueError(f"decoded span {span} lies outside the {len(times)} frames")
+                # From the first frame's window centre minus half a step to the last's plus half.
+                start = times[span.start_frame] - frame_step_s / 2
+                end = times[span.end_frame - 1] + frame_step_s / 2
                 axes.axvspan(start, end, color=colours[classes.index(span.emotion)], alpha=0.15)
                 axes.text(
                     (start + end) / 2,
@@ -357,10 +376,13 @@ def frame_probabilities_svg(
         axes.set_ylim(0, 1)
         axes.set_ylabel(f"{name}\nprobability")
         _legend_outside(axes)
+    if duration_s is not None:
+        for axes in axes_list:
+            axes.set_xlim(0.0, duration_s)
     axes_list[-1].set_xlabel("time (s)")
     if title:
         figure.suptitle(title)
-    return _to_svg(figure)
+    return figure
 
 
 def matrix_order(report: dict) -> list[str]:
@@ -429,6 +451,22 @@ def on_demand_figure(report: dict, filename: str) -> str | None:
     if filename == "disagreement.svg" and not report["disagreement"]["n_dissenting_values"]:
         return None
     return ON_DEMAND[filename](report)
+
+
+def frame_probabilities_svg(**kwargs) -> str:
+    """``frame_probabilities_figure`` as SVG text."""
+    return _to_svg(frame_probabilities_figure(**kwargs))
+
+
+def _frame_times(n_frames: int, frame_index, frame_step_s: float, window_s: float) -> np.ndarray:
+    """(n_frames,) the centre of each kept frame's window in seconds."""
+    if frame_index is None:
+        numbers = np.arange(n_frames)
+    else:
+        numbers = np.asarray(frame_index, dtype=float)
+        if numbers.shape != (n_frames,):
+            raise ValueError(f"frame_index has {numbers.size} entries for {n_frames} frames")
+    return numbers * frame_step_s + window_s / 2
 
 
 def comparison_figures(report: dict) -> dict[str, str]:
