@@ -9,7 +9,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('annotation', '0003_assignment_at_scale'),
+        ('annotation', '0004_corpus_imports'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
