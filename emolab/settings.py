@@ -339,11 +339,11 @@ CELERY_BEAT_SCHEDULE = {
     "predictions-clean-up": {"task": "models_app.predictions.clean_up", "schedule": 15 * 60.0},
 }
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
-# Results live in the database through services; Celery's own result backend is not used.
 # The Celery queue of the units that train networks on a GPU (a job whose device is not "cpu"):
 # GPU workers consume it (celery -A emolab worker -Q gpu), CPU workers the default queue, so both
 # share one deployment (docs/methods.md, "GPU"). Empty: every unit goes to the default queue.
 EMOLAB_GPU_QUEUE = os.environ.get("EMOLAB_GPU_QUEUE", "")
+# Results live in the database through services; Celery's own result backend is not used.
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1

@@ -4,6 +4,7 @@ from django.contrib import messages
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
+from emolab.celery import TaskQueueUnavailable
 from emolab.roles import admin_required, is_admin, researcher_required
 from models_app.forms import JobStartForm
 from models_app.selectors.jobs import training_job_progress, training_jobs_visible_to
@@ -35,7 +36,7 @@ def job_start(request):
                 device=data["device"],
                 created_by=request.user,
             )
-        except job_services.TaskQueueUnavailable as exc:
+        except TaskQueueUnavailable as exc:
             # The job exists (failed, with the reason): say so, and where to resume it.
             context = {"form": form, "queue_down": str(exc), "failed_job_id": exc.job_id}
             return render(request, "models_app/jobs/start.html", context, status=503)
@@ -88,6 +89,6 @@ def job_resume(request, pk: int):
     try:
         job_services.training_job_resume(job=job)
         messages.success(request, f"Job {job.pk} resumed: what is missing runs again.")
-    except job_services.JobError as exc:
+    except (job_services.JobError, TaskQueueUnavailable) as exc:
         messages.error(request, str(exc))
     return redirect("models_app:job-detail", pk=job.pk)
