@@ -13,7 +13,7 @@ from django.utils.safestring import mark_safe
 from emolab.errors import DOMAIN_ERRORS, render_domain_error
 from emolab.roles import researcher_required
 from models_app.models import Prediction
-from models_app.selectors.predictions import UnknownPrediction, prediction_of_owner
+from models_app.selectors.predictions import UnknownPrediction, prediction_of_owner, recent_predictions_of_owner
 from models_app.selectors.timeline import training_jobs_with_ctc_model
 from models_app.ser.timeline_plot import colour_hex, emotion_colours
 from models_app.services.predictions import prediction_create
@@ -58,6 +58,7 @@ def timeline_page(request):
         "max_megabytes": predict_max_bytes() / 1e6,
         "max_minutes": predict_max_seconds() / 60,
         "keep_hours": settings.EMOLAB_PREDICT_KEEP_HOURS,
+        "recent": recent_predictions_of_owner(owner=request.user),
     }
     if request.method != "POST":
         context["form"] = TimelineForm(jobs=jobs)

@@ -162,8 +162,15 @@ def test_the_task_has_soft_and_hard_time_limits_and_records_the_soft_one(api_cli
     assert (run_prediction.soft_time_limit, run_prediction.time_limit) == (soft, soft + 60)
     prediction_id = _post(api_client, researcher, audio_bytes(1.0)).json()["id"]
     # Celery raises SoftTimeLimitExceeded inside the running task when the soft limit passes.
-    with mock.patch.object(prediction_services, "prediction_run", side_effect=SoftTimeLimitExceeded()):
-        run_prediction(prediction_id)
+    import torch
+
+    threads_before = torch.get_num_threads()
+    try:
+        with mock.patch.object(prediction_services, "prediction_run", side_effect=SoftTimeLimitExceeded()):
+            run_prediction(prediction_id)
+        assert torch.get_num_threads() == django_settings.EMOLAB_PREDICT_TORCH_THREADS == 1
+    finally:
+        torch.set_num_threads(threads_before)
     prediction = Prediction.objects.get(pk=prediction_id)
     assert prediction.status == "failed" and prediction.error_kind == "time_limit"
     assert f"longer than the time limit ({soft} s" in prediction.error
