@@ -6,6 +6,7 @@ from annotation.models import (
     Campaign,
     CampaignItem,
     Corpus,
+    CorpusImport,
     ExpertVote,
     Judgment,
     Session,
@@ -21,6 +22,23 @@ class CorpusAdmin(admin.ModelAdmin):
     list_filter = ("format", "is_synthetic")
     search_fields = ("name",)
     readonly_fields = ("import_report", "created_at", "updated_at")
+
+    def has_add_permission(self, request):
+        # A corpus comes from an import (the New corpus page, the API or manage.py import_corpus),
+        # never from an empty form: an empty corpus would show up everywhere with 0 utterances.
+        return False
+
+
+@admin.register(CorpusImport)
+class CorpusImportAdmin(admin.ModelAdmin):
+    list_display = ("id", "name", "format", "source", "status", "stage", "created_by", "created_at", "finished_at")
+    list_filter = ("status", "format", "source")
+
+    def get_readonly_fields(self, request, obj=None):
+        return [field.name for field in CorpusImport._meta.fields]
+
+    def has_add_permission(self, request):
+        return False  # started from the New corpus page or POST /api/corpora/imports/
 
 
 @admin.register(Speaker)

@@ -79,3 +79,22 @@ class CampaignForm(forms.Form):
 
     def clean_warmup_utterances(self) -> list[str]:
         return _split_names(self.cleaned_data["warmup_utterances"])
+
+
+class CorpusImportForm(forms.Form):
+    """The New corpus page: an archive to upload, or a folder on the server (when allowed)."""
+
+    name = forms.CharField(max_length=100, help_text="Letters, digits, '_', '.', '-'; e.g. emodb.")
+    format = forms.ChoiceField(
+        choices=[
+            ("emodb", "Berlin EmoDB"),
+            ("ravdess", "RAVDESS"),
+            ("iemocap", "IEMOCAP"),
+            ("manifest", "CSV manifest"),
+        ]
+    )
+    archive = forms.FileField(required=False, help_text="A zip or tar.gz of the corpus's folder.")
+    folder = forms.CharField(required=False, max_length=1000, help_text="Or an absolute folder on the server.")
+    manifest = forms.CharField(
+        required=False, max_length=255, help_text="CSV manifest only: its path in the folder (default: the only .csv)."
+    )

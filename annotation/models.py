@@ -337,3 +337,69 @@ class Judgment(models.Model):
     @property
     def is_warmup(self) -> bool:
         return self.phase == CampaignItem.Role.WARMUP
+
+
+class CorpusImport(models.Model):
+    """A corpus import started from the browser or the API, run by a Celery task
+    (annotation/services/corpus_imports.py). Until it has succeeded there is no corpus: the
+    import writes its corpus in one transaction at the end, and a failed or cancelled import
+    removes the files it unpacked."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued"
+        RUNNING = "running"
+        SUCCEEDED = "succeeded"
+        FAILED = "failed"
+        CANCELLED = "cancelled"
+
+    FINISHED = (Status.SUCCEEDED, Status.FAILED, Status.CANCELLED)
+
+    class Source(models.TextChoices):
+        UPLOAD = "upload", "uploaded archive"
+        FOLDER = "folder", "folder on the server"
+
+    name = models.CharField(max_length=100, validators=[corpus_name_validator], help_text="The corpus's name.")
+    format = models.CharField(max_length=20, choices=Corpus.Format.choices)
+    source = models.CharField(max_length=10, choices=Source.choices)
+    # An upload: its file under MEDIA_ROOT (private, removed when the import ends) and its name.
+    upload_path = models.CharField(max_length=500, blank=True)
+    upload_name = models.CharField(max_length=255, blank=True)
+    # A server folder: its resolved path, inside one of settings.EMOLAB_IMPORT_ROOTS.
+    folder = models.CharField(max_length=1000, blank=True)
+    # A manifest's CSV file, relative to the release folder ('' = the only .csv there).
+    manifest = models.CharField(max_length=255, blank=True)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED, db_index=True)
+    stage = models.CharField(max_length=30, blank=True, help_text="unpacking, reading audio, writing")
+    progress_done = models.PositiveIntegerField(default=0)
+    progress_total = models.PositiveIntegerField(default=0)
+    cancel_requested = models.BooleanField(default=False)
+    # The import service's report (counts, skipped files with reasons, warnings) once it has run.
+    report = models.JSONField(default=dict, blank=True)
+    error = models.TextField(blank=True)
+    corpus = models.ForeignKey(Corpus, null=True, blank=True, on_delete=models.SET_NULL, related_name="imports")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="corpus_imports"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"import {self.pk} of {self.name} ({self.status})"
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in self.FINISHED
+
+    @property
+    def progress(self) -> float:
+        """0..1 over the two long stages: unpacking (first half, uploads only) and reading audio."""
+        fraction = self.progress_done / self.progress_total if self.progress_total else 0.0
+        if self.status == self.Status.SUCCEEDED:
+            return 1.0
+        if self.source == self.Source.UPLOAD:
+            return 0.5 * fraction if self.stage == "unpacking" else 0.5 + 0.5 * fraction if self.stage else 0.0
+        return fraction

@@ -6,6 +6,9 @@ from annotation import views
 
 app_name = "annotation"
 urlpatterns = [
+    path("corpora/new/", views.corpus_new, name="corpus_new"),
+    path("corpora/imports/<int:import_id>/", views.corpus_import, name="corpus_import"),
+    path("corpora/imports/<int:import_id>/cancel/", views.corpus_import_stop, name="corpus_import_cancel"),
     path("campaigns/", views.campaign_list, name="campaign_list"),
     path("campaigns/new/", views.campaign_new, name="campaign_new"),
     path("campaigns/<int:campaign_id>/", views.campaign_detail, name="campaign_detail"),

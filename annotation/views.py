@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
@@ -8,8 +9,8 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from annotation.audio import assessor_audio_folder, audio_response, file_inside, plain_wav
-from annotation.forms import CampaignForm
-from annotation.models import Campaign, CampaignItem, Corpus, Judgment
+from annotation.forms import CampaignForm, CorpusImportForm
+from annotation.models import Campaign, CampaignItem, Corpus, CorpusImport, Judgment
 from annotation.selectors.campaigns import (
     assessor_state,
     campaign_audio_allowed,
@@ -19,7 +20,14 @@ from annotation.selectors.campaigns import (
     labelling_rows,
 )
 from annotation.selectors.corpora import corpus_summaries
+from annotation.selectors.exports import campaign_answer_counts
 from annotation.services.campaigns import CampaignSetupError, campaign_create, campaign_set_open
+from annotation.services.corpus_imports import (
+    ImportConflict,
+    ImportRequestError,
+    corpus_import_cancel,
+    corpus_import_request,
+)
 from emolab.authentication import login_or_token_required
 from emolab.roles import is_assessor, is_researcher, researcher_required
 
@@ -78,9 +86,13 @@ def campaign_detail(request, campaign_id: int):
     campaign = get_object_or_404(Campaign.objects.select_related("corpus", "created_by"), pk=campaign_id)
     overview = campaign_overview(campaign=campaign, now=timezone.now())
     named = sorted(user.username for user in campaign.assessors.all())
-    return render(
-        request, "annotation/campaign_detail.html", {"overview": overview, "campaign": campaign, "named": named}
-    )
+    context = {
+        "overview": overview,
+        "campaign": campaign,
+        "named": named,
+        "answers": campaign_answer_counts(campaign=campaign),
+    }
+    return render(request, "annotation/campaign_detail.html", context)
 
 
 @require_POST
@@ -154,3 +166,45 @@ def item_audio(request, campaign_id: int, item_id):
     # Re-encoded: whatever the corpus file carries besides samples (tags, names) stays on the server.
     path = plain_wav(file_inside(campaign.corpus.root, item.utterance.audio_path), assessor_audio_folder())
     return audio_response(path=path, range_header=request.headers.get("Range"), download_name="item.wav")
+
+
+@researcher_required
+def corpus_new(request):
+    """The New corpus page: upload an archive (or name a server folder) and start the import."""
+    form = CorpusImportForm(request.POST or None, request.FILES or None)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            job = corpus_import_request(
+                user=request.user,
+                name=data["name"],
+                format=data["format"],
+                upload=data["archive"],
+                folder=data["folder"],
+                manifest=data["manifest"],
+            )
+        except ImportRequestError as exc:
+            form.add_error(exc.field if exc.field in form.fields else None, str(exc))
+        else:
+            return redirect("annotation:corpus_import", import_id=job.pk)
+    recent = CorpusImport.objects.select_related("corpus", "created_by")[:20]
+    context = {"form": form, "recent": recent, "folders_allowed": bool(settings.EMOLAB_IMPORT_ROOTS)}
+    return render(request, "annotation/corpus_new.html", context, status=400 if form.errors else 200)
+
+
+@researcher_required
+def corpus_import(request, import_id: int):
+    job = get_object_or_404(CorpusImport.objects.select_related("corpus", "created_by"), pk=import_id)
+    return render(request, "annotation/corpus_import.html", {"job": job})
+
+
+@require_POST
+@researcher_required
+def corpus_import_stop(request, import_id: int):
+    job = get_object_or_404(CorpusImport, pk=import_id)
+    try:
+        corpus_import_cancel(corpus_import=job)
+        messages.success(request, f"Import {job.pk} cancelled: nothing of it is kept.")
+    except ImportConflict as exc:
+        messages.error(request, str(exc))
+    return redirect("annotation:corpus_import", import_id=job.pk)

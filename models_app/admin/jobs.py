@@ -1,6 +1,8 @@
 """Django admin for training jobs."""
 
 from django.contrib import admin
+from django.urls import reverse
+from django.utils.html import format_html
 
 from models_app.models import FoldResult, JobUnit, ModelArtifact, TrainingJob, UtterancePrediction
 
@@ -57,4 +59,14 @@ class UtterancePredictionAdmin(admin.ModelAdmin):
 
 @admin.register(ModelArtifact)
 class ModelArtifactAdmin(admin.ModelAdmin):
-    list_display = ("job", "method", "path", "created_at")
+    list_display = ("job", "method", "download", "created_at")
+    readonly_fields = ("download", "job", "method", "path", "config", "feature_config", "classes", "created_at")
+    exclude = ()
+
+    def has_add_permission(self, request):
+        return False  # written by a job's finalize step only
+
+    @admin.display(description="model file")
+    def download(self, obj: ModelArtifact) -> str:
+        url = reverse("job-model", args=[obj.job_id, obj.method])
+        return format_html('<a href="{}" download>Download {} (zip with model.json)</a>', url, obj.method)

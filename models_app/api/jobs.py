@@ -1,7 +1,11 @@
 """REST API for training jobs: admins start and cancel; researchers may read; assessors get 403."""
 
+import tempfile
+
+from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
@@ -11,6 +15,7 @@ from emolab.bounds import column_max
 from emolab.roles import IsAdminOrReadOnlyResearcher
 from models_app.models import JobUnit, TrainingJob
 from models_app.selectors.jobs import training_job_progress, training_jobs_visible_to
+from models_app.selectors.model_files import model_artifact, model_file_write
 from models_app.ser.config import DEFAULT_DEVICE, DEFAULT_PRESET, PRESET_NAMES, check_device
 from models_app.ser.cv import DEFAULT_FOLDS, MAX_FOLDS, MIN_FOLDS
 from models_app.ser.features.config import DEFAULT_FEATURE_SET, FEATURE_SET_NAMES
@@ -61,7 +66,19 @@ class JobCreateSerializer(serializers.Serializer):
 class JobUnitSerializer(serializers.ModelSerializer):
     class Meta:
         model = JobUnit
-        fields = ["kind", "method", "fold", "status", "progress", "detail", "attempts", "error"]
+        fields = [
+            "kind",
+            "method",
+            "fold",
+            "status",
+            "progress",
+            "detail",
+            "attempts",
+            "send_count",
+            "requeues",
+            "heartbeat_at",
+            "error",
+        ]
 
 
 class JobSerializer(serializers.ModelSerializer):
@@ -116,13 +133,17 @@ class JobViewSet(mixins.CreateModelMixin, mixins.ListModelMixin, mixins.Retrieve
         return training_jobs_visible_to(user=self.request.user).prefetch_related("units")
 
     def get_object(self):
-        job = get_object_or_404(self.get_queryset(), pk=self.kwargs["pk"])
-        # Reading a running job is when a dead worker is noticed (no scheduler is needed for it).
-        if job_services.training_job_fail_stalled(job=job):
-            job.refresh_from_db()
-        return job
+        return get_object_or_404(self.get_queryset(), pk=self.kwargs["pk"])
 
-    @extend_schema(request=JobCreateSerializer, responses={201: JobSerializer})
+    @extend_schema(
+        request=JobCreateSerializer,
+        responses={
+            201: JobSerializer,
+            503: OpenApiResponse(
+                description="The task queue is unreachable: the job (`job`) is saved as failed; resume it later."
+            ),
+        },
+    )
     def create(self, request, *args, **kwargs):
         params = JobCreateSerializer(data=request.data)
         params.is_valid(raise_exception=True)
@@ -146,8 +167,40 @@ class JobViewSet(mixins.CreateModelMixin, mixins.ListModelMixin, mixins.Retrieve
         job = job_services.training_job_cancel(job=self.get_object())
         return Response(JobSerializer(job).data)
 
-    @extend_schema(request=None, responses={200: JobSerializer})
+    @extend_schema(
+        request=None,
+        responses={
+            200: JobSerializer,
+            409: OpenApiResponse(description="The job is running or has succeeded."),
+            503: OpenApiResponse(description="The task queue is unreachable: the job stays failed."),
+        },
+    )
     @action(detail=True, methods=["post"])
     def resume(self, request, pk=None):
+        """Run again what a job is missing. Any job that is not running or succeeded."""
         job = job_services.training_job_resume(job=self.get_object())
         return Response(JobSerializer(job).data)
+
+    @extend_schema(
+        summary="Download a final model of the job: one zip with the weights and model.json (the model card)",
+        description=(
+            "model.json holds the method, classes, feature configuration, training corpus and speakers, "
+            "preset and config, code version, the cross-validated Table 1 row(s) and the date. "
+            "`manage.py predict FILE --model MODEL.zip` runs the timeline with a downloaded CTC model. "
+            "Researchers and admins; 404 when the job has not succeeded or did not train the method."
+        ),
+        responses={(200, "application/zip"): OpenApiTypes.BINARY, 404: None},
+    )
+    @action(detail=True, methods=["get"], url_path=r"models/(?P<method>[a-z_]+)")
+    def model(self, request, pk=None, method=None):
+        job = get_object_or_404(self.get_queryset(), pk=pk)
+        artifact = model_artifact(job=job, method=method)
+        if artifact is None:
+            raise Http404(f"Job {job.pk} has no final {method} model.")
+        # Spooled: a few MB, written once and sent from the start; removed when the response closes.
+        out = tempfile.SpooledTemporaryFile(max_size=16 * 1024 * 1024)
+        model_file_write(artifact=artifact, out=out)
+        out.seek(0)
+        return FileResponse(
+            out, as_attachment=True, filename=f"emolab-job{job.pk}-{method}.zip", content_type="application/zip"
+        )

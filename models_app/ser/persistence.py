@@ -17,11 +17,11 @@ import joblib
 import numpy as np
 import torch
 
+from models_app.ser.checkpoint_format import FORMAT_VERSION
 from models_app.ser.config import ExperimentConfig
 from models_app.ser.methods.neural import BLSTMEstimator
 from models_app.ser.registry import METHODS
 
-FORMAT_VERSION = 1
 _ZIP_MAGIC = b"PK\x03\x04"  # torch.save writes a zip archive; joblib writes a pickle
 
 
@@ -65,12 +65,20 @@ def save_estimator(
     return path
 
 
-def load_estimator(path: Path | str):
+def load_estimator(path: Path | str, *, trusted: bool = True):
     """(estimator, metadata) from a checkpoint; metadata has ``method``, ``config``
-    (an ExperimentConfig or None) and ``feature_preset``."""
+    (an ExperimentConfig or None) and ``feature_preset``.
+
+    ``trusted=False`` (a file from elsewhere, such as a downloaded model): only network
+    checkpoints are read; a pickle is refused without being opened, since unpickling runs code."""
     path = Path(path)
     with path.open("rb") as handle:
         magic = handle.read(4)
+    if magic != _ZIP_MAGIC and not trusted:
+        raise CheckpointError(
+            f"{path}: not a network checkpoint; pickled models (forests, dummy) are read only from files "
+            "this installation wrote"
+        )
     if magic == _ZIP_MAGIC:
         try:
             data = torch.load(path, map_location="cpu", weights_only=True)

@@ -23,8 +23,9 @@ from models_app.selectors.timeline import CTC_METHOD, ctc_artifact_for
 from models_app.ser.audio import InvalidAudio
 from models_app.ser.features import FeatureConfig, feature_config_for_preset
 from models_app.ser.progress import ProgressCallback
+from models_app.ser.recording_header import RecordingLimits, RecordingOverLimits, check_recording_header
 from models_app.ser.timeline import Timeline, emotion_timeline
-from models_app.ser.timeline_audio import read_mono, recording_info
+from models_app.ser.timeline_audio import RecordingInfo, read_mono
 from models_app.ser.timeline_plot import waveform_envelope
 
 MODEL_CACHE_SIZE = 4  # loaded CTC models kept per process: a few MB each, loading one takes ~50 ms
@@ -58,6 +59,26 @@ def predict_max_seconds() -> float:
     return settings.EMOLAB_PREDICT_MAX_SECONDS
 
 
+def recording_limits() -> RecordingLimits:
+    """The bounds a recording's header is checked against (ser/recording_header.py): the fixed
+    rate and channel bounds, and the configured length and sample count."""
+    return RecordingLimits(max_seconds=predict_max_seconds(), max_samples=settings.EMOLAB_PREDICT_MAX_SAMPLES)
+
+
+def recording_check_header(path: Path, name: str) -> RecordingInfo:
+    """Check a recording from its header alone (nothing is decoded): InvalidRecording for a file
+    that is not audio we read, damaged, or impossible (rate, channels, a size its data does not
+    have), RecordingTooLong for one over the configured limits. The messages name the file."""
+    if path.stat().st_size == 0:
+        raise InvalidRecording("The file is empty.")
+    try:
+        return check_recording_header(path, recording_limits())
+    except RecordingOverLimits as exc:
+        raise RecordingTooLong(f"{name}: {_sentence(str(exc))}") from None
+    except InvalidAudio as exc:
+        raise InvalidRecording(f"{name}: {_sentence(str(exc))}") from None
+
+
 def _size(n_bytes: int) -> str:
     return f"{n_bytes / 1e6:.1f} MB" if n_bytes >= 1e6 else f"{n_bytes / 1e3:.0f} kB"
 
@@ -82,22 +103,26 @@ class LoadedModel:
     label_names: tuple[str, ...]  # the job's class names, index order
 
 
-_cache: OrderedDict[tuple[int, str], LoadedModel] = OrderedDict()
+_cache: OrderedDict[tuple, LoadedModel] = OrderedDict()
 _cache_lock = threading.Lock()
 
 
 def ctc_model_load(*, artifact: ModelArtifact) -> LoadedModel:
     """The artifact's estimator, loaded once per process (least recently used of
-    MODEL_CACHE_SIZE evicted). Keyed by artifact id and path: a job that is finalized again gets
-    new artifact rows, so a stale model is never served."""
+    MODEL_CACHE_SIZE evicted). Keyed by artifact id, path and the file's modification time and
+    size: a job that is finalized again gets new artifact rows, so a stale model is never served."""
     from models_app.ser.persistence import CheckpointError, load_estimator
 
-    key = (artifact.pk, artifact.path)
+    path = Path(settings.MEDIA_ROOT) / artifact.path
+    try:  # the file's identity too: a worker outlives databases whose artifact ids repeat (tests)
+        stat = path.stat()
+        key = (artifact.pk, artifact.path, stat.st_mtime_ns, stat.st_size)
+    except OSError:
+        key = (artifact.pk, artifact.path, None, None)
     with _cache_lock:
         if key in _cache:
             _cache.move_to_end(key)
             return _cache[key]
-    path = Path(settings.MEDIA_ROOT) / artifact.path
     try:
         estimator, metadata = load_estimator(path)
     except (OSError, CheckpointError) as exc:
@@ -116,6 +141,28 @@ def ctc_model_load(*, artifact: ModelArtifact) -> LoadedModel:
     return loaded
 
 
+def ctc_model_from_file(path: Path | str) -> tuple[LoadedModel, dict]:
+    """A downloaded model file (models_app/ser/model_file.py) as a LoadedModel, with its card.
+    Raises ModelUnusable (the message says why, naming both code versions when they do not fit)."""
+    from models_app.ser.model_file import ModelFileError, load_model_file
+
+    path = Path(path)
+    if not path.is_file():
+        raise ModelUnusable(f"{path}: no such model file")
+    with tempfile.TemporaryDirectory(prefix="emolab-model-") as scratch:
+        try:
+            loaded = load_model_file(path, scratch=Path(scratch))
+        except ModelFileError as exc:
+            raise ModelUnusable(str(exc)) from None
+    card = loaded.card
+    if card["method"] != CTC_METHOD:
+        raise ModelUnusable(f"{path} holds a {card['method']} model; the timeline needs a CTC model.")
+    feature_config = FeatureConfig.from_dict(card["feature_config"]) if card.get("feature_config") else None
+    if feature_config is None:
+        feature_config = feature_config_for_preset((card.get("config") or {}).get("feature_preset") or "paper")
+    return LoadedModel(loaded.estimator, feature_config, tuple(str(name) for name in card["classes"])), card
+
+
 def ctc_model_cache_clear() -> None:
     with _cache_lock:
         _cache.clear()
@@ -127,8 +174,8 @@ def ctc_model_cache_clear() -> None:
 @dataclass(frozen=True)
 class RecordingTimeline:
     timeline: Timeline
-    job_id: int
-    artifact_id: int
+    job_id: int | None
+    artifact_id: int | None  # None: a model from a file (manage.py predict --model)
     file_name: str
     format: str
     sample_rate: int  # of the file, Hz
@@ -142,6 +189,7 @@ def recording_timeline(
     path: Path | None = None,
     job_id: int | None = None,
     progress: ProgressCallback | None = None,
+    model_file: Path | None = None,
 ) -> RecordingTimeline:
     """The emotion timeline of one recording, from an uploaded file (``upload``: a Django
     UploadedFile) or a file on disk (``path``, the command line).
@@ -153,17 +201,34 @@ def recording_timeline(
     """
     if (upload is None) == (path is None):
         raise ValueError("give exactly one of upload and path")
-    artifact = ctc_artifact_for(job_id=job_id)
-    model = ctc_model_load(artifact=artifact)
+    if model_file is not None:  # a downloaded model: no database row behind it
+        model, card = ctc_model_from_file(model_file)
+        source = (card.get("training", {}).get("job"), None)
+    else:
+        artifact = ctc_artifact_for(job_id=job_id)
+        model = ctc_model_load(artifact=artifact)
+        source = (artifact.job_id, artifact.pk)
     if upload is not None:
         recording_check_size(n_bytes=upload.size)
         with _upload_on_disk(upload) as on_disk:
-            return _timeline_of_file(on_disk, upload.name or "recording", artifact, model, progress)
+            return _timeline_of_file(on_disk, upload.name or "recording", source, model, progress)
     path = Path(path)
     if not path.is_file():
         raise InvalidRecording(f"{path}: no such file")
     recording_check_size(n_bytes=path.stat().st_size)
-    return _timeline_of_file(path, path.name, artifact, model, progress)
+    return _timeline_of_file(path, path.name, source, model, progress)
+
+
+def stored_recording_timeline(
+    *, artifact: ModelArtifact, path: Path, name: str, progress: ProgressCallback | None = None
+) -> RecordingTimeline:
+    """The timeline of a recording already on disk with the model already chosen (the prediction
+    task: the model was chosen when the upload was accepted). Same checks and errors as
+    :func:`recording_timeline`."""
+    model = ctc_model_load(artifact=artifact)
+    if not path.is_file():
+        raise InvalidRecording(f"{name}: the stored upload is gone")
+    return _timeline_of_file(path, name, (artifact.job_id, artifact.pk), model, progress)
 
 
 class _upload_on_disk:
@@ -192,25 +257,16 @@ class _upload_on_disk:
             shutil.rmtree(self.folder, ignore_errors=True)
 
 
-def _timeline_of_file(path: Path, name: str, artifact, model: LoadedModel, progress) -> RecordingTimeline:
-    if path.stat().st_size == 0:
-        raise InvalidRecording("The file is empty.")
-    try:
-        info = recording_info(path)
-    except InvalidAudio as exc:
-        raise InvalidRecording(f"{name}: {_sentence(str(exc))}") from None
-    limit = predict_max_seconds()
-    if info.duration_s > limit:
-        raise RecordingTooLong(
-            f"{name} lasts {info.duration_s:.1f} s; the limit is {limit:.0f} s (EMOLAB_PREDICT_MAX_SECONDS)."
-        )
+def _timeline_of_file(path: Path, name: str, source, model: LoadedModel, progress) -> RecordingTimeline:
+    """``source``: (job id, artifact id) of the model; the artifact id is None for a model file."""
+    info = recording_check_header(path, name)
     feature_config = model.feature_config
     if info.duration_s < feature_config.window_s:
         raise InvalidRecording(
             f"{name} lasts {info.duration_s:.3f} s, shorter than one analysis frame ({feature_config.window_s} s)."
         )
     try:
-        signal = read_mono(path, target_rate=feature_config.sample_rate)
+        signal = read_mono(path, target_rate=feature_config.sample_rate, progress=progress)
         timeline = emotion_timeline(
             model.estimator,
             signal,
@@ -223,8 +279,8 @@ def _timeline_of_file(path: Path, name: str, artifact, model: LoadedModel, progr
         raise InvalidRecording(f"{name}: {_sentence(str(exc))}") from None
     return RecordingTimeline(
         timeline=timeline,
-        job_id=artifact.job_id,
-        artifact_id=artifact.pk,
+        job_id=source[0],
+        artifact_id=source[1],
         file_name=name,
         format=info.format,
         sample_rate=info.sample_rate,

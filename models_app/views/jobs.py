@@ -36,6 +36,10 @@ def job_start(request):
                 model_seeds=data["model_seeds"],
                 created_by=request.user,
             )
+        except job_services.TaskQueueUnavailable as exc:
+            # The job exists (failed, with the reason): say so, and where to resume it.
+            context = {"form": form, "queue_down": str(exc), "failed_job_id": exc.job_id}
+            return render(request, "models_app/jobs/start.html", context, status=503)
         except job_services.JobError as exc:
             form.add_error(None, str(exc))
         else:
@@ -66,8 +70,6 @@ def _ranked_comparisons(job) -> list[dict]:
 @researcher_required
 def job_detail(request, pk: int):
     job = get_object_or_404(training_jobs_visible_to(user=request.user), pk=pk)
-    if job_services.training_job_fail_stalled(job=job):
-        job.refresh_from_db()
     context = {
         "job": job,
         "progress": training_job_progress(job=job),
@@ -75,6 +77,7 @@ def job_detail(request, pk: int):
         "table1": _table1(job) if job.status == job.Status.SUCCEEDED else [],
         "comparisons": _ranked_comparisons(job) if job.status == job.Status.SUCCEEDED else [],
         "can_manage": is_admin(request.user),
+        "artifacts": list(job.artifacts.all()) if job.status == job.Status.SUCCEEDED else [],
     }
     return render(request, "models_app/jobs/detail.html", context)
 

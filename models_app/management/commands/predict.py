@@ -1,4 +1,7 @@
-"""``python manage.py predict FILE... [--job ID] [--json]``: the emotion timeline of recordings.
+"""``python manage.py predict FILE... [--job ID | --model MODEL.zip] [--json]``: the emotion timeline of recordings.
+
+``--model`` takes a model file downloaded from a site (GET /api/jobs/{id}/models/ctc/, or the job
+page's button): it runs without any job or corpus in this database.
 
 Prints each file's segments (start, end, emotion, confidence), or with ``--json`` one JSON object
 per file as the API returns it (``POST /api/predict/``) with the file's path added. Exits non-zero
@@ -8,6 +11,7 @@ no CTC model to use.
 
 import json
 import sys
+from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
@@ -49,18 +53,26 @@ class Command(BaseCommand):
             "--job", type=int, help="training job whose CTC model to use (default: the latest that has one)"
         )
         parser.add_argument(
+            "--model",
+            type=Path,
+            metavar="MODEL.zip",
+            help="a downloaded model file (zip with model.json) to use instead of a job's model",
+        )
+        parser.add_argument(
             "--json",
             dest="as_json",
             action="store_true",
             help="one JSON object per line, per-frame probabilities included",
         )
 
-    def handle(self, *args, files, job, as_json: bool, **options):
+    def handle(self, *args, files, job, model, as_json: bool, **options):
+        if job is not None and model is not None:
+            raise CommandError("give --job or --model, not both")
         failures = []
         for path in files:
             bar = _WindowBar(path, sys.stderr)
             try:
-                result = recording_timeline(path=path, job_id=job, progress=bar)
+                result = recording_timeline(path=path, job_id=job, progress=bar, model_file=model)
             except (NoCTCModel, UnknownJob, ModelUnusable) as exc:
                 raise CommandError(str(exc)) from None  # no model: no file can be done
             except RecordingError as exc:
@@ -80,6 +92,7 @@ class Command(BaseCommand):
         timeline = result.timeline
         self.stdout.write(
             f"{path}: {timeline.duration_s:.2f} s, job {result.job_id}, {len(timeline.segments)} segment(s)"
+            + ("" if result.artifact_id is not None else " (model file)")
         )
         for segment in timeline.segments:
             self.stdout.write(

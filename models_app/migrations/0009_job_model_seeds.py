@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('models_app', '0004_job_features_and_device'),
+        ('models_app', '0008_stored_report_explorer'),
     ]
 
     operations = [

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('models_app', '0003_job_results_n'),
+        ('models_app', '0005_jobunit_sent_and_requeues'),
     ]
 
     operations = [
