@@ -50,3 +50,12 @@ def training_job_table1(*, job: TrainingJob) -> dict[str, MethodSummary]:
         y_true, y_pred = labels.get((result.row, result.fold), ([], []))
         folds_of_row.setdefault(result.row, []).append(RowFold(result.metrics, np.array(y_true), np.array(y_pred)))
     return {row: summarize_row(row, folds, len(classes)) for row, folds in sorted(folds_of_row.items())}
+
+
+def training_job_seed_folds(*, job: TrainingJob) -> dict[str, dict[int, list[dict]]]:
+    """row -> model seed -> that seed's per-fold metrics (fold order), from a seeds job's fold results."""
+    by_row: dict[str, dict[int, list[dict]]] = {}
+    for result in FoldResult.objects.filter(job=job).order_by("row", "fold"):
+        for seed, metrics in (result.metrics.get("by_model_seed") or {}).items():
+            by_row.setdefault(result.row, {}).setdefault(int(seed), []).append(metrics)
+    return by_row

@@ -34,6 +34,7 @@ def job_start(request):
                 seed=data["seed"],
                 features=data["features"],
                 device=data["device"],
+                model_seeds=data["model_seeds"],
                 created_by=request.user,
             )
         except TaskQueueUnavailable as exc:
@@ -56,6 +57,17 @@ def _table1(job) -> list[dict]:
     return rows
 
 
+def _ranked_comparisons(job) -> list[dict]:
+    """A seeds job's paired tests between neighbours in its mean ranking (mean class accuracy)."""
+    rows = [name for name, entry in job.results.items() if "beats" in entry]
+    ranked = sorted(rows, key=lambda name: -job.results[name]["mean_class_accuracy"])
+    return [
+        {"a": row_long_title(a), "b": row_long_title(b), **job.results[a]["beats"][b]}
+        for a, b in zip(ranked, ranked[1:], strict=False)
+        if b in job.results[a]["beats"]
+    ]
+
+
 @researcher_required
 def job_detail(request, pk: int):
     job = get_object_or_404(training_jobs_visible_to(user=request.user), pk=pk)
@@ -64,6 +76,7 @@ def job_detail(request, pk: int):
         "progress": training_job_progress(job=job),
         "units": job.units.all(),
         "table1": _table1(job) if job.status == job.Status.SUCCEEDED else [],
+        "comparisons": _ranked_comparisons(job) if job.status == job.Status.SUCCEEDED else [],
         "can_manage": is_admin(request.user),
         "artifacts": list(job.artifacts.all()) if job.status == job.Status.SUCCEEDED else [],
     }
