@@ -48,7 +48,10 @@ def timeline_page(request):
         "max_minutes": predict_max_seconds() / 60,
     }
     if request.method != "POST":
-        context["form"] = TimelineForm(jobs=jobs)
+        # ?job=<id> (the job page's link) preselects that job's model when it has one.
+        wanted = request.GET.get("job", "")
+        initial = {"job": int(wanted)} if wanted.isascii() and wanted.isdigit() and len(wanted) < 19 else {}
+        context["form"] = TimelineForm(jobs=jobs, initial=initial)
         return render(request, TEMPLATE, context)
 
     try:  # before the body is parsed into a temporary file
