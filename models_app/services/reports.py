@@ -87,7 +87,7 @@ def stored_report_request(
     fingerprint = report_fingerprint(job=job, campaign=campaign)
     with transaction.atomic():
         stored, _created = (
-            StoredReport.objects.select_for_update()
+            StoredReport.objects.select_for_update(of=("self",))
             .defer(*without)
             .get_or_create(key=key, defaults={"job": job, "campaign": campaign, "seed": seed})
         )
@@ -120,7 +120,7 @@ def _refresh_reports(*, job_id: int | None, campaign_id: int | None) -> int:
         if status == StoredReport.Status.QUEUED and not_before is not None and now - not_before < LOST_AFTER:
             continue
         with transaction.atomic():
-            stored = StoredReport.objects.select_for_update().select_related("job", "campaign").get(pk=pk)
+            stored = StoredReport.objects.select_for_update(of=("self",)).select_related("job", "campaign").get(pk=pk)
             fingerprint = report_fingerprint(job=stored.job, campaign=stored.campaign)
             if fingerprint != stored.wanted_fingerprint or stored.status == StoredReport.Status.FAILED:
                 _schedule(stored, fingerprint)
@@ -148,7 +148,12 @@ def stored_report_compute(*, stored_id: int) -> StoredReport | None:
     the inputs were read and the seconds each section took. None when the row is gone."""
     now = timezone.now()
     with transaction.atomic():
-        stored = StoredReport.objects.select_for_update().select_related("job", "campaign").filter(pk=stored_id).first()
+        stored = (
+            StoredReport.objects.select_for_update(of=("self",))
+            .select_related("job", "campaign")
+            .filter(pk=stored_id)
+            .first()
+        )
         if stored is None:
             return None
         if stored.report is not None and stored.fingerprint == report_fingerprint(
@@ -203,7 +208,7 @@ def stored_report_compute(*, stored_id: int) -> StoredReport | None:
     timings["total"] = round(time.perf_counter() - started, 4)
 
     with transaction.atomic():
-        stored = StoredReport.objects.select_for_update().get(pk=stored_id)
+        stored = StoredReport.objects.select_for_update(of=("self",)).get(pk=stored_id)
         stored.report, stored.figures, stored.fingerprint, stored.as_of = report, figures, fingerprint, as_of
         stored.explorer = explorer
         stored.timings = timings
