@@ -7,7 +7,12 @@ from django.views.decorators.http import require_POST
 from emolab.celery import TaskQueueUnavailable
 from emolab.roles import admin_required, is_admin, researcher_required
 from models_app.forms import JobStartForm
-from models_app.selectors.jobs import training_job_progress, training_jobs_visible_to
+from models_app.selectors.jobs import (
+    training_job_has_ctc_model,
+    training_job_progress,
+    training_job_timing,
+    training_jobs_visible_to,
+)
 from models_app.ser.registry import ROW_NAMES, row_long_title
 from models_app.services import jobs as job_services
 
@@ -71,9 +76,12 @@ def _ranked_comparisons(job) -> list[dict]:
 @researcher_required
 def job_detail(request, pk: int):
     job = get_object_or_404(training_jobs_visible_to(user=request.user), pk=pk)
+    progress = training_job_progress(job=job)
     context = {
         "job": job,
-        "progress": training_job_progress(job=job),
+        "progress": progress,
+        "timing": training_job_timing(job=job, progress=progress),
+        "has_ctc_model": job.status == job.Status.SUCCEEDED and training_job_has_ctc_model(job=job),
         "units": job.units.all(),
         "table1": _table1(job) if job.status == job.Status.SUCCEEDED else [],
         "comparisons": _ranked_comparisons(job) if job.status == job.Status.SUCCEEDED else [],

@@ -61,7 +61,10 @@ def timeline_page(request):
         "recent": recent_predictions_of_owner(owner=request.user),
     }
     if request.method != "POST":
-        context["form"] = TimelineForm(jobs=jobs)
+        # ?job=<id> (the job page's link) preselects that job's model when it has one.
+        wanted = request.GET.get("job", "")
+        initial = {"job": int(wanted)} if wanted.isascii() and wanted.isdigit() and len(wanted) < 19 else {}
+        context["form"] = TimelineForm(jobs=jobs, initial=initial)
         return render(request, TEMPLATE, context)
 
     try:  # before the body is parsed into a temporary file
