@@ -1,4 +1,7 @@
-"""`make demo`'s last step: the web server and one Celery worker together; Ctrl-C stops both."""
+"""`make demo`'s last step: the web server and one Celery worker together; Ctrl-C stops both.
+
+The worker also runs Celery beat (``-B``: one process is enough on one machine), which starts the
+jobs' watchdog every EMOLAB_WATCHDOG_INTERVAL_S (docs/reliability.md)."""
 
 import os
 import signal
@@ -31,7 +34,19 @@ def main() -> int:
         return 1
     python = sys.executable
     worker = subprocess.Popen(
-        [python, "-m", "celery", "-A", "emolab", "worker", "--loglevel=INFO", "--concurrency=1", "-n", "demo@%h"],
+        [
+            python,
+            "-m",
+            "celery",
+            "-A",
+            "emolab",
+            "worker",
+            "--beat",
+            "--loglevel=INFO",
+            "--concurrency=1",
+            "-n",
+            "demo@%h",
+        ],
         cwd=ROOT,
     )
     web = subprocess.Popen([python, "manage.py", "runserver", f"{host}:{port}", "--noreload"], cwd=ROOT)

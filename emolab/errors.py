@@ -20,17 +20,22 @@ from annotation.services.campaigns import CampaignSetupError
 from annotation.services.corpus_imports import ImportConflict, ImportRequestError
 from annotation.services.judgments import AnswerConflict, CampaignClosed, InvalidAnswer, ItemNotAssigned, NoAccess
 from models_app.selectors.model_files import ModelFileMissing
+from models_app.selectors.predictions import UnknownPrediction
 from models_app.selectors.reports import ReportInputError, ReportSourceNotFound
 from models_app.selectors.timeline import NoCTCModel, UnknownJob
-from models_app.services.jobs import JobConflict, JobError
+from models_app.services.jobs import JobConflict, JobError, TaskQueueUnavailable
+from models_app.services.predictions import PredictionQueueUnavailable, TooManyActivePredictions
 from models_app.services.timeline import ModelUnusable, RecordingError, RecordingTooLarge
 
 # The first entry the error is an instance of decides: subclasses before their base classes.
 STATUS_OF_DOMAIN_ERROR: tuple[tuple[type[Exception], int], ...] = (
+    # A service the site needs is down for now (a subclass of JobError: first); try again later.
+    (TaskQueueUnavailable, status.HTTP_503_SERVICE_UNAVAILABLE),
     # Something named in the request does not exist.
     (UnknownJob, status.HTTP_404_NOT_FOUND),
     (UnknownCorpus, status.HTTP_404_NOT_FOUND),
     (ReportSourceNotFound, status.HTTP_404_NOT_FOUND),
+    (UnknownPrediction, status.HTTP_404_NOT_FOUND),
     # The request is well formed but the state of things does not allow it (yet).
     (NoCTCModel, status.HTTP_409_CONFLICT),
     (JobConflict, status.HTTP_409_CONFLICT),
@@ -40,6 +45,8 @@ STATUS_OF_DOMAIN_ERROR: tuple[tuple[type[Exception], int], ...] = (
     (CampaignClosed, status.HTTP_409_CONFLICT),
     (NoAccess, status.HTTP_403_FORBIDDEN),
     (RecordingTooLarge, status.HTTP_413_REQUEST_ENTITY_TOO_LARGE),
+    # Too much at once: try again after the Retry-After header's seconds.
+    (TooManyActivePredictions, status.HTTP_429_TOO_MANY_REQUESTS),
     # The request itself is wrong; the message says how.
     (RecordingError, status.HTTP_400_BAD_REQUEST),
     (JobError, status.HTTP_400_BAD_REQUEST),
@@ -50,7 +57,11 @@ STATUS_OF_DOMAIN_ERROR: tuple[tuple[type[Exception], int], ...] = (
     # An installation problem, not the user's: the message says which file.
     (ModelUnusable, status.HTTP_500_INTERNAL_SERVER_ERROR),
     (ModelFileMissing, status.HTTP_500_INTERNAL_SERVER_ERROR),
+    # A service the site depends on is away: nothing was done, try again later.
+    (PredictionQueueUnavailable, status.HTTP_503_SERVICE_UNAVAILABLE),
 )
+# A 503 tells clients when to try again: a broker restart takes seconds to a minute.
+RETRY_AFTER_S = 30
 DOMAIN_ERRORS: tuple[type[Exception], ...] = tuple(error for error, _ in STATUS_OF_DOMAIN_ERROR)
 
 
@@ -67,7 +78,19 @@ def domain_error_body(exc: BaseException) -> dict:
     field = getattr(exc, "field", None)
     if field:
         body["field"] = field
+    job_id = getattr(exc, "job_id", None)
+    if job_id is not None:  # the job the request made, saved even though it failed (503)
+        body["job"] = job_id
     return body
+
+
+def domain_error_headers(exc: BaseException, code: int | None = None) -> dict:
+    """``Retry-After`` for an error that says when to try again (its ``retry_after`` seconds); a 503
+    without one gets ``RETRY_AFTER_S``."""
+    retry_after = getattr(exc, "retry_after", None)
+    if not retry_after and code == status.HTTP_503_SERVICE_UNAVAILABLE:
+        retry_after = RETRY_AFTER_S
+    return {"Retry-After": str(int(retry_after))} if retry_after else {}
 
 
 def api_exception_handler(exc: Exception, context: dict) -> Response | None:
@@ -75,7 +98,7 @@ def api_exception_handler(exc: Exception, context: dict) -> Response | None:
     code = domain_error_status(exc)
     if code is None:
         return exception_handler(exc, context)
-    return Response(domain_error_body(exc), status=code)
+    return Response(domain_error_body(exc), status=code, headers=domain_error_headers(exc, code))
 
 
 def render_domain_error(
@@ -85,5 +108,9 @@ def render_domain_error(
     ``error`` (beside ``context``), or without a template the message as plain text."""
     code = domain_error_status(exc)
     if template is None:
-        return HttpResponse(str(exc), status=code, content_type="text/plain; charset=utf-8")
-    return render(request, template, {**(context or {}), "error": str(exc)}, status=code)
+        response = HttpResponse(str(exc), status=code, content_type="text/plain; charset=utf-8")
+    else:
+        response = render(request, template, {**(context or {}), "error": str(exc)}, status=code)
+    for header, value in domain_error_headers(exc).items():
+        response[header] = value
+    return response

@@ -207,6 +207,25 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 # and 4.5 s on one core).
 EMOLAB_PREDICT_MAX_BYTES = int(os.environ.get("EMOLAB_PREDICT_MAX_BYTES") or 100_000_000)
 EMOLAB_PREDICT_MAX_SECONDS = float(os.environ.get("EMOLAB_PREDICT_MAX_SECONDS") or 3600)
+# Samples to decode (frames x channels), what decoding time grows with: an hour of 48 kHz stereo
+# by default. A 3 MB FLAC of silence can announce an hour of 192 kHz stereo (1.3 billion samples).
+EMOLAB_PREDICT_MAX_SAMPLES = int(os.environ.get("EMOLAB_PREDICT_MAX_SAMPLES") or 3600 * 48_000 * 2)
+# Web processes only read the header; a Celery task decodes and runs the model. POST /api/predict/
+# waits up to EMOLAB_PREDICT_WAIT_S for a short clip's task (then 200 with the result, else 202): a
+# 10 s clip takes well under a second on a free worker. Each wait holds a web worker, so 0 turns
+# it off on a site with few web workers.
+EMOLAB_PREDICT_WAIT_S = float(os.environ.get("EMOLAB_PREDICT_WAIT_S") or 5)
+# Requests waiting at once, site-wide (the others answer 202 at once): each holds a web worker, so
+# keep it well under gunicorn's worker count (4 by default on 2 cores: one may wait).
+EMOLAB_PREDICT_MAX_WAITING = int(os.environ.get("EMOLAB_PREDICT_MAX_WAITING") or 1)
+# Predictions queued or running at once per user (429 beyond): a user cannot fill the queue alone.
+EMOLAB_PREDICT_MAX_ACTIVE = int(os.environ.get("EMOLAB_PREDICT_MAX_ACTIVE") or 2)
+# Uploads are removed as soon as their timeline is drawn; results are deleted after this.
+EMOLAB_PREDICT_KEEP_HOURS = float(os.environ.get("EMOLAB_PREDICT_KEEP_HOURS") or 24)
+# The task's soft time limit (the prediction is failed with the reason); the hard limit is a
+# minute later. An hour of 48 kHz stereo (the sample limit) decodes and runs in about a minute
+# on a quiet core: ten times that is a stuck task, not a slow one.
+EMOLAB_PREDICT_TIME_LIMIT_S = int(os.environ.get("EMOLAB_PREDICT_TIME_LIMIT_S") or 600)
 # Corpus imports from the browser (docs/corpora.md). Server folders may be imported only from under
 # these roots (os.pathsep-separated; none by default: uploads only). An uploaded archive may hold
 # at most this many files and bytes once unpacked: IEMOCAP_full_release, the largest corpus we
@@ -249,6 +268,11 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # Two "status" choice sets (training jobs, timeline predictions): each its own enum name.
+    "ENUM_NAME_OVERRIDES": {
+        "JobStatusEnum": "models_app.models.jobs.TrainingJob.Status",  # jobs and their units
+        "PredictionStatusEnum": "models_app.models.predictions.Prediction.Status",
+    },
 }
 
 # Celery. The filesystem transport needs no server: producers and the worker exchange
@@ -269,12 +293,57 @@ def filesystem_broker_options(folder: Path) -> dict:
     }
 
 
+# Hard time limits (seconds) of a training job's tasks, per unit kind (models_app/tasks/jobs.py;
+# the soft limit sits EMOLAB_SOFT_LIMIT_MARGIN_S below). They also bound how long the watchdog
+# waits: a unit silent for longer than its limit has certainly lost its worker.
+EMOLAB_JOB_TIME_LIMITS_S = {
+    "prepare": int(os.environ.get("EMOLAB_PREPARE_TIME_LIMIT_S") or 2 * 3600 + 120),
+    "fold": int(os.environ.get("EMOLAB_FOLD_TIME_LIMIT_S") or 3 * 3600 + 120),
+    "finalize": int(os.environ.get("EMOLAB_FINALIZE_TIME_LIMIT_S") or 4 * 3600 + 120),
+}
+EMOLAB_SOFT_LIMIT_MARGIN_S = 120  # room to record the soft limit's failure before the hard kill
+# How often Celery beat runs the jobs' watchdog (models_app.jobs.watchdog).
+EMOLAB_WATCHDOG_INTERVAL_S = int(os.environ.get("EMOLAB_WATCHDOG_INTERVAL_S") or 60)
+# The longest task of the project (the feature tasks' limits are minutes, below these).
+LONGEST_TASK_S = max(EMOLAB_JOB_TIME_LIMITS_S.values())
+
+
+def redis_transport_options() -> dict:
+    return {
+        # An unacknowledged message (its worker died) comes back after this long: just longer
+        # than the longest task, so a slow task still running is not handed out twice, and a
+        # dead worker's message not held for hours beyond (the watchdog re-sends it sooner).
+        "visibility_timeout": LONGEST_TASK_S + 300,
+        # An unreachable Redis fails a send in seconds, instead of hanging the web request.
+        "socket_connect_timeout": 3,
+    }
+
+
 if CELERY_BROKER_URL.startswith("filesystem://"):
     CELERY_BROKER_TRANSPORT_OPTIONS = filesystem_broker_options(VAR_DIR / "celery")
 else:
-    # Longer than the longest task, so a slow task is not redelivered while it still runs.
-    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 4 * 3600}
+    CELERY_BROKER_TRANSPORT_OPTIONS = redis_transport_options()
+# A send retries briefly (a broker restarting), then fails: the job is marked failed with the reason.
+CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 2, "interval_start": 0, "interval_step": 0.3, "interval_max": 0.5}
+CELERY_BROKER_CONNECTION_TIMEOUT = 3
+# Celery beat's periodic tasks (`celery -A emolab beat`, or a worker started with -B).
+CELERY_BEAT_SCHEDULE = {
+    "jobs-watchdog": {
+        "task": "models_app.jobs.watchdog",
+        "schedule": EMOLAB_WATCHDOG_INTERVAL_S,
+        # A run that waited longer than one interval (no worker free) is dropped: the next one comes.
+        "options": {"expires": EMOLAB_WATCHDOG_INTERVAL_S},
+    },
+    # Timeline predictions older than EMOLAB_PREDICT_KEEP_HOURS are deleted with their files, and
+    # ones whose worker vanished are failed (services/predictions.py: predictions_clean_up).
+    "predictions-clean-up": {"task": "models_app.predictions.clean_up", "schedule": 15 * 60.0},
+}
+CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 # Results live in the database through services; Celery's own result backend is not used.
+# The Celery queue of the units that train networks on a GPU (a job whose device is not "cpu"):
+# GPU workers consume it (celery -A emolab worker -Q gpu), CPU workers the default queue, so both
+# share one deployment (docs/methods.md, "GPU"). Empty: every unit goes to the default queue.
+EMOLAB_GPU_QUEUE = os.environ.get("EMOLAB_GPU_QUEUE", "")
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
@@ -300,7 +369,8 @@ CACHE_URL = (os.environ.get("CACHE_URL") or os.environ.get("REDIS_URL") or "").s
 
 
 def cache_settings(url: str, debug: bool) -> dict:
-    redis = {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": url}
+    # Django's Redis cache, reusing one client per pool (emolab/cache.py says why).
+    redis = {"BACKEND": "emolab.cache.ReusedClientRedisCache", "LOCATION": url}
     database = {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": "emolab_cache"}
     local = {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "emolab"}
     if url.startswith(("redis://", "rediss://", "unix://")):

@@ -5,7 +5,7 @@ from rest_framework.routers import SimpleRouter
 
 from models_app.api.exports import JobPredictionsExportView
 from models_app.api.jobs import JobViewSet
-from models_app.api.predict import PredictView
+from models_app.api.predict import PredictionView, PredictView
 from models_app.api.reports import ComparisonReportView
 
 router = SimpleRouter()
@@ -19,5 +19,6 @@ urlpatterns = [
         name="job-predictions",
     ),
     path("predict/", PredictView.as_view(), name="predict"),
+    path("predictions/<int:pk>/", PredictionView.as_view(), name="prediction"),
     path("reports/comparison/", ComparisonReportView.as_view(), name="report-comparison"),
 ]

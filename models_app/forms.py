@@ -3,8 +3,9 @@ from django import forms
 from annotation.models import Corpus
 from emolab.bounds import column_max
 from models_app.models import TrainingJob
-from models_app.ser.config import DEFAULT_PRESET, PRESET_DESCRIPTIONS
+from models_app.ser.config import DEFAULT_DEVICE, DEFAULT_PRESET, PRESET_DESCRIPTIONS, check_device
 from models_app.ser.cv import DEFAULT_FOLDS, MAX_FOLDS, MIN_FOLDS
+from models_app.ser.features.config import DEFAULT_FEATURE_SET, FEATURE_SET_DESCRIPTIONS
 from models_app.ser.registry import METHODS
 
 # The paper's four methods; the statistics forest is our extra baseline, one tick away.
@@ -22,5 +23,26 @@ class JobStartForm(forms.Form):
         choices=[(name, f"{name}: {description}") for name, description in PRESET_DESCRIPTIONS.items()],
         initial=DEFAULT_PRESET,
     )
+    features = forms.ChoiceField(
+        label="Feature set",
+        choices=[(name, f"{name}: {description}") for name, description in FEATURE_SET_DESCRIPTIONS.items()],
+        initial=DEFAULT_FEATURE_SET,
+        required=False,  # a form posted without it (a script, an older page) gets the paper's set
+    )
+    device = forms.CharField(
+        max_length=10,
+        initial=DEFAULT_DEVICE,
+        required=False,
+        help_text="auto (a GPU when the worker has one), cpu, cuda or cuda:N",
+    )
     folds = forms.IntegerField(min_value=MIN_FOLDS, max_value=MAX_FOLDS, initial=DEFAULT_FOLDS)
     seed = forms.IntegerField(min_value=0, max_value=column_max(TrainingJob, "seed"), initial=0)
+
+    def clean_features(self) -> str:
+        return self.cleaned_data["features"] or DEFAULT_FEATURE_SET
+
+    def clean_device(self) -> str:
+        try:
+            return check_device(self.cleaned_data["device"].strip() or DEFAULT_DEVICE)
+        except ValueError as exc:
+            raise forms.ValidationError(str(exc)) from None

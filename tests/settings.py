@@ -3,6 +3,7 @@ test-only folders, still honouring DATABASE_URL and CELERY_BROKER_URL so CI's se
 exercises PostgreSQL and Redis."""
 
 import os
+from pathlib import Path
 
 os.environ.setdefault("SECRET_KEY", "insecure-key-for-the-test-suite-only")
 
@@ -15,7 +16,8 @@ from emolab.settings import (  # noqa: E402  (after SECRET_KEY)
 )
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-MEDIA_ROOT = VAR_DIR / "test-media"
+# A worker subprocess may be given its own (tests/models_app/conftest.py: prediction_worker).
+MEDIA_ROOT = Path(os.environ.get("EMOLAB_TEST_MEDIA_ROOT") or VAR_DIR / "test-media")
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},

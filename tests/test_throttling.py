@@ -272,7 +272,7 @@ def test_limits_come_from_the_environment(tmp_path):
     assert found["rates"]["anon"] == "7/min" and found["rates"]["user"] == "1000/min"
     assert found["rates"]["answers"] == "3000/hour" and found["rates"]["predict"] is None
     assert found["limit"] == 8 and found["cooloff"] == 30 * 60
-    assert found["cache"] == "django.core.cache.backends.redis.RedisCache"
+    assert found["cache"] == "emolab.cache.ReusedClientRedisCache"
     defaults = _settings_in_a_fresh_process(tmp_path, {})
     assert defaults["rates"]["answers"] == "120/min" and defaults["limit"] == 5 and defaults["cooloff"] == 15 * 60
     # Without Redis a production start shares the database's cache table, never a per-process one.

@@ -5,7 +5,7 @@ import tempfile
 from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
@@ -16,8 +16,9 @@ from emolab.roles import IsAdminOrReadOnlyResearcher
 from models_app.models import JobUnit, TrainingJob
 from models_app.selectors.jobs import training_job_progress, training_jobs_visible_to
 from models_app.selectors.model_files import model_artifact, model_file_write
-from models_app.ser.config import DEFAULT_PRESET, PRESET_NAMES
+from models_app.ser.config import DEFAULT_DEVICE, DEFAULT_PRESET, PRESET_NAMES, check_device
 from models_app.ser.cv import DEFAULT_FOLDS, MAX_FOLDS, MIN_FOLDS
+from models_app.ser.features.config import DEFAULT_FEATURE_SET, FEATURE_SET_NAMES
 from models_app.ser.registry import METHOD_NAMES
 from models_app.services import jobs as job_services
 
@@ -32,14 +33,40 @@ class JobCreateSerializer(serializers.Serializer):
         default=DEFAULT_PRESET,
         error_messages={"invalid_choice": f"unknown preset {{input!r}}; choose one of {', '.join(PRESET_NAMES)}"},
     )
+    features = serializers.ChoiceField(
+        choices=FEATURE_SET_NAMES,
+        default=DEFAULT_FEATURE_SET,
+        error_messages={
+            "invalid_choice": f"unknown feature set {{input!r}}; choose one of {', '.join(FEATURE_SET_NAMES)}"
+        },
+    )
+    device = serializers.CharField(default=DEFAULT_DEVICE, max_length=10)
     folds = serializers.IntegerField(default=DEFAULT_FOLDS, min_value=MIN_FOLDS, max_value=MAX_FOLDS)
     seed = serializers.IntegerField(default=0, min_value=0, max_value=column_max(TrainingJob, "seed"))
+
+    def validate_device(self, value: str) -> str:
+        try:
+            return check_device(value.strip())
+        except ValueError as exc:
+            raise serializers.ValidationError(str(exc)) from None
 
 
 class JobUnitSerializer(serializers.ModelSerializer):
     class Meta:
         model = JobUnit
-        fields = ["kind", "method", "fold", "status", "progress", "detail", "attempts", "error"]
+        fields = [
+            "kind",
+            "method",
+            "fold",
+            "status",
+            "progress",
+            "detail",
+            "attempts",
+            "send_count",
+            "requeues",
+            "heartbeat_at",
+            "error",
+        ]
 
 
 class JobSerializer(serializers.ModelSerializer):
@@ -57,6 +84,8 @@ class JobSerializer(serializers.ModelSerializer):
             "corpus",
             "methods",
             "preset",
+            "features",
+            "device",
             "folds",
             "seed",
             "status",
@@ -91,13 +120,17 @@ class JobViewSet(mixins.CreateModelMixin, mixins.ListModelMixin, mixins.Retrieve
         return training_jobs_visible_to(user=self.request.user).prefetch_related("units")
 
     def get_object(self):
-        job = get_object_or_404(self.get_queryset(), pk=self.kwargs["pk"])
-        # Reading a running job is when a dead worker is noticed (no scheduler is needed for it).
-        if job_services.training_job_fail_stalled(job=job):
-            job.refresh_from_db()
-        return job
+        return get_object_or_404(self.get_queryset(), pk=self.kwargs["pk"])
 
-    @extend_schema(request=JobCreateSerializer, responses={201: JobSerializer})
+    @extend_schema(
+        request=JobCreateSerializer,
+        responses={
+            201: JobSerializer,
+            503: OpenApiResponse(
+                description="The task queue is unreachable: the job (`job`) is saved as failed; resume it later."
+            ),
+        },
+    )
     def create(self, request, *args, **kwargs):
         params = JobCreateSerializer(data=request.data)
         params.is_valid(raise_exception=True)
@@ -108,6 +141,8 @@ class JobViewSet(mixins.CreateModelMixin, mixins.ListModelMixin, mixins.Retrieve
             preset=data["preset"],
             folds=data["folds"],
             seed=data["seed"],
+            features=data["features"],
+            device=data["device"],
             created_by=request.user,
         )
         return Response(JobSerializer(job).data, status=status.HTTP_201_CREATED)
@@ -118,9 +153,17 @@ class JobViewSet(mixins.CreateModelMixin, mixins.ListModelMixin, mixins.Retrieve
         job = job_services.training_job_cancel(job=self.get_object())
         return Response(JobSerializer(job).data)
 
-    @extend_schema(request=None, responses={200: JobSerializer})
+    @extend_schema(
+        request=None,
+        responses={
+            200: JobSerializer,
+            409: OpenApiResponse(description="The job is running or has succeeded."),
+            503: OpenApiResponse(description="The task queue is unreachable: the job stays failed."),
+        },
+    )
     @action(detail=True, methods=["post"])
     def resume(self, request, pk=None):
+        """Run again what a job is missing. Any job that is not running or succeeded."""
         job = job_services.training_job_resume(job=self.get_object())
         return Response(JobSerializer(job).data)
 

@@ -24,6 +24,12 @@ class TrainingJob(models.Model):
     corpus = models.ForeignKey(Corpus, on_delete=models.PROTECT, related_name="training_jobs")
     methods = models.JSONField(help_text="Method names, in the order they run.")
     preset = models.CharField(max_length=20)
+    features = models.CharField(
+        max_length=20, default="pyaudioanalysis34", help_text="The acoustic feature set the job's methods read."
+    )
+    device = models.CharField(
+        max_length=10, default="auto", help_text="Where the networks train: auto, cpu, cuda or cuda:N."
+    )
     config = models.JSONField(help_text="The whole experiment configuration the job ran with.")
     n_folds = models.PositiveSmallIntegerField(default=5)
     seed = models.IntegerField(default=0)
@@ -79,9 +85,16 @@ class JobUnit(models.Model):
     attempts = models.PositiveSmallIntegerField(default=0)
     # Set when the unit's task is sent, so concurrent steps send it exactly once.
     enqueued = models.BooleanField(default=False)
+    # When its task was last sent, and how often: a queued unit that no worker took within its
+    # time limit is sent again by the watchdog (models_app/services/jobs.py).
+    sent_at = models.DateTimeField(null=True, blank=True)
+    send_count = models.PositiveSmallIntegerField(default=0)
+    # Times the watchdog re-queued it after its worker went silent (once; the next time it fails).
+    requeues = models.PositiveSmallIntegerField(default=0)
     error = models.TextField(blank=True)
     started_at = models.DateTimeField(null=True, blank=True)
-    # Updated with every progress report: a running unit that stops reporting has lost its worker.
+    # The last report (claim and every progress write): a running unit silent for longer than its
+    # time limit has lost its worker.
     heartbeat_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
 

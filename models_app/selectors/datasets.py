@@ -8,7 +8,7 @@ import numpy as np
 
 from annotation.models import Corpus
 from annotation.selectors.corpora import experiment_utterances
-from models_app.selectors.features import feature_matrices
+from models_app.selectors.features import feature_matrices, feature_utterance_vectors
 from models_app.ser.dataset import Dataset
 
 
@@ -42,6 +42,7 @@ def dataset_for_corpus(*, corpus: Corpus, feature_set, classes: Sequence[str] | 
     if not kept:
         raise DatasetError(f"no utterance of corpus {corpus.name!r} has frames left after feature extraction")
     class_index = {name: i for i, name in enumerate(classes)}
+    vectors = feature_utterance_vectors(feature_set=feature_set, utterance_ids=[pk for pk, _, _, _ in kept])
     return Dataset(
         utterance_ids=np.array([pk for pk, _, _, _ in kept], dtype=np.int64),
         features=[matrices[pk] for pk, _, _, _ in kept],
@@ -49,4 +50,5 @@ def dataset_for_corpus(*, corpus: Corpus, feature_set, classes: Sequence[str] | 
         groups=np.array([session for _, _, session, _ in kept]),
         speakers=np.array([speaker for _, _, _, speaker in kept]),
         classes=classes,
+        utterance_vectors=None if vectors is None else np.stack([vectors[pk] for pk, _, _, _ in kept]),
     )

@@ -10,6 +10,7 @@ from annotation.models import Corpus
 from models_app.models import FeatureSet
 from models_app.ser.feature_store import FeatureStoreError, PackedStore
 from models_app.ser.features import FeatureConfig, feature_config_for_preset
+from models_app.ser.features.config import DEFAULT_FEATURE_SET
 
 
 class FeatureSetNotReady(Exception):
@@ -20,9 +21,11 @@ class UnknownUtterances(KeyError):
     """Utterances asked for that the feature set never saw (imported after it was extracted)."""
 
 
-def feature_set_ready(*, corpus: Corpus, preset: str = "paper") -> FeatureSet | None:
-    """The ready set of ``corpus`` under ``preset``'s configuration, or None."""
-    config_hash = feature_config_for_preset(preset).config_hash()
+def feature_set_ready(
+    *, corpus: Corpus, preset: str = "paper", features: str = DEFAULT_FEATURE_SET
+) -> FeatureSet | None:
+    """The ready set of ``corpus`` under ``preset``'s configuration with ``features``, or None."""
+    config_hash = feature_config_for_preset(preset, features).config_hash()
     return FeatureSet.objects.filter(corpus=corpus, config_hash=config_hash, status=FeatureSet.Status.READY).first()
 
 
@@ -74,3 +77,14 @@ def feature_frame_indices(
     starts at frame_indices[j] * step_s seconds (see feature_config_of(feature_set=feature_set).step_s)."""
     store = _open_store(feature_set)
     return store.frame_indices(_check_known(feature_set, store, utterance_ids))
+
+
+def feature_utterance_vectors(
+    *, feature_set: FeatureSet, utterance_ids: Iterable[int] | None = None
+) -> dict[int, np.ndarray] | None:
+    """Utterance primary key -> (V,) float32 per-utterance descriptors (eGeMAPS's functionals),
+    or None for a set without them."""
+    store = _open_store(feature_set)
+    if not store.has_utterance_vectors:
+        return None
+    return store.utterance_vectors(_check_known(feature_set, store, utterance_ids))

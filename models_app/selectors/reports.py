@@ -14,9 +14,11 @@ from django.core.cache import cache
 from django.db.models import Count, Max, Q
 
 from annotation.models import Campaign, CampaignItem, Corpus, ExpertVote, Judgment, Utterance
-from models_app.models import TrainingJob, UtterancePrediction
+from models_app.models import StoredReport, TrainingJob, UtterancePrediction
+from models_app.selectors.features import FeatureSetNotReady, UnknownUtterances, feature_frame_indices
 from models_app.ser.analysis import HumanJudgment, Prediction, UtteranceRecord, build_comparison
 from models_app.ser.analysis.inputs import DecodedSpan, row_label
+from models_app.ser.progress import ProgressCallback, ignore_progress
 from models_app.ser.registry import CTC_ROWS, ROW_NAMES
 
 # A report is recomputed per CSV and SVG download; one minute of cache spares the bootstrap on a
@@ -24,8 +26,9 @@ from models_app.ser.registry import CTC_ROWS, ROW_NAMES
 REPORT_CACHE_SECONDS = 60
 # Ids and seeds in a query string: a bigint at most (the widest id column).
 _LARGEST_ID = 2**63 - 1
-# The features' frame step when a job names no feature set (the paper: 100 ms).
+# The features' frame step and window when a job names no feature set (the paper: 100 and 200 ms).
 DEFAULT_FRAME_STEP_S = 0.1
+DEFAULT_WINDOW_S = 0.2
 
 
 class ReportInputError(ValueError):
@@ -123,16 +126,25 @@ def report_judgments(*, campaign: Campaign) -> list[HumanJudgment]:
     ]
 
 
-def comparison_report(*, job: TrainingJob | None = None, campaign: Campaign | None = None, seed: int = 0) -> dict:
+def comparison_report(
+    *,
+    job: TrainingJob | None = None,
+    campaign: Campaign | None = None,
+    seed: int = 0,
+    progress: ProgressCallback = ignore_progress,
+) -> dict:
     """Every section of the comparison report (see docs/reports.md), plus ``job``, ``campaign`` and
     ``corpus`` naming what it was computed from. Raises ReportInputError for a job and campaign of
-    different corpora, for neither, or for inputs the analysis refuses."""
+    different corpora, for neither, or for inputs the analysis refuses. ``progress`` hears each
+    finished section (``ser/analysis/report.py``)."""
     corpus = report_corpus(job=job, campaign=campaign)
     classes = report_classes(job=job, campaign=campaign, corpus=corpus)
     predictions = report_predictions(job=job) if job is not None else None
     judgments = report_judgments(campaign=campaign) if campaign is not None else None
     try:
-        report = build_comparison(report_utterances(corpus=corpus), predictions, judgments, classes, seed=seed)
+        report = build_comparison(
+            report_utterances(corpus=corpus), predictions, judgments, classes, seed=seed, progress=progress
+        )
     except ValueError as exc:
         raise ReportInputError(str(exc)) from exc
     if job is not None and job.status != TrainingJob.Status.SUCCEEDED:
@@ -155,6 +167,21 @@ def _data_fingerprint(job: TrainingJob | None, campaign: Campaign | None) -> tup
         stats = Judgment.objects.filter(campaign=campaign).aggregate(n=Count("id"), last=Max("id"))
         parts += [campaign.pk, stats["n"], stats["last"]]
     return tuple(parts)
+
+
+def report_fingerprint(*, job: TrainingJob | None, campaign: Campaign | None) -> str:
+    """A short text that changes whenever the report's inputs change (two aggregate queries)."""
+    return "-".join(str(part) for part in _data_fingerprint(job, campaign))
+
+
+def stored_report_key(*, job: TrainingJob | None, campaign: Campaign | None, seed: int) -> str:
+    """The stored report's key: which job, which campaign, which seed."""
+    return f"{job.pk if job else '-'}:{campaign.pk if campaign else '-'}:{seed}"
+
+
+def stored_report(*, job: TrainingJob | None, campaign: Campaign | None, seed: int) -> StoredReport | None:
+    """The stored version of a report, or None when nobody has asked for it yet."""
+    return StoredReport.objects.filter(key=stored_report_key(job=job, campaign=campaign, seed=seed)).first()
 
 
 def report_cache_key(*, job: TrainingJob | None, campaign: Campaign | None, seed: int) -> str:
@@ -198,10 +225,34 @@ class UtteranceExplorer:
     frame_step_s: float
     votes: list[dict]
     answers: list[dict]
+    # Each stored frame's number among all frames of the signal (the paper's features drop edge and
+    # silent frames), from the job's feature set; None when unknown (every frame then assumed kept).
+    frame_index: list[int] | None = None
+    window_s: float = 0.0
 
     @property
     def has_frames(self) -> bool:
         return bool(self.framewise_frames) or bool(self.ctc_frames)
+
+
+def _frame_index(job: TrainingJob | None, utterance: Utterance, n_frames: int) -> list[int] | None:
+    """The kept frames' numbers of one utterance, when the job's feature set still has them and
+    they match the stored probabilities frame for frame."""
+    if job is None or job.feature_set_id is None or not n_frames:
+        return None
+    try:
+        numbers = feature_frame_indices(feature_set=job.feature_set, utterance_ids=[utterance.pk]).get(utterance.pk)
+    except (FeatureSetNotReady, UnknownUtterances):
+        return None
+    if numbers is None or len(numbers) != n_frames:
+        return None
+    return [int(n) for n in numbers]
+
+
+def _window_s(job: TrainingJob | None) -> float:
+    if job is not None and job.feature_set_id is not None:
+        return float(job.feature_set.config.get("window_s", DEFAULT_WINDOW_S))
+    return DEFAULT_WINDOW_S
 
 
 def _frame_step_s(job: TrainingJob | None) -> float:
@@ -289,6 +340,8 @@ def utterance_explorer(
         frame_step_s=_frame_step_s(job),
         votes=votes,
         answers=answers,
+        frame_index=_frame_index(job, utterance, len(framewise or ctc or ())),
+        window_s=_window_s(job),
     )
 
 
@@ -357,42 +410,55 @@ def report_choices() -> list[dict]:
     return [by_corpus[name] for name in sorted(by_corpus)]
 
 
-def explorer_candidates(*, job: TrainingJob | None, campaign: Campaign | None, limit: int = 200) -> list[dict]:
-    """Utterances worth opening in the explorer: the campaign's scored items (or, without a
-    campaign, the job's predicted utterances), with how many human answers and method rows were
-    wrong on each, the most disputed first. At most ``limit``."""
+def explorer_rows(*, job: TrainingJob | None, campaign: Campaign | None) -> list[dict]:
+    """The explorer's rows (``ser/analysis/explorer.py``), stored with a report: the campaign's
+    main items (or, without a campaign, the job's predicted utterances), each with its scored human
+    answers and every method's prediction with its confidence (the top class probability).
+    Three queries, whatever the number of utterances."""
     if campaign is not None:
         pool = Utterance.objects.filter(campaign_items__campaign=campaign, campaign_items__role=CampaignItem.Role.MAIN)
     else:
         pool = Utterance.objects.filter(predictions__job=job).distinct()
-    utterances = {
+    rows = {
         pk: {
-            "id": pk,
-            "public_id": public_id,
             "name": name,
+            "public_id": str(public_id),
             "label": label,
-            "n_wrong_humans": 0,
-            "n_humans": 0,
-            "n_wrong_methods": 0,
-            "n_methods": 0,
+            "n_dissenting": n_dissenting,
+            "humans": [],
+            "methods": {},
         }
-        for pk, public_id, name, label in pool.values_list("id", "public_id", "name", "label")
+        for pk, public_id, name, label, n_dissenting in pool.values_list(
+            "id", "public_id", "name", "label", "n_dissenting"
+        )
     }
     if campaign is not None:
-        for utterance_id, answer, label in (
+        for utterance_id, answer in (
             Judgment.objects.scored()
             .filter(campaign=campaign)
-            .values_list("utterance_id", "answer", "utterance__label")
+            .order_by("assessor__username")
+            .values_list("utterance_id", "answer")
         ):
-            if utterance_id in utterances:
-                utterances[utterance_id]["n_humans"] += 1
-                utterances[utterance_id]["n_wrong_humans"] += answer != label
+            if utterance_id in rows:
+                rows[utterance_id]["humans"].append(answer)
     if job is not None:
-        for utterance_id, predicted, label in UtterancePrediction.objects.filter(job=job).values_list(
-            "utterance_id", "predicted_label", "utterance__label"
+        for utterance_id, row, predicted, probabilities in (
+            UtterancePrediction.objects.filter(job=job)
+            .order_by("row")
+            .values_list("utterance_id", "row", "predicted_label", "probabilities")
         ):
-            if utterance_id in utterances:
-                utterances[utterance_id]["n_methods"] += 1
-                utterances[utterance_id]["n_wrong_methods"] += predicted != label
-    ordered = sorted(utterances.values(), key=lambda u: (-(u["n_wrong_humans"] + u["n_wrong_methods"]), u["name"]))
-    return ordered[:limit]
+            if utterance_id in rows:
+                rows[utterance_id]["methods"][row] = {
+                    "predicted": predicted or None,
+                    "confidence": round(float(max(probabilities)), 4) if probabilities else None,
+                }
+    return sorted(rows.values(), key=lambda r: r["name"])
+
+
+def stored_explorer(*, job: TrainingJob | None, campaign: Campaign | None, seed: int):
+    """The stored report's explorer rows and "as of" time, without loading the report itself."""
+    return (
+        StoredReport.objects.filter(key=stored_report_key(job=job, campaign=campaign, seed=seed))
+        .only("key", "explorer", "as_of", "fingerprint", "status")
+        .first()
+    )

@@ -15,8 +15,11 @@ fields. Nothing here imports torch or Django, so the web side can show and store
 
 from __future__ import annotations
 
+import re
 from dataclasses import asdict, dataclass, field, fields, replace
 from typing import Any
+
+from models_app.ser.features.config import DEFAULT_FEATURE_SET, FEATURE_SET_NAMES
 
 # Each preset with what it is for (the job form shows these).
 PRESET_DESCRIPTIONS = {
@@ -25,6 +28,21 @@ PRESET_DESCRIPTIONS = {
     "best": "our improved recipe",
 }
 PRESET_NAMES = tuple(PRESET_DESCRIPTIONS)
+
+# Where the networks train and predict: "auto" takes the first CUDA GPU when torch sees one, else
+# the CPU; "cuda" is the current CUDA device, "cuda:N" GPU number N. The forests always use the CPU.
+DEVICE_CHOICES = ("auto", "cpu", "cuda", "cuda:N")
+DEFAULT_DEVICE = "auto"
+_DEVICE_PATTERN = re.compile(r"^(auto|cpu|cuda(:\d{1,2})?)$")
+
+
+def check_device(device: str) -> str:
+    """``device`` if it is one of auto, cpu, cuda, cuda:N; ValueError otherwise (no torch needed)."""
+    if not isinstance(device, str) or not _DEVICE_PATTERN.match(device):
+        raise ValueError(f"unknown device {device!r}; choose auto, cpu, cuda or cuda:N (N the GPU number)")
+    return device
+
+
 # What a run uses when nobody chose: minutes, not the paper's hours, so a first try finishes.
 DEFAULT_PRESET = "fast"
 
@@ -97,13 +115,23 @@ class UtteranceStatsConfig:
 class ExperimentConfig:
     name: str = "paper"  # the preset this config came from (kept in results and checkpoints)
     feature_preset: str = "paper"  # the authors' frame selection (features engineer's preset name)
+    # The descriptors in each frame: the paper's 34 by default (docs/features.md for the others).
+    features: str = DEFAULT_FEATURE_SET
     seed: int = 0  # network initialisation, batch order, forests: same seed, same predictions
     n_threads: int = 1  # torch threads per process; Celery runs one (method, fold) task per core
+    # The GPU when there is one (minutes instead of an hour at IEMOCAP size); the CPU's results are
+    # unchanged by this setting (docs/methods.md, "GPU").
+    device: str = DEFAULT_DEVICE
     network: NetworkConfig = field(default_factory=NetworkConfig)
     training: TrainingConfig = field(default_factory=TrainingConfig)
     ctc: CTCConfig = field(default_factory=CTCConfig)
     framewise: FramewiseConfig = field(default_factory=FramewiseConfig)
     utterance_stats: UtteranceStatsConfig = field(default_factory=UtteranceStatsConfig)
+
+    def __post_init__(self) -> None:
+        if self.features not in FEATURE_SET_NAMES:
+            raise ValueError(f"unknown feature set {self.features!r}; choose one of {', '.join(FEATURE_SET_NAMES)}")
+        check_device(self.device)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

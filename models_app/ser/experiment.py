@@ -18,7 +18,8 @@ task per (method, fold)) use, one module per step:
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -28,8 +29,11 @@ from models_app.ser.dataset import Dataset
 from models_app.ser.folds import FoldResult, UtterancePrediction, make_folds, run_fold
 from models_app.ser.parallel import run_units_in_processes
 from models_app.ser.progress import ProgressCallback
-from models_app.ser.registry import METHOD_NAMES, METHODS, RESULT_ROWS, unknown_methods
+from models_app.ser.registry import METHOD_NAMES, METHODS, RESULT_ROWS, reads_utterance_vectors, unknown_methods
 from models_app.ser.table1 import MethodSummary, aggregate
+
+if TYPE_CHECKING:
+    from models_app.ser.seeds import SeedsResult
 
 JSON_DECIMALS = 6  # probabilities in the JSON: enough to rank and recompute, small enough to store
 
@@ -150,6 +154,8 @@ def run_experiment(
     unknown = unknown_methods(methods)
     if unknown:
         raise ValueError(f"unknown methods {', '.join(unknown)}; choose from {', '.join(METHOD_NAMES)}")
+    if any(reads_utterance_vectors(m, config) for m in methods) and dataset.utterance_vectors is None:
+        raise ValueError(f"feature set {config.features} has per-utterance functionals, but this dataset holds none")
     if len(dataset) == 0:
         raise ValueError("the dataset holds no utterances")
     if n_jobs < 1:
@@ -174,3 +180,43 @@ def run_experiment(
         fold_results=fold_results,
         summaries=aggregate(fold_results),
     )
+
+
+def run_seeds(
+    dataset: Dataset,
+    methods: Sequence[str],
+    config: ExperimentConfig,
+    model_seeds: Sequence[int],
+    n_folds: int = DEFAULT_FOLDS,
+    seed: int = 0,
+    progress: ProgressCallback | None = None,
+    n_jobs: int = 1,
+) -> SeedsResult:
+    """The experiment once per model seed (``config.seed`` replaced), always on the folds of
+    ``seed``: the seeds vary the models' initialisation, never the split. Progress events carry
+    the model seed in their detail."""
+    from models_app.ser.seeds import SeedsResult
+
+    model_seeds = list(dict.fromkeys(int(s) for s in model_seeds))
+    if not model_seeds:
+        raise ValueError("give at least one model seed")
+    results = []
+    for model_seed in model_seeds:
+
+        def seeded_progress(event, model_seed=model_seed):
+            if progress:
+                event.detail["model_seed"] = model_seed
+                progress(event)
+
+        results.append(
+            run_experiment(
+                dataset,
+                methods,
+                replace(config, seed=model_seed),
+                n_folds=n_folds,
+                seed=seed,
+                progress=seeded_progress if progress else None,
+                n_jobs=n_jobs,
+            )
+        )
+    return SeedsResult(seeds=model_seeds, results=results)

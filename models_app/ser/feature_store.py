@@ -8,9 +8,14 @@ Layout of one set's folder (chosen by measurement, docs/features.md):
 - when every chunk is done, the shards are packed into one contiguous array per set plus an
   index, each written to a temporary name and renamed, ``index.npy`` last:
 
-  ``features.npy``     (n_frames_total, 34) float32, every kept frame of every utterance in order
+  ``features.npy``     (n_frames_total, F) float32, every kept frame of every utterance in order
+                       (F: 34 for the paper's set, the set's own count for the others)
   ``frame_index.npy``  (n_frames_total,) int32, each row's frame number within its utterance
+  ``utterance_vectors.npy`` (n_utterances, V) float32, only for sets with per-utterance
+                       descriptors (eGeMAPS's 88 functionals), rows in the index's order
   ``index.npy``        (n_utterances, 3) int64 rows of (utterance id, first row, n_frames)
+
+Each set has its own folder (named by its configuration's hash), so the sets are cached apart.
 
 Readers memory-map the arrays and slice them: loading the whole of an IEMOCAP-size set is one
 sequential read instead of thousands of file opens.
@@ -31,6 +36,7 @@ from models_app.ser.features.config import N_FEATURES
 
 FEATURES_FILE = "features.npy"
 FRAME_INDEX_FILE = "frame_index.npy"
+VECTORS_FILE = "utterance_vectors.npy"
 INDEX_FILE = "index.npy"  # written last: its presence means the packed store is complete
 SHARD_DIR = "shards"
 
@@ -44,10 +50,11 @@ class UtteranceFeatures:
     """One utterance's result: its kept frames, or none with the reason."""
 
     utterance_id: int
-    matrix: np.ndarray  # (n_frames, 34) float32
+    matrix: np.ndarray  # (n_frames, F) float32
     frame_index: np.ndarray  # (n_frames,) frame number of each kept frame
     n_frames_total: int = 0  # before frame selection
     no_frames_reason: str = ""  # set when matrix has no rows
+    utterance_vector: np.ndarray | None = None  # (V,) per-utterance descriptors, for sets that have them
 
 
 @dataclass
@@ -56,10 +63,11 @@ class Shard:
 
     utterance_ids: np.ndarray  # (U,) int64, utterances with frames, in order
     lengths: np.ndarray  # (U,) int64
-    features: np.ndarray  # (sum(lengths), 34) float32
+    features: np.ndarray  # (sum(lengths), F) float32
     frame_index: np.ndarray  # (sum(lengths),) int32
     n_frames_total: int  # frames before selection, over the chunk
     empty: list[tuple[int, str]] = field(default_factory=list)  # (utterance id, reason) without frames
+    utterance_vectors: np.ndarray | None = None  # (U, V) float32, or (U, 0) for sets without them
 
 
 def _atomic_save(path: Path, writer) -> None:
@@ -83,22 +91,33 @@ def shard_path(folder: Path, key: str) -> Path:
     return Path(folder) / SHARD_DIR / f"{key}.npz"
 
 
-def write_shard(folder: Path, key: str, results: Sequence[UtteranceFeatures]) -> Path:
-    """Save one chunk's results as ``shards/<key>.npz`` (atomically; rewriting is harmless)."""
+def write_shard(folder: Path, key: str, results: Sequence[UtteranceFeatures], n_features: int = N_FEATURES) -> Path:
+    """Save one chunk's results as ``shards/<key>.npz`` (atomically; rewriting is harmless).
+    ``n_features``: the set's column count, which every matrix must have."""
     with_frames = [r for r in results if r.matrix.shape[0] > 0]
     empty = [r for r in results if r.matrix.shape[0] == 0]
     for result in with_frames:
-        if result.matrix.ndim != 2 or result.matrix.shape[1] != N_FEATURES:
+        if result.matrix.ndim != 2 or result.matrix.shape[1] != n_features:
             raise ValueError(
-                f"utterance {result.utterance_id}: expected (n, {N_FEATURES}) features, got {result.matrix.shape}"
+                f"utterance {result.utterance_id}: expected (n, {n_features}) features, got {result.matrix.shape}"
             )
+    vector_sizes = {0 if r.utterance_vector is None else len(r.utterance_vector) for r in with_frames}
+    if len(vector_sizes) > 1:
+        sizes = sorted(vector_sizes)
+        raise ValueError(f"utterances of one chunk carry per-utterance vectors of different sizes: {sizes}")
+    vector_size = vector_sizes.pop() if vector_sizes else 0
     arrays = {
         "utterance_ids": np.array([r.utterance_id for r in with_frames], dtype=np.int64),
         "lengths": np.array([r.matrix.shape[0] for r in with_frames], dtype=np.int64),
         "features": (
             np.concatenate([r.matrix for r in with_frames]).astype(np.float32, copy=False)
             if with_frames
-            else np.zeros((0, N_FEATURES), dtype=np.float32)
+            else np.zeros((0, n_features), dtype=np.float32)
+        ),
+        "utterance_vectors": (
+            np.stack([r.utterance_vector for r in with_frames]).astype(np.float32)
+            if vector_size
+            else np.zeros((len(with_frames), 0), dtype=np.float32)
         ),
         "frame_index": (
             np.concatenate([r.frame_index for r in with_frames]).astype(np.int32)
@@ -129,6 +148,11 @@ def read_shard(folder: Path, key: str) -> Shard:
                 frame_index=data["frame_index"],
                 n_frames_total=int(data["n_frames_total"]),
                 empty=list(zip(data["empty_ids"].tolist(), data["empty_reasons"].tolist(), strict=True)),
+                utterance_vectors=(
+                    data["utterance_vectors"]
+                    if "utterance_vectors" in data.files
+                    else np.zeros((len(data["utterance_ids"]), 0), dtype=np.float32)
+                ),
             )
     except FileNotFoundError:
         raise FeatureStoreError(f"shard missing: {path}") from None
@@ -153,7 +177,13 @@ def pack_shards(folder: Path, keys: Iterable[str], *, remove_shards: bool = True
     folder = Path(folder)
     shards = [read_shard(folder, key) for key in keys]
     n_frames = sum(int(s.lengths.sum()) for s in shards)
-    features = np.empty((n_frames, N_FEATURES), dtype=np.float32)
+    widths = {s.features.shape[1] for s in shards if s.lengths.size}
+    vector_widths = {s.utterance_vectors.shape[1] for s in shards if s.lengths.size}
+    if len(widths) > 1 or len(vector_widths) > 1:
+        raise FeatureStoreError(f"the shards of {folder} hold different column counts: {sorted(widths)}")
+    n_columns = widths.pop() if widths else (shards[0].features.shape[1] if shards else N_FEATURES)
+    vector_width = vector_widths.pop() if vector_widths else 0
+    features = np.empty((n_frames, n_columns), dtype=np.float32)
     frame_index = np.empty(n_frames, dtype=np.int32)
     rows, offset, seen = [], 0, set()
     for shard in shards:
@@ -174,6 +204,11 @@ def pack_shards(folder: Path, keys: Iterable[str], *, remove_shards: bool = True
     (folder / INDEX_FILE).unlink(missing_ok=True)  # the store is incomplete until the new index lands
     _atomic_save(folder / FEATURES_FILE, lambda file: np.save(file, features))
     _atomic_save(folder / FRAME_INDEX_FILE, lambda file: np.save(file, frame_index))
+    if vector_width:
+        vectors = np.concatenate([s.utterance_vectors for s in shards if s.lengths.size])
+        _atomic_save(folder / VECTORS_FILE, lambda file: np.save(file, vectors))
+    else:
+        (folder / VECTORS_FILE).unlink(missing_ok=True)
     _atomic_save(folder / INDEX_FILE, lambda file: np.save(file, index))
     if remove_shards:
         shutil.rmtree(folder / SHARD_DIR, ignore_errors=True)
@@ -200,14 +235,22 @@ class PackedStore:
             raise FeatureStoreError(f"feature store unreadable in {self.folder}: {exc}") from None
         if index.ndim != 2 or index.shape[1] != 3:
             raise FeatureStoreError(f"{self.folder / INDEX_FILE}: expected (n, 3) rows, got {index.shape}")
-        if self._features.ndim != 2 or self._features.shape[1] != N_FEATURES:
-            raise FeatureStoreError(
-                f"{self.folder / FEATURES_FILE}: expected (n, {N_FEATURES}), got {self._features.shape}"
-            )
+        if self._features.ndim != 2 or self._features.shape[1] < 1:
+            shape = self._features.shape
+            raise FeatureStoreError(f"{self.folder / FEATURES_FILE}: expected (n, F) frames, got {shape}")
+        self._vectors = None
+        if (self.folder / VECTORS_FILE).is_file():
+            self._vectors = np.load(self.folder / VECTORS_FILE, allow_pickle=False)
+            if self._vectors.ndim != 2 or self._vectors.shape[0] != index.shape[0]:
+                raise FeatureStoreError(
+                    f"{self.folder / VECTORS_FILE}: expected one row per utterance ({index.shape[0]}), "
+                    f"got {self._vectors.shape}"
+                )
         n_rows = self._features.shape[0]
         if index.size and int((index[:, 1] + index[:, 2]).max()) > n_rows or self._frame_index.shape[0] != n_rows:
             raise FeatureStoreError(f"feature store in {self.folder} is inconsistent: the index points past the data")
         self._rows = {int(u): (int(start), int(length)) for u, start, length in index}
+        self._vector_row = {int(u): row for row, u in enumerate(index[:, 0])}
 
     @property
     def utterance_ids(self) -> list[int]:
@@ -225,7 +268,7 @@ class PackedStore:
         return slice(start, start + length)
 
     def matrices(self, utterance_ids: Iterable[int] | None = None) -> dict[int, np.ndarray]:
-        """utterance id -> (n_frames, 34) float32, an in-memory copy (safe to modify).
+        """utterance id -> (n_frames, F) float32, an in-memory copy (safe to modify).
         Ids without frames in the store are left out."""
         wanted = self._rows if utterance_ids is None else [u for u in utterance_ids if u in self._rows]
         if utterance_ids is None or len(wanted) > len(self._rows) // 4:
@@ -233,6 +276,21 @@ class PackedStore:
             block = np.array(data)
             return {u: block[self._span(u)] for u in wanted}
         return {u: np.array(self._features[self._span(u)]) for u in wanted}
+
+    @property
+    def n_features(self) -> int:
+        return int(self._features.shape[1])
+
+    @property
+    def has_utterance_vectors(self) -> bool:
+        return self._vectors is not None
+
+    def utterance_vectors(self, utterance_ids: Iterable[int] | None = None) -> dict[int, np.ndarray]:
+        """utterance id -> (V,) float32 per-utterance descriptors; empty for sets without them."""
+        if self._vectors is None:
+            return {}
+        wanted = self._rows if utterance_ids is None else [u for u in utterance_ids if u in self._rows]
+        return {u: np.array(self._vectors[self._vector_row[u]]) for u in wanted}
 
     def frame_indices(self, utterance_ids: Iterable[int] | None = None) -> dict[int, np.ndarray]:
         """utterance id -> (n_frames,) int64 frame numbers of the kept frames."""

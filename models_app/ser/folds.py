@@ -15,7 +15,14 @@ from models_app.ser.cv import Fold, check_no_speaker_leak, grouped_folds
 from models_app.ser.dataset import Dataset
 from models_app.ser.metrics import NO_PREDICTION, confusion_matrix, score
 from models_app.ser.progress import ProgressCallback, ProgressEvent, ignore_progress
-from models_app.ser.registry import METHODS, build_estimator
+from models_app.ser.registry import METHODS, build_estimator, reads_utterance_vectors
+
+
+def method_inputs(method: str, config: ExperimentConfig, dataset: Dataset) -> list[np.ndarray]:
+    """What ``method`` reads of each utterance: its frames, or its one descriptor vector."""
+    if reads_utterance_vectors(method, config):
+        return dataset.vector_sequences()
+    return dataset.features
 
 
 def make_folds(dataset: Dataset, n_folds: int, seed: int) -> list[Fold]:
@@ -123,7 +130,8 @@ def run_fold(
 
     forward(ProgressEvent(stage=method, done=0, total=1))
     estimator = build_estimator(method, config)
-    estimator.fit(train.features, train.labels, groups=train.groups, progress=forward)
+    train_inputs, test_inputs = method_inputs(method, config, train), method_inputs(method, config, test)
+    estimator.fit(train_inputs, train.labels, groups=train.groups, progress=forward)
 
     metrics: dict[str, dict] = {}
     predictions: dict[str, list[UtterancePrediction]] = {}
@@ -148,9 +156,9 @@ def run_fold(
             test, fold.index, estimator.classes_[winners], probabilities, frames
         )
     else:
-        probabilities = _full_probabilities(estimator, estimator.predict_proba(test.features), n_classes)
+        probabilities = _full_probabilities(estimator, estimator.predict_proba(test_inputs), n_classes)
         metrics[method], predictions[method] = _row_outcome(
-            test, fold.index, estimator.predict(test.features), probabilities
+            test, fold.index, estimator.predict(test_inputs), probabilities
         )
 
     training = {}
@@ -183,4 +191,5 @@ def fit_final(method: str, config: ExperimentConfig, dataset: Dataset, progress:
         progress(ProgressEvent(stage=method, done=event.done, total=event.total, detail=detail))
 
     estimator = build_estimator(method, config)
-    return estimator.fit(dataset.features, dataset.labels, groups=dataset.groups, progress=forward)
+    inputs = method_inputs(method, config, dataset)
+    return estimator.fit(inputs, dataset.labels, groups=dataset.groups, progress=forward)

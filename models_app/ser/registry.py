@@ -21,6 +21,8 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 
 from models_app.ser.config import ExperimentConfig
+from models_app.ser.features.columns import has_functionals, loudness_column
+from models_app.ser.features.config import DEFAULT_FEATURE_SET
 
 # TrainingConfig's per-method class weights: each goes to its own network's ``class_weight``.
 _PER_METHOD_TRAINING_FIELDS = ("onelabel_class_weight", "ctc_class_weight")
@@ -29,11 +31,18 @@ _PER_METHOD_TRAINING_FIELDS = ("onelabel_class_weight", "ctc_class_weight")
 def _blstm_parameters(config: ExperimentConfig, class_weight: str | None) -> dict:
     """The network and training sections, shared by the one-label and CTC networks."""
     training = {k: v for k, v in asdict(config.training).items() if k not in _PER_METHOD_TRAINING_FIELDS}
+    network = asdict(config.network)
+    # openSMILE's descriptors span five orders of magnitude (formants in Hz beside ratios and a
+    # -201 dB floor): unscaled, they saturate the LSTM gates, so the networks always standardise
+    # them (on the training fold's frames). The paper's set keeps the preset's choice: the
+    # authors fed it raw, and standardising it emptied CTC decodings (docs/methods.md).
+    network["standardize"] = network["standardize"] or config.features != DEFAULT_FEATURE_SET
     return {
-        **asdict(config.network),
+        **network,
         **training,
         "class_weight": class_weight,
         "n_threads": config.n_threads,
+        "device": config.device,
         "random_state": config.seed,
     }
 
@@ -43,7 +52,12 @@ def _dummy_parameters(config: ExperimentConfig) -> dict:
 
 
 def _framewise_parameters(config: ExperimentConfig) -> dict:
-    return {**asdict(config.framewise), "n_jobs": config.n_threads, "random_state": config.seed}
+    return {
+        **asdict(config.framewise),
+        "energy_column": loudness_column(config.features),
+        "n_jobs": config.n_threads,
+        "random_state": config.seed,
+    }
 
 
 def _onelabel_parameters(config: ExperimentConfig) -> dict:
@@ -56,7 +70,19 @@ def _ctc_parameters(config: ExperimentConfig) -> dict:
 
 
 def _utterance_stats_parameters(config: ExperimentConfig) -> dict:
-    return {**asdict(config.utterance_stats), "n_jobs": config.n_threads, "random_state": config.seed}
+    return {
+        **asdict(config.utterance_stats),
+        "statistics": "functionals" if reads_utterance_vectors("utterance_stats", config) else "frames",
+        "n_jobs": config.n_threads,
+        "random_state": config.seed,
+    }
+
+
+def reads_utterance_vectors(method: str, config: ExperimentConfig) -> bool:
+    """Whether ``method`` reads each utterance's descriptor vector instead of its frames: the
+    utterance-statistics forest on a set with functionals (eGeMAPS) takes those, the field's
+    classic utterance-level baseline, rather than statistics of the pooled frames."""
+    return method == "utterance_stats" and has_functionals(config.features)
 
 
 @dataclass(frozen=True)

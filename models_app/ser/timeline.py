@@ -77,6 +77,7 @@ import numpy as np
 
 from models_app.ser.audio import prepare_signal
 from models_app.ser.features import ENERGY_COLUMN, FeatureConfig, select_frames, short_term_features
+from models_app.ser.features.config import DEFAULT_FEATURE_SET
 from models_app.ser.progress import ProgressCallback, ProgressEvent, ignore_progress
 
 NONE_LABEL = "none"  # the name of the last probability column: no emotion
@@ -214,6 +215,14 @@ def recording_features(samples: np.ndarray, sample_rate: int, feature_config: Fe
     kept = select_frames(
         all_frames[:, ENERGY_COLUMN], drop_edge_frames=config.drop_edge_frames, min_energy=config.min_energy
     )
+    if config.feature_set != DEFAULT_FEATURE_SET:
+        # A model trained on an openSMILE set reads that set's descriptors on the same frames.
+        from models_app.ser.features.opensmile_sets import frame_descriptors
+
+        decoded = prepare_signal(samples, sample_rate, target_rate=config.sample_rate, normalised=False)
+        all_frames = frame_descriptors(
+            decoded, config.sample_rate, config.feature_set, all_frames.shape[0], config.window_s, config.step_s
+        )
     return RecordingFeatures(
         matrix=all_frames[kept].astype(np.float32),
         kept_index=kept.astype(np.int64),

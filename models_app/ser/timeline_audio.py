@@ -23,6 +23,7 @@ import soundfile
 from scipy.signal import resample_poly
 
 from models_app.ser.audio import InvalidAudio
+from models_app.ser.progress import ProgressCallback, ProgressEvent, ignore_progress
 
 # libsndfile's major formats we accept: the wav family, FLAC and Ogg (Vorbis or Opus inside).
 ACCEPTED_FORMATS = {"WAV": "wav", "WAVEX": "wav", "RF64": "wav", "W64": "wav", "FLAC": "flac", "OGG": "ogg"}
@@ -103,13 +104,17 @@ def _resample_middle(before: np.ndarray, middle: np.ndarray, after: np.ndarray, 
     return output[start:]  # the signal's end: resample_poly's ceil(n * up / down) samples
 
 
-def read_mono(path: Path | str, *, target_rate: int, block_s: float = BLOCK_S) -> np.ndarray:
+def read_mono(
+    path: Path | str, *, target_rate: int, block_s: float = BLOCK_S, progress: ProgressCallback | None = None
+) -> np.ndarray:
     """The recording as one mono float64 signal at ``target_rate`` Hz, shape (n,).
 
     Channels are averaged; integer PCM comes out in [-1, 1] as soundfile scales it (int16 / 2**15,
     as the authors did). Raises InvalidAudio for a file that does not decode to the end or to the
-    number of samples it announces (a damaged file).
+    number of samples it announces (a damaged file). ``progress`` hears ("decoding", frames
+    decoded, frames announced) after each block.
     """
+    progress = progress or ignore_progress
     info = recording_info(path)
     common = gcd(info.sample_rate, int(target_rate))
     down = info.sample_rate // common
@@ -123,6 +128,7 @@ def read_mono(path: Path | str, *, target_rate: int, block_s: float = BLOCK_S) -
         nonlocal decoded
         for block in soundfile.blocks(str(path), blocksize=block_len, dtype="float64", always_2d=True):
             decoded += block.shape[0]
+            progress(ProgressEvent(stage="decoding", done=min(decoded, info.n_frames), total=info.n_frames))
             yield block.mean(axis=1) if block.shape[1] > 1 else block[:, 0]
 
     try:

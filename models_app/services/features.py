@@ -35,7 +35,9 @@ from models_app.ser.feature_store import (
     shard_exists,
     write_shard,
 )
-from models_app.ser.features import N_FEATURES, FeatureConfig, extract, feature_config_for_preset
+from models_app.ser.features import FeatureConfig, extract, feature_config_for_preset
+from models_app.ser.features.columns import feature_names
+from models_app.ser.features.config import DEFAULT_FEATURE_SET
 from models_app.ser.progress import ProgressCallback, ProgressEvent
 from models_app.services.failures import error_text
 
@@ -92,14 +94,18 @@ def _plan_chunks(config_hash: str, rows: Sequence[tuple[int, str, float]]) -> li
     return chunks
 
 
-def feature_set_prepare(*, corpus: Corpus, preset: str = "paper") -> FeatureSet:
-    """The set for (corpus, preset's configuration), created or re-planned as needed.
+def _preset_label(preset: str, features: str) -> str:
+    return preset if features == DEFAULT_FEATURE_SET else f"{preset}/{features}"
+
+
+def feature_set_prepare(*, corpus: Corpus, preset: str = "paper", features: str = DEFAULT_FEATURE_SET) -> FeatureSet:
+    """The set for (corpus, preset's frames filled with ``features``), created or re-planned as needed.
 
     A ready set whose corpus is unchanged is returned as it is (the cache). A new set, a set whose
     corpus audio changed since, or a failed one is (re)planned and left ``pending``; chunks already
     on disk for the same audio are kept and reused.
     """
-    config = feature_config_for_preset(preset)
+    config = feature_config_for_preset(preset, features)
     config_hash = config.config_hash()
     rows = list(Utterance.objects.filter(corpus=corpus).order_by("pk").values_list("pk", "audio_sha256", "duration_s"))
     fingerprint = _fingerprint(rows)
@@ -108,7 +114,7 @@ def feature_set_prepare(*, corpus: Corpus, preset: str = "paper") -> FeatureSet:
             corpus=corpus,
             config_hash=config_hash,
             defaults={
-                "preset": preset,
+                "preset": _preset_label(preset, features),
                 "config": config.to_dict(),
                 "store_path": _store_path(corpus, config_hash),
                 "progress_total": len(rows),
@@ -165,7 +171,7 @@ def utterance_features(utterance: Utterance, config: FeatureConfig) -> Utterance
     try:
         samples, sample_rate = read_audio(path)
         if samples.shape[0] == 0:
-            no_frames = np.zeros((0, N_FEATURES), dtype=np.float32)
+            no_frames = np.zeros((0, len(feature_names(config.feature_set))), dtype=np.float32)
             return UtteranceFeatures(utterance.pk, no_frames, np.zeros(0, dtype=np.int64), 0, "audio holds no samples")
         features = extract(samples, sample_rate, config)
     except FileNotFoundError:
@@ -175,7 +181,14 @@ def utterance_features(utterance: Utterance, config: FeatureConfig) -> Utterance
     reason = (
         "" if features.n_frames else _no_frames_reason(features.n_frames_total, samples.shape[0] / sample_rate, config)
     )
-    return UtteranceFeatures(utterance.pk, features.matrix, features.frame_index, features.n_frames_total, reason)
+    return UtteranceFeatures(
+        utterance.pk,
+        features.matrix,
+        features.frame_index,
+        features.n_frames_total,
+        reason,
+        utterance_vector=features.utterance_vector,
+    )
 
 
 def feature_chunk_extract(
@@ -205,7 +218,7 @@ def feature_chunk_extract(
         results.append(utterance_features(utterance, config))
         if on_utterance:
             on_utterance(n)
-    write_shard(folder, chunk["key"], results)
+    write_shard(folder, chunk["key"], results, n_features=len(feature_names(config.feature_set)))
     return True
 
 
@@ -272,16 +285,20 @@ def _mark_running(feature_set: FeatureSet) -> None:
 
 
 def feature_set_ensure(
-    *, corpus: Corpus, preset: str = "paper", progress: ProgressCallback | None = None
+    *,
+    corpus: Corpus,
+    preset: str = "paper",
+    progress: ProgressCallback | None = None,
+    features: str = DEFAULT_FEATURE_SET,
 ) -> FeatureSet:
-    """The ready feature set of ``corpus`` under ``preset``, extracting in this process whatever
-    is missing (nothing at all when the cache is current).
+    """The ready feature set of ``corpus`` under ``preset`` with ``features``' descriptors,
+    extracting in this process whatever is missing (nothing at all when the cache is current).
 
     progress receives ProgressEvent("features", utterances done, utterances total,
     {"cached": bool}). Raises FeatureExtractionError (the set is then marked failed) naming the
     utterance that stopped it.
     """
-    feature_set = feature_set_prepare(corpus=corpus, preset=preset)
+    feature_set = feature_set_prepare(corpus=corpus, preset=preset, features=features)
     total = feature_set.progress_total
     if feature_set.status == FeatureSet.Status.READY:
         if progress:
@@ -322,11 +339,13 @@ def feature_set_ensure(
     return ready
 
 
-def feature_set_extract_async(*, corpus: Corpus, preset: str = "paper") -> FeatureSet:
+def feature_set_extract_async(
+    *, corpus: Corpus, preset: str = "paper", features: str = DEFAULT_FEATURE_SET
+) -> FeatureSet:
     """Plan the set and, after the surrounding transaction commits, enqueue one Celery task per
     chunk not yet on disk (or only the finalising step when all are). Returns the set at once;
     a ready, current set enqueues nothing."""
-    feature_set = feature_set_prepare(corpus=corpus, preset=preset)
+    feature_set = feature_set_prepare(corpus=corpus, preset=preset, features=features)
     if feature_set.status == FeatureSet.Status.READY:
         return feature_set
     folder = feature_set.store_folder

@@ -3,13 +3,18 @@
 Every step is safe to run twice: a unit that already succeeded is skipped, and a unit's results
 replace whatever an interrupted earlier attempt left, so a redelivered task duplicates nothing.
 The job is marked succeeded only by the finalize step, and only when every fold unit succeeded.
+
+Nothing waits for a person to notice a problem: a task that cannot be sent fails the job with the
+reason (and the job can be resumed), and the watchdog, run by Celery beat, re-queues the units of
+dead workers and re-sends the units no worker took (docs/reliability.md).
 """
 
 import logging
 import subprocess
 import time
 from collections.abc import Callable
-from datetime import timedelta
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import numpy as np
@@ -20,12 +25,13 @@ from django.utils import timezone
 
 from annotation.models import Corpus
 from annotation.selectors.corpora import experiment_utterances
-from emolab.celery import enqueue_after_commit
+from emolab.celery import BrokerUnreachable, send_task_now
 from models_app.models import FoldResult, JobUnit, ModelArtifact, TrainingJob, UtterancePrediction
 from models_app.selectors.jobs import training_job_dataset, training_job_table1
-from models_app.ser.config import DEFAULT_PRESET, ExperimentConfig
+from models_app.ser.config import DEFAULT_DEVICE, DEFAULT_PRESET, ExperimentConfig, check_device
 from models_app.ser.config import preset as preset_config
 from models_app.ser.cv import DEFAULT_FOLDS, MAX_FOLDS, MIN_FOLDS
+from models_app.ser.features.config import DEFAULT_FEATURE_SET, FEATURE_SET_NAMES
 from models_app.ser.folds import fit_final, make_folds, run_fold
 from models_app.ser.progress import ProgressEvent
 from models_app.ser.registry import METHOD_NAMES, METHODS, unknown_methods
@@ -37,9 +43,12 @@ logger = logging.getLogger(__name__)
 PREPARE_TASK = "models_app.jobs.prepare"
 RUN_FOLD_TASK = "models_app.jobs.run_fold"
 FINALIZE_TASK = "models_app.jobs.finalize"
+WATCHDOG_TASK = "models_app.jobs.watchdog"
 PREPARE_WEIGHT = 0.5  # the features step, against the methods' relative costs (ser/registry.py)
-# A running unit that has not reported progress for this long has lost its worker.
-STALE_AFTER = timedelta(minutes=20)
+QUEUE_UNREACHABLE = "the task queue is unreachable"
+# A unit whose worker went silent is run once more; silent again, it fails the job: a unit that
+# kills its worker every time (out of memory, say) must not loop forever.
+MAX_REQUEUES = 1
 # Progress is written at most this often (seconds): training loops report far more often.
 PROGRESS_WRITE_INTERVAL_S = 1.0
 
@@ -50,6 +59,15 @@ class JobError(Exception):
 
 class JobConflict(JobError):
     """The request is fine but the job's state does not allow it (cancel a finished job, resume a running one)."""
+
+
+class TaskQueueUnavailable(JobError):
+    """The job is saved but its first task could not be sent: the job is failed with the reason
+    and can be resumed once the broker is back (503: the fault is the service's, and passes)."""
+
+    def __init__(self, message: str, *, job_id: int):
+        super().__init__(message)
+        self.job_id = job_id
 
 
 class JobCancelled(Exception):
@@ -78,6 +96,8 @@ def training_job_start(
     folds: int = DEFAULT_FOLDS,
     seed: int = 0,
     created_by=None,
+    features: str = DEFAULT_FEATURE_SET,
+    device: str = DEFAULT_DEVICE,
 ) -> TrainingJob:
     methods = list(dict.fromkeys(methods))  # drop repeats, keep the order
     unknown = unknown_methods(methods)
@@ -89,6 +109,13 @@ def training_job_start(
         config = preset_config(preset)
     except ValueError:
         raise JobError(f"unknown preset {preset!r}") from None
+    if features not in FEATURE_SET_NAMES:
+        raise JobError(f"unknown feature set {features!r}; choose one of {', '.join(FEATURE_SET_NAMES)}")
+    try:
+        check_device(device)
+    except ValueError as exc:
+        raise JobError(str(exc)) from None
+    config = replace(config, features=features, device=device)
     if not MIN_FOLDS <= folds <= MAX_FOLDS:
         raise JobError(f"folds must be between {MIN_FOLDS} and {MAX_FOLDS}")
     n_groups = experiment_utterances(corpus=corpus).values("session").distinct().count()
@@ -102,6 +129,8 @@ def training_job_start(
             corpus=corpus,
             methods=methods,
             preset=preset,
+            features=features,
+            device=device,
             config=config.to_dict(),
             n_folds=folds,
             seed=seed,
@@ -109,7 +138,10 @@ def training_job_start(
             created_by=created_by,
             code_version=code_version(),
         )
-        units = [JobUnit(job=job, kind=JobUnit.Kind.PREPARE, weight=PREPARE_WEIGHT)]
+        now = timezone.now()
+        units = [
+            JobUnit(job=job, kind=JobUnit.Kind.PREPARE, weight=PREPARE_WEIGHT, enqueued=True, sent_at=now, send_count=1)
+        ]
         for method in methods:
             units += [
                 JobUnit(job=job, kind=JobUnit.Kind.FOLD, method=method, fold=fold, weight=METHODS[method].relative_cost)
@@ -120,7 +152,7 @@ def training_job_start(
             JobUnit(job=job, kind=JobUnit.Kind.FINALIZE, weight=sum(METHODS[m].relative_cost for m in methods))
         )
         JobUnit.objects.bulk_create(units)
-        enqueue_after_commit(PREPARE_TASK, job.pk)
+        _send_after_commit_or_fail_job(job.pk, PREPARE_TASK, job.pk)
     return job
 
 
@@ -155,40 +187,197 @@ def training_job_fail(*, job_id: int, error: str, unit_id: int | None = None) ->
         job.units.filter(status=JobUnit.Status.QUEUED).update(status=JobUnit.Status.CANCELLED, finished_at=now)
 
 
-def training_job_fail_stalled(*, job: TrainingJob, now=None) -> bool:
-    """Fail a job one of whose running units stopped reporting (its worker died). Returns True if so."""
-    if job.status != TrainingJob.Status.RUNNING:
-        return False
-    now = now or timezone.now()
-    stale = job.units.filter(status=JobUnit.Status.RUNNING, heartbeat_at__lt=now - STALE_AFTER).first()
-    if stale is None:
-        return False
-    training_job_fail(
-        job_id=job.pk,
-        unit_id=stale.pk,
-        error=(
-            f"worker lost: {stale} stopped reporting progress at {stale.heartbeat_at:%Y-%m-%d %H:%M:%S} UTC "
-            f"(nothing for {int(STALE_AFTER.total_seconds() // 60)} minutes). Resume the job to run what is missing."
-        ),
-    )
-    return True
-
-
 def training_job_resume(*, job: TrainingJob) -> TrainingJob:
-    """Run again what a failed job is missing: succeeded units are kept, the rest is queued again."""
+    """Run again what a job is missing: succeeded units are kept, the rest is queued and sent again.
+
+    Any job that is neither running nor succeeded can be resumed: a failed or cancelled one, and a
+    queued one whose messages were lost (a broker that restarted empty, an enqueue that failed)."""
     with transaction.atomic():
         job = TrainingJob.objects.select_for_update().get(pk=job.pk)
-        if job.status != TrainingJob.Status.FAILED:
-            raise JobConflict(f"only a failed job can be resumed; job {job.pk} is {job.status}")
+        if job.status in (TrainingJob.Status.RUNNING, TrainingJob.Status.SUCCEEDED):
+            raise JobConflict(f"job {job.pk} is {job.status}; only a job that is not running or succeeded is resumed")
         job.units.exclude(status=JobUnit.Status.SUCCEEDED).update(
-            status=JobUnit.Status.QUEUED, progress=0.0, error="", enqueued=False, heartbeat_at=None
+            status=JobUnit.Status.QUEUED,
+            progress=0.0,
+            error="",
+            enqueued=False,
+            heartbeat_at=None,
+            sent_at=None,
+            requeues=0,
+            finished_at=None,
         )
         job.status = TrainingJob.Status.QUEUED
         job.error = ""
         job.finished_at = None
         job.save(update_fields=["status", "error", "finished_at"])
-        enqueue_after_commit(PREPARE_TASK, job.pk)
+        prepare = job.units.get(kind=JobUnit.Kind.PREPARE)
+        if prepare.status != JobUnit.Status.SUCCEEDED:
+            _mark_sent(prepare.pk)
+            _send_after_commit_or_fail_job(job.pk, PREPARE_TASK, job.pk)
+        else:
+            # The features are done: send the folds (and the finalize step) straight away, each
+            # tracked by the watchdog like any sent unit.
+            _send_pending_units(job.pk, send=_send_after_commit_or_fail_job)
     return job
+
+
+# --- sending tasks ----------------------------------------------------------------------------
+
+
+def _mark_sent(unit_id: int, now: datetime | None = None) -> None:
+    JobUnit.objects.filter(pk=unit_id).update(
+        enqueued=True, sent_at=now or timezone.now(), send_count=F("send_count") + 1
+    )
+
+
+def _send_after_commit_or_fail_job(job_id: int, task_name: str, *args, queue: str | None = None) -> None:
+    """Send once the transaction commits; an unreachable broker fails the job with the reason and
+    raises :class:`TaskQueueUnavailable` (the caller answers 503)."""
+
+    def send() -> None:
+        try:
+            send_task_now(task_name, *args, queue=queue)
+        except BrokerUnreachable as exc:
+            logger.warning("job %s: %s (%s)", job_id, QUEUE_UNREACHABLE, exc)
+            training_job_fail(job_id=job_id, error=f"{QUEUE_UNREACHABLE}: {exc}. Resume the job once it is back.")
+            raise TaskQueueUnavailable(
+                f"{QUEUE_UNREACHABLE}: job {job_id} is saved as failed. Resume it once the queue is back.",
+                job_id=job_id,
+            ) from exc
+
+    transaction.on_commit(send)
+
+
+def _send_after_commit_or_leave_to_watchdog(job_id: int, task_name: str, *args, queue: str | None = None) -> None:
+    """Send once the transaction commits, from a worker or the watchdog: a unit whose message could
+    not be sent stays queued and marked sent, and the watchdog sends it again after its limit."""
+
+    def send() -> None:
+        try:
+            send_task_now(task_name, *args, queue=queue)
+        except BrokerUnreachable as exc:
+            logger.warning("job %s: could not send %s%s, the watchdog will retry: %s", job_id, task_name, args, exc)
+
+    transaction.on_commit(send)
+
+
+def _send_pending_units(job_id: int, send=_send_after_commit_or_leave_to_watchdog) -> None:
+    """Send every fold unit not sent yet, exactly once however many steps call this at once."""
+    with transaction.atomic():
+        pending = list(
+            JobUnit.objects.select_for_update(of=("self",))
+            .select_related("job")
+            .filter(job_id=job_id, kind=JobUnit.Kind.FOLD, enqueued=False)
+            .exclude(status=JobUnit.Status.SUCCEEDED)
+        )
+        now = timezone.now()
+        for fold_unit in pending:
+            _mark_sent(fold_unit.pk, now)
+            send(job_id, RUN_FOLD_TASK, fold_unit.pk, queue=_queue_of(fold_unit))
+    _maybe_finalize(job_id, send=send)
+
+
+# --- the watchdog (run by Celery beat) ----------------------------------------------------------
+
+
+def unit_time_limit(kind: str) -> timedelta:
+    """The hard time limit of a unit's task (settings.EMOLAB_JOB_TIME_LIMITS_S)."""
+    return timedelta(seconds=settings.EMOLAB_JOB_TIME_LIMITS_S[kind])
+
+
+def _task_of(unit: JobUnit) -> tuple[str, int]:
+    if unit.kind == JobUnit.Kind.PREPARE:
+        return PREPARE_TASK, unit.job_id
+    return (RUN_FOLD_TASK if unit.kind == JobUnit.Kind.FOLD else FINALIZE_TASK), unit.pk
+
+
+@dataclass
+class WatchdogReport:
+    requeued: list[int] = field(default_factory=list)  # unit ids sent again after their worker went silent
+    failed: list[int] = field(default_factory=list)  # unit ids that went silent again: their job failed
+    resent: list[int] = field(default_factory=list)  # queued unit ids no worker took within their limit
+
+
+def training_jobs_watchdog(*, now: datetime | None = None) -> WatchdogReport:
+    """Look after every unfinished job without anybody reading a page (Celery beat runs this).
+
+    - A running unit that has not reported for longer than its time limit has lost its worker (a
+      live task reports every second and is killed at that limit): it is re-queued once, and if
+      it goes silent again its job fails with the reason.
+    - A queued unit whose message was sent longer than its time limit ago and that no worker has
+      taken (a message lost with a broker restart) is sent again.
+    Each unit is re-checked under a row lock, so two watchdogs at once act once."""
+    now = now or timezone.now()
+    report = WatchdogReport()
+    live = JobUnit.objects.exclude(job__status__in=TrainingJob.FINISHED)
+    for kind in JobUnit.Kind.values:
+        since = now - unit_time_limit(kind)
+        silent = live.filter(kind=kind, status=JobUnit.Status.RUNNING, heartbeat_at__lt=since)
+        for unit_id in silent.values_list("pk", flat=True):
+            _recover_silent_unit(unit_id, since, now, report)
+        untaken = live.filter(kind=kind, status=JobUnit.Status.QUEUED, enqueued=True, sent_at__lt=since)
+        for unit_id in untaken.values_list("pk", flat=True):
+            _resend_untaken_unit(unit_id, since, now, report)
+    if report.requeued or report.failed or report.resent:
+        logger.warning("watchdog: %s", report)
+    return report
+
+
+def _locked_unit(unit_id: int) -> JobUnit | None:
+    return JobUnit.objects.select_for_update(of=("self",)).select_related("job").filter(pk=unit_id).first()
+
+
+def _recover_silent_unit(unit_id: int, since: datetime, now: datetime, report: WatchdogReport) -> None:
+    with transaction.atomic():
+        unit = _locked_unit(unit_id)
+        if (
+            unit is None
+            or unit.job.is_finished
+            or unit.status != JobUnit.Status.RUNNING
+            or unit.heartbeat_at is None
+            or unit.heartbeat_at >= since
+        ):
+            return  # it reported meanwhile, or another watchdog dealt with it
+        silent_for = int((now - unit.heartbeat_at).total_seconds() // 60)
+        if unit.requeues >= MAX_REQUEUES:
+            training_job_fail(
+                job_id=unit.job_id,
+                unit_id=unit.pk,
+                error=(
+                    f"worker lost: {unit} stopped reporting at {unit.heartbeat_at:%Y-%m-%d %H:%M:%S} UTC "
+                    f"({silent_for} minutes, more than its time limit) after it had been re-queued "
+                    f"{unit.requeues} time(s). Resume the job to run what is missing."
+                ),
+            )
+            report.failed.append(unit.pk)
+            return
+        JobUnit.objects.filter(pk=unit.pk).update(
+            status=JobUnit.Status.QUEUED,
+            requeues=F("requeues") + 1,
+            error=(
+                f"re-queued: its worker stopped reporting at {unit.heartbeat_at:%Y-%m-%d %H:%M:%S} UTC "
+                f"({silent_for} minutes, more than its time limit)"
+            ),
+        )
+        _mark_sent(unit.pk, now)
+        _send_after_commit_or_leave_to_watchdog(unit.job_id, *_task_of(unit), queue=_queue_of(unit))
+        report.requeued.append(unit.pk)
+
+
+def _resend_untaken_unit(unit_id: int, since: datetime, now: datetime, report: WatchdogReport) -> None:
+    with transaction.atomic():
+        unit = _locked_unit(unit_id)
+        if (
+            unit is None
+            or unit.job.is_finished
+            or unit.status != JobUnit.Status.QUEUED
+            or unit.sent_at is None
+            or unit.sent_at >= since
+        ):
+            return
+        _mark_sent(unit.pk, now)
+        _send_after_commit_or_leave_to_watchdog(unit.job_id, *_task_of(unit), queue=_queue_of(unit))
+        report.resent.append(unit.pk)
 
 
 # --- the steps the Celery tasks run ---------------------------------------------------------
@@ -270,22 +459,16 @@ def training_job_prepare(*, job_id: int) -> None:
     job = TrainingJob.objects.select_related("corpus").get(pk=job_id)
     if claimed is not None:
         feature_set = feature_set_ensure(
-            corpus=job.corpus, preset=job.config["feature_preset"], progress=_progress_writer(claimed)
+            corpus=job.corpus,
+            preset=job.config["feature_preset"],
+            features=job.features,
+            progress=_progress_writer(claimed),
         )
         TrainingJob.objects.filter(pk=job_id).update(feature_set=feature_set)
         _finish_unit(claimed)
     elif job.is_finished:
         return
-    with transaction.atomic():
-        pending = list(
-            JobUnit.objects.select_for_update()
-            .filter(job_id=job_id, kind=JobUnit.Kind.FOLD, enqueued=False)
-            .exclude(status=JobUnit.Status.SUCCEEDED)
-        )
-        JobUnit.objects.filter(pk__in=[u.pk for u in pending]).update(enqueued=True)
-        for fold_unit in pending:
-            enqueue_after_commit(RUN_FOLD_TASK, fold_unit.pk)
-    _maybe_finalize(job_id)
+    _send_pending_units(job_id)
 
 
 def training_job_run_fold(*, unit_id: int) -> None:
@@ -332,7 +515,28 @@ def _store_fold_result(job: TrainingJob, unit: JobUnit, result) -> None:
         UtterancePrediction.objects.bulk_create(predictions, batch_size=500)
 
 
-def _maybe_finalize(job_id: int) -> None:
+# The methods that train on the job's device; the forests and the dummy always use the CPU.
+GPU_METHODS = ("onelabel", "ctc")
+
+
+def _queue_for(job: TrainingJob, methods) -> str | None:
+    """The GPU queue for a unit that trains a network of a job not pinned to the CPU, when the
+    deployment has one (settings.EMOLAB_GPU_QUEUE); None (the default queue) otherwise."""
+    if settings.EMOLAB_GPU_QUEUE and job.device != "cpu" and any(m in GPU_METHODS for m in methods):
+        return settings.EMOLAB_GPU_QUEUE
+    return None
+
+
+def _queue_of(unit: JobUnit) -> str | None:
+    """The queue a unit's task goes to (the prepare step always runs on the default one)."""
+    if unit.kind == JobUnit.Kind.FOLD:
+        return _queue_for(unit.job, [unit.method])
+    if unit.kind == JobUnit.Kind.FINALIZE:
+        return _queue_for(unit.job, unit.job.methods)
+    return None
+
+
+def _maybe_finalize(job_id: int, send=_send_after_commit_or_leave_to_watchdog) -> None:
     """Enqueue the finalize step exactly once, when every fold unit has succeeded."""
     with transaction.atomic():
         if (
@@ -341,12 +545,12 @@ def _maybe_finalize(job_id: int) -> None:
             .exists()
         ):
             return
-        claimed = JobUnit.objects.filter(job_id=job_id, kind=JobUnit.Kind.FINALIZE, enqueued=False).update(
-            enqueued=True
-        )
+        claimed = JobUnit.objects.filter(
+            job_id=job_id, kind=JobUnit.Kind.FINALIZE, enqueued=False, status=JobUnit.Status.QUEUED
+        ).update(enqueued=True, sent_at=timezone.now(), send_count=F("send_count") + 1)
         if claimed:
-            finalize_unit = JobUnit.objects.get(job_id=job_id, kind=JobUnit.Kind.FINALIZE)
-            enqueue_after_commit(FINALIZE_TASK, finalize_unit.pk)
+            finalize_unit = JobUnit.objects.select_related("job").get(job_id=job_id, kind=JobUnit.Kind.FINALIZE)
+            send(job_id, FINALIZE_TASK, finalize_unit.pk, queue=_queue_of(finalize_unit))
 
 
 def training_job_finalize(*, unit_id: int) -> None:

@@ -23,8 +23,9 @@ from models_app.selectors.timeline import CTC_METHOD, ctc_artifact_for
 from models_app.ser.audio import InvalidAudio
 from models_app.ser.features import FeatureConfig, feature_config_for_preset
 from models_app.ser.progress import ProgressCallback
+from models_app.ser.recording_header import RecordingLimits, RecordingOverLimits, check_recording_header
 from models_app.ser.timeline import Timeline, emotion_timeline
-from models_app.ser.timeline_audio import read_mono, recording_info
+from models_app.ser.timeline_audio import RecordingInfo, read_mono
 from models_app.ser.timeline_plot import waveform_envelope
 
 MODEL_CACHE_SIZE = 4  # loaded CTC models kept per process: a few MB each, loading one takes ~50 ms
@@ -58,6 +59,26 @@ def predict_max_seconds() -> float:
     return settings.EMOLAB_PREDICT_MAX_SECONDS
 
 
+def recording_limits() -> RecordingLimits:
+    """The bounds a recording's header is checked against (ser/recording_header.py): the fixed
+    rate and channel bounds, and the configured length and sample count."""
+    return RecordingLimits(max_seconds=predict_max_seconds(), max_samples=settings.EMOLAB_PREDICT_MAX_SAMPLES)
+
+
+def recording_check_header(path: Path, name: str) -> RecordingInfo:
+    """Check a recording from its header alone (nothing is decoded): InvalidRecording for a file
+    that is not audio we read, damaged, or impossible (rate, channels, a size its data does not
+    have), RecordingTooLong for one over the configured limits. The messages name the file."""
+    if path.stat().st_size == 0:
+        raise InvalidRecording("The file is empty.")
+    try:
+        return check_recording_header(path, recording_limits())
+    except RecordingOverLimits as exc:
+        raise RecordingTooLong(f"{name}: {_sentence(str(exc))}") from None
+    except InvalidAudio as exc:
+        raise InvalidRecording(f"{name}: {_sentence(str(exc))}") from None
+
+
 def _size(n_bytes: int) -> str:
     return f"{n_bytes / 1e6:.1f} MB" if n_bytes >= 1e6 else f"{n_bytes / 1e3:.0f} kB"
 
@@ -82,22 +103,26 @@ class LoadedModel:
     label_names: tuple[str, ...]  # the job's class names, index order
 
 
-_cache: OrderedDict[tuple[int, str], LoadedModel] = OrderedDict()
+_cache: OrderedDict[tuple, LoadedModel] = OrderedDict()
 _cache_lock = threading.Lock()
 
 
 def ctc_model_load(*, artifact: ModelArtifact) -> LoadedModel:
     """The artifact's estimator, loaded once per process (least recently used of
-    MODEL_CACHE_SIZE evicted). Keyed by artifact id and path: a job that is finalized again gets
-    new artifact rows, so a stale model is never served."""
+    MODEL_CACHE_SIZE evicted). Keyed by artifact id, path and the file's modification time and
+    size: a job that is finalized again gets new artifact rows, so a stale model is never served."""
     from models_app.ser.persistence import CheckpointError, load_estimator
 
-    key = (artifact.pk, artifact.path)
+    path = Path(settings.MEDIA_ROOT) / artifact.path
+    try:  # the file's identity too: a worker outlives databases whose artifact ids repeat (tests)
+        stat = path.stat()
+        key = (artifact.pk, artifact.path, stat.st_mtime_ns, stat.st_size)
+    except OSError:
+        key = (artifact.pk, artifact.path, None, None)
     with _cache_lock:
         if key in _cache:
             _cache.move_to_end(key)
             return _cache[key]
-    path = Path(settings.MEDIA_ROOT) / artifact.path
     try:
         estimator, metadata = load_estimator(path)
     except (OSError, CheckpointError) as exc:
@@ -194,6 +219,18 @@ def recording_timeline(
     return _timeline_of_file(path, path.name, source, model, progress)
 
 
+def stored_recording_timeline(
+    *, artifact: ModelArtifact, path: Path, name: str, progress: ProgressCallback | None = None
+) -> RecordingTimeline:
+    """The timeline of a recording already on disk with the model already chosen (the prediction
+    task: the model was chosen when the upload was accepted). Same checks and errors as
+    :func:`recording_timeline`."""
+    model = ctc_model_load(artifact=artifact)
+    if not path.is_file():
+        raise InvalidRecording(f"{name}: the stored upload is gone")
+    return _timeline_of_file(path, name, (artifact.job_id, artifact.pk), model, progress)
+
+
 class _upload_on_disk:
     """The upload as a file path for libsndfile: Django's own temporary file when the upload
     was large enough to be streamed to disk, else a private temporary copy, removed on exit."""
@@ -222,24 +259,14 @@ class _upload_on_disk:
 
 def _timeline_of_file(path: Path, name: str, source, model: LoadedModel, progress) -> RecordingTimeline:
     """``source``: (job id, artifact id) of the model; the artifact id is None for a model file."""
-    if path.stat().st_size == 0:
-        raise InvalidRecording("The file is empty.")
-    try:
-        info = recording_info(path)
-    except InvalidAudio as exc:
-        raise InvalidRecording(f"{name}: {_sentence(str(exc))}") from None
-    limit = predict_max_seconds()
-    if info.duration_s > limit:
-        raise RecordingTooLong(
-            f"{name} lasts {info.duration_s:.1f} s; the limit is {limit:.0f} s (EMOLAB_PREDICT_MAX_SECONDS)."
-        )
+    info = recording_check_header(path, name)
     feature_config = model.feature_config
     if info.duration_s < feature_config.window_s:
         raise InvalidRecording(
             f"{name} lasts {info.duration_s:.3f} s, shorter than one analysis frame ({feature_config.window_s} s)."
         )
     try:
-        signal = read_mono(path, target_rate=feature_config.sample_rate)
+        signal = read_mono(path, target_rate=feature_config.sample_rate, progress=progress)
         timeline = emotion_timeline(
             model.estimator,
             signal,

@@ -31,8 +31,14 @@ def job_start(request):
                 preset=data["preset"],
                 folds=data["folds"],
                 seed=data["seed"],
+                features=data["features"],
+                device=data["device"],
                 created_by=request.user,
             )
+        except job_services.TaskQueueUnavailable as exc:
+            # The job exists (failed, with the reason): say so, and where to resume it.
+            context = {"form": form, "queue_down": str(exc), "failed_job_id": exc.job_id}
+            return render(request, "models_app/jobs/start.html", context, status=503)
         except job_services.JobError as exc:
             form.add_error(None, str(exc))
         else:
@@ -52,8 +58,6 @@ def _table1(job) -> list[dict]:
 @researcher_required
 def job_detail(request, pk: int):
     job = get_object_or_404(training_jobs_visible_to(user=request.user), pk=pk)
-    if job_services.training_job_fail_stalled(job=job):
-        job.refresh_from_db()
     context = {
         "job": job,
         "progress": training_job_progress(job=job),

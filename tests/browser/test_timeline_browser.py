@@ -1,6 +1,8 @@
-"""The timeline page in a real browser: a researcher signs in, uploads a stereo recording, and
-sees the figure and the segment table; the screenshot goes to var/screenshots/timeline.png."""
+"""The timeline page in a real browser with a real Celery worker: a researcher signs in, uploads a
+stereo recording, is taken to its page, which follows the worker's progress and then shows the
+figure and the segment table; the screenshot goes to var/screenshots/timeline.png."""
 
+import re
 from pathlib import Path
 
 import pytest
@@ -8,8 +10,16 @@ from django.conf import settings
 
 from models_app.services.timeline import ctc_model_cache_clear
 from tests.factories import TEST_PASSWORD, audio_bytes, job_with_ctc_model, make_user, small_corpus, tiny_ctc_model
+from tests.worker import WorkerProcess
 
-pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.browser, pytest.mark.worker, pytest.mark.django_db(transaction=True)]
+
+
+@pytest.fixture
+def worker_on_media_root(media_root):
+    worker = WorkerProcess(extra_env={"EMOLAB_TEST_MEDIA_ROOT": str(media_root)}).start()
+    yield worker
+    worker.stop()
 
 
 def test_researcher_uploads_a_recording_and_sees_its_timeline(
@@ -18,6 +28,7 @@ def test_researcher_uploads_a_recording_and_sees_its_timeline(
     live_server_closes_db_connections,
     allow_db_beside_playwright,
     media_root,
+    worker_on_media_root,
     tmp_path,
 ):
     ctc_model_cache_clear()
@@ -44,7 +55,9 @@ def test_researcher_uploads_a_recording_and_sees_its_timeline(
     page.set_input_files("input[name=audio]", str(recording))
     page.select_option("select[name=job]", str(job.pk))
     page.click("#timeline-submit")
-    page.wait_for_selector("#timeline-result")
+    page.wait_for_url(re.compile(rf"{re.escape(live_server.url)}/timeline/[0-9]+/$"))
+    # The page polls the prediction and shows the timeline once the worker has drawn it.
+    page.wait_for_selector("#timeline-result", timeout=120_000)
 
     assert page.is_visible(".timeline-figure svg")
     assert page.inner_text("#timeline-result h2") == "meeting.flac"

@@ -1,13 +1,11 @@
-"""Training jobs through the API and pages, without a worker: roles, validation, cancellation,
-and the dead-worker check. The worker itself is exercised in test_jobs_worker.py."""
-
-from datetime import timedelta
+"""Training jobs through the API and pages, without a worker: roles, validation, cancellation.
+The worker itself is exercised in test_jobs_worker.py; an unreachable broker, resume and the
+watchdog in test_jobs_reliability.py."""
 
 import pytest
-from django.utils import timezone
 from rest_framework.authtoken.models import Token
 
-from models_app.models import JobUnit, TrainingJob
+from models_app.models import TrainingJob
 from models_app.ser.progress import ProgressEvent
 from models_app.services import jobs as job_services
 from tests.factories import make_corpus
@@ -103,23 +101,6 @@ def test_a_running_unit_stops_when_its_job_is_cancelled(corpus, admin_user):
     job_services.training_job_cancel(job=job)
     with pytest.raises(job_services.JobCancelled):
         report(ProgressEvent(stage="onelabel", done=10, total=10))
-
-
-def test_a_unit_whose_worker_went_silent_fails_the_job_with_the_reason(api_client, corpus, admin_user):
-    job = job_services.training_job_start(
-        corpus=corpus, methods=["dummy"], preset="fast", folds=2, created_by=admin_user
-    )
-    silent_since = timezone.now() - job_services.STALE_AFTER - timedelta(minutes=1)
-    TrainingJob.objects.filter(pk=job.pk).update(status="running")
-    JobUnit.objects.filter(job=job, kind="prepare").update(status="running", heartbeat_at=silent_since)
-    api_client.force_authenticate(admin_user)
-    body = api_client.get(f"/api/jobs/{job.pk}/").json()
-    assert body["status"] == "failed"
-    assert "worker lost" in body["error"]
-    # A failed job can be resumed: what did not succeed is queued again.
-    response = api_client.post(f"/api/jobs/{job.pk}/resume/")
-    assert response.status_code == 200 and response.json()["status"] == "queued"
-    assert set(job.units.values_list("status", flat=True)) == {"queued"}
 
 
 def test_job_pages_follow_the_roles(client, corpus, admin_user, researcher, assessor):

@@ -3,6 +3,7 @@ filesystem transport on the defaults, Redis when CELERY_BROKER_URL points at it)
 
 import os
 import signal
+from datetime import timedelta
 
 import pytest
 
@@ -175,3 +176,63 @@ def test_a_killed_worker_process_is_redelivered_and_the_job_completes(corpus, ad
     running.refresh_from_db()
     assert running.attempts >= 2, "the interrupted unit ran again"
     assert UtterancePrediction.objects.filter(job=job, row="onelabel").count() == corpus.utterances.count()
+
+
+def _predictions(job):
+    return sorted(
+        UtterancePrediction.objects.filter(job=job).values_list(
+            "row", "utterance_id", "predicted_label", "probabilities"
+        )
+    )
+
+
+def test_a_worker_killed_during_a_fold_is_requeued_by_the_watchdog_and_a_new_worker_finishes_the_job(
+    corpus, admin_user, media_root
+):
+    """The whole worker (main process and pool) SIGKILLed in the middle of a fold, as by the OOM
+    killer: nothing redelivers the message soon (Redis holds it until the visibility timeout). The
+    watchdog, given a time past the fold's limit, re-queues the unit; a new worker finishes the
+    job with the results of the same job run without interruption."""
+    from tests.worker import WorkerProcess
+
+    def start_job():
+        job = job_services.training_job_start(
+            corpus=corpus, methods=["onelabel"], preset="fast", folds=2, seed=3, created_by=admin_user
+        )
+        config = job.config
+        config["training"]["epochs"] = 600  # a few seconds per fold: time to kill it in the middle
+        TrainingJob.objects.filter(pk=job.pk).update(config=config)
+        return job
+
+    job = start_job()
+    first = WorkerProcess().start()
+    try:
+        running = wait_until(
+            lambda: JobUnit.objects.filter(job=job, kind="fold", status="running", progress__gt=0).first(),
+            timeout=120,
+            message="a fold unit to be training",
+        )
+    finally:
+        os.killpg(first.process.pid, signal.SIGKILL)
+        first.process.wait(timeout=10)
+    running.refresh_from_db()
+    assert running.status == "running", "the dead worker's fold is left running"
+    # Within its limit the watchdog waits (the worker could be alive); past it, re-queues the fold.
+    limit = job_services.unit_time_limit("fold")
+    assert running.pk not in job_services.training_jobs_watchdog(now=running.heartbeat_at + limit / 2).requeued
+    report = job_services.training_jobs_watchdog(now=running.heartbeat_at + limit + timedelta(seconds=1))
+    assert report.requeued == [running.pk]
+
+    second = WorkerProcess().start()
+    try:
+        job = _wait_finished(job, second, timeout=300)
+        assert job.status == "succeeded", job.error + second.log()
+        running.refresh_from_db()
+        assert (running.status, running.attempts, running.requeues) == ("succeeded", 2, 1)
+        reference = _wait_finished(start_job(), second, timeout=300)
+    finally:
+        second.stop()
+    assert reference.status == "succeeded", reference.error
+    assert job.results == reference.results
+    assert _predictions(job) == _predictions(reference)
+    assert len(_predictions(job)) == corpus.utterances.count()

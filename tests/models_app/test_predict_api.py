@@ -4,6 +4,7 @@ message, the choice of model, and nothing left behind on disk."""
 
 import io
 import tempfile
+import time
 from pathlib import Path
 
 import numpy as np
@@ -21,6 +22,7 @@ from tests.factories import (
     tone,
     upload,
 )
+from tests.predict_abuse import ABUSE_FILES, real_wav
 
 URL = "/api/predict/"
 
@@ -42,6 +44,13 @@ def _fresh_model_cache():
 
 @pytest.fixture
 def job(db, media_root, tmp_path, model):
+    """A job for the requests answered in the web process (refused before any task is sent)."""
+    return job_with_ctc_model(small_corpus(tmp_path), model)
+
+
+@pytest.fixture
+def worker_job(worker_media, tmp_path, model):
+    """A job for the requests a real worker answers (the POST waits for it and answers 200)."""
     return job_with_ctc_model(small_corpus(tmp_path), model)
 
 
@@ -57,11 +66,11 @@ def _post(api_client, user, content=None, name="recording.wav", **fields):
 # --- the timeline -----------------------------------------------------------------------------
 
 
-def test_researcher_gets_segments_and_per_frame_probabilities(api_client, researcher, job):
+def test_researcher_gets_segments_and_per_frame_probabilities(api_client, researcher, worker_job):
     response = _post(api_client, researcher, audio_bytes(seconds=3.0))
     assert response.status_code == 200, response.content
     body = response.json()
-    assert body["job"] == job.pk
+    assert body["job"] == worker_job.pk
     assert body["classes"] == CLASSES and body["columns"] == CLASSES + ["none"]
     assert body["frame_step_s"] == 0.1 and body["frame_window_s"] == 0.2
     assert body["duration"] == pytest.approx(3.0)
@@ -81,7 +90,7 @@ def test_researcher_gets_segments_and_per_frame_probabilities(api_client, resear
     assert body["file"] == {"name": "recording.wav", "format": "wav", "sample_rate": 16000, "channels": 1}
 
 
-def test_admin_may_use_it_too_and_stereo_44k_flac_and_ogg_are_read(api_client, admin_user, job):
+def test_admin_may_use_it_too_and_stereo_44k_flac_and_ogg_are_read(api_client, admin_user, worker_job):
     for file_format, name in (("FLAC", "call.flac"), ("OGG", "call.ogg")):
         response = _post(
             api_client, admin_user, audio_bytes(2.0, rate=44100, channels=2, file_format=file_format), name=name
@@ -100,7 +109,7 @@ def test_anonymous_gets_401_and_assessor_403(api_client, assessor, job):
     assert "Researchers and admins only" in response.json()["detail"]
 
 
-def test_a_chosen_job_and_the_default_latest(api_client, researcher, media_root, tmp_path, model, db):
+def test_a_chosen_job_and_the_default_latest(api_client, researcher, worker_media, tmp_path, model):
     corpus = small_corpus(tmp_path)
     older = job_with_ctc_model(corpus, model)
     newer = job_with_ctc_model(corpus, tiny_ctc_model(seed=1))
@@ -139,7 +148,7 @@ def test_no_samples(api_client, researcher, job):
     _assert_error(_post(api_client, researcher, buffer.getvalue()), 400, "no samples")
 
 
-def test_damaged_flac(api_client, researcher, job):
+def test_damaged_flac(api_client, researcher, worker_job):
     data = bytearray(audio_bytes(3.0, file_format="FLAC"))
     data[len(data) // 2 : len(data) // 2 + 400] = bytes(400)
     _assert_error(_post(api_client, researcher, bytes(data), name="broken.flac"), 400, "damaged")
@@ -155,12 +164,10 @@ def test_other_audio_formats_are_refused(api_client, researcher, job):
 
 
 def test_shorter_than_one_frame(api_client, researcher, job):
-    _assert_error(
-        _post(api_client, researcher, audio_bytes(0.1)[: 44 + 1600 * 2]), 400, "shorter than one analysis frame"
-    )
+    _assert_error(_post(api_client, researcher, real_wav(0.1)), 400, "shorter than one analysis frame")
 
 
-def test_nan_samples(api_client, researcher, job):
+def test_nan_samples(api_client, researcher, worker_job):
     signal = tone(1.0)
     signal[100] = np.nan
     buffer = io.BytesIO()
@@ -237,10 +244,13 @@ def test_a_missing_model_file_is_a_server_error_that_says_so(api_client, researc
     )
 
 
-def test_nothing_is_left_on_disk(api_client, researcher, job, media_root, settings):
-    """Neither an accepted nor a refused upload leaves a file behind: not under MEDIA_ROOT, not
-    in the temporary folder (large uploads are streamed there by Django first)."""
+def test_nothing_is_left_on_disk(api_client, researcher, worker_job, worker_media, settings):
+    """Neither an accepted nor a refused upload leaves a file behind: not under MEDIA_ROOT (the
+    worker removes the stored upload once the timeline is drawn), not in the temporary folder
+    (large uploads are streamed there by Django first)."""
+    media_root = worker_media
     settings.FILE_UPLOAD_MAX_MEMORY_SIZE = 1000  # make Django stream uploads to temporary files
+    (media_root / "predictions").mkdir(exist_ok=True)
     before_media = sorted(p for p in media_root.rglob("*"))
     temporary = Path(tempfile.gettempdir())
     before_tmp = set(temporary.iterdir())
@@ -265,4 +275,25 @@ def test_openapi_schema_documents_the_multipart_upload(api_client, researcher):
     request_schema = response.json()["components"]["schemas"][schema_ref]
     assert request_schema["properties"]["audio"]["format"] == "binary"
     assert request_schema["required"] == ["audio"]
-    assert {"200", "400", "404", "409", "413"} <= set(operation["responses"])
+    assert {"200", "202", "400", "404", "409", "413", "429", "503"} <= set(operation["responses"])
+    schemas = response.json()["components"]["schemas"]
+    accepted = operation["responses"]["202"]["content"]["application/json"]["schema"]["$ref"].rsplit("/", 1)[-1]
+    assert {"id", "status", "progress"} <= set(schemas[accepted]["properties"])
+    assert "Location" in operation["responses"]["202"]["description"]
+    poll = response.json()["paths"]["/api/predictions/{id}/"]["get"]
+    polled = poll["responses"]["200"]["content"]["application/json"]["schema"]["$ref"].rsplit("/", 1)[-1]
+    # The status fields and every field of the 200 body.
+    assert {"id", "status", "progress", "segments", "probabilities", "file"} <= set(schemas[polled]["properties"])
+    assert "404" in poll["responses"]
+
+
+# --- abuse files (issue 12): refused from the header, at once, with the reason ------------------
+
+
+@pytest.mark.parametrize("name", list(ABUSE_FILES))
+def test_abuse_files_get_a_400_that_says_what_is_wrong(api_client, researcher, job, name):
+    make, fragment = ABUSE_FILES[name]
+    started = time.perf_counter()
+    response = _post(api_client, researcher, make(), name="abuse.flac" if "FLAC" in name else "abuse.wav")
+    _assert_error(response, 400, fragment)
+    assert time.perf_counter() - started < 2.0  # before: 11-19 s, a SIGKILLed web worker for the FLAC

@@ -18,6 +18,7 @@ from tests.factories import (
     small_corpus,
     tiny_ctc_model,
 )
+from tests.predict_abuse import ABUSE_FILES
 
 
 @pytest.fixture(scope="module")
@@ -126,3 +127,21 @@ def test_unknown_job_and_job_without_ctc(job, recordings, tmp_path):
     other = job_without_ctc_model(small_corpus(tmp_path, "other"))
     with pytest.raises(CommandError, match=f"Job {other.pk} did not train the CTC method"):
         _run(good, "--job", other.pk)
+
+
+def test_abuse_files_are_refused_from_their_header_with_the_reason(job, recordings, tmp_path):
+    """The command runs in process, so it checks the header as the web process does: each abuse
+    file of issue 12 is refused at once with its reason, and the good file is still done."""
+    good, _, _ = recordings
+    paths = []
+    for index, (make, _) in enumerate(ABUSE_FILES.values()):
+        path = tmp_path / f"abuse-{index}.{'flac' if index == len(ABUSE_FILES) - 1 else 'wav'}"
+        path.write_bytes(make())
+        paths.append(path)
+    err = io.StringIO()
+    with pytest.raises(CommandError, match=rf"{len(paths)} of {len(paths) + 1} file\(s\) could not be processed"):
+        call_command("predict", *map(str, paths), str(good), stdout=(out := io.StringIO()), stderr=err)
+    for path, (_, fragment) in zip(paths, ABUSE_FILES.values(), strict=True):
+        line = next(line for line in err.getvalue().splitlines() if line.startswith(f"{path}:"))
+        assert fragment in line, line
+    assert f"{good}: 3.00 s" in out.getvalue()

@@ -12,6 +12,7 @@ from django.core.cache import cache
 from annotation.models import Campaign
 from models_app.selectors.reports import comparison_report
 from models_app.ser.analysis import csv_tables
+from models_app.services.reports import stored_report_compute_now
 from tests.factories import TWO_CLASSES as CLASSES
 from tests.factories import build_report_data, make_corpus
 
@@ -25,7 +26,10 @@ def _fresh_cache():
 
 @pytest.fixture
 def data(db, tmp_path):
-    return build_report_data(tmp_path / "tiny")
+    """The hand-built data with its job-and-campaign report stored, as a worker would have left it."""
+    data = build_report_data(tmp_path / "tiny")
+    stored_report_compute_now(job=data["job"], campaign=data["campaign"])
+    return data
 
 
 def _query(data, job=True, campaign=True) -> str:
@@ -69,6 +73,7 @@ def test_the_report_page_shows_every_section_with_real_numbers(client, admin_use
 
 def test_a_job_only_page_says_what_is_missing(client, researcher, data):
     client.force_login(researcher)
+    stored_report_compute_now(job=data["job"], campaign=None)
     page = client.get(f"/reports/comparison/?{_query(data, campaign=False)}").content.decode()
     assert "What is missing" in page and "no campaign selected" in page
 
@@ -134,6 +139,7 @@ def test_figures_download_as_well_formed_svg(client, researcher, data):
 def test_a_figure_the_data_does_not_allow_is_404(client, researcher, data):
     client.force_login(researcher)
     # Without a campaign there is no answer-index curve.
+    stored_report_compute_now(job=data["job"], campaign=None)
     assert client.get(f"/reports/comparison/svg/answer_index/?{_query(data, campaign=False)}").status_code == 404
 
 
@@ -186,13 +192,78 @@ def test_the_explorer_refuses_an_utterance_of_another_corpus_and_works_without_a
     assert "<td>bob</td><td>neutral ✗</td>" in page
 
 
-def test_svg_downloads_reuse_the_figures_drawn_for_the_page(client, researcher, data, monkeypatch):
+def test_pages_and_downloads_serve_the_stored_version_without_computing(client, researcher, data, monkeypatch):
     client.force_login(researcher)
-    assert client.get(f"/reports/comparison/?{_query(data)}").status_code == 200
     from models_app.ser.analysis import plots
+    from models_app.services import reports as report_services
 
-    def must_not_draw(report):
-        raise AssertionError("figures drawn again within the cache minute")
+    def must_not_compute(*args, **kwargs):
+        raise AssertionError("a page computed what the worker stored")
 
-    monkeypatch.setattr(plots, "comparison_figures", must_not_draw)
-    assert client.get(f"/reports/comparison/svg/confusion/?{_query(data)}").status_code == 200
+    monkeypatch.setattr(plots, "comparison_figures", must_not_compute)
+    monkeypatch.setattr(report_services, "comparison_report", must_not_compute)
+    assert client.get(f"/reports/comparison/?{_query(data)}").status_code == 200
+    assert client.get(f"/reports/comparison/svg/confusion_ctc/?{_query(data)}").status_code == 200
+    assert client.get(f"/reports/comparison/csv/table1/?{_query(data)}").status_code == 200
+
+
+def test_the_page_shows_raw_and_holm_p_values_and_reads_table1_in_a_line(client, researcher, data):
+    client.force_login(researcher)
+    page = client.get(f"/reports/comparison/?{_query(data)}").content.decode()
+    report = comparison_report(job=data["job"], campaign=data["campaign"])
+    assert "p (raw)" in page and "p (Holm-corrected)" in page
+    for pair in report["mcnemar"]["pairs"]:
+        assert pair["p_value_holm"] >= pair["p_value"]
+        assert f"<td>{pair['p_value']:.3f}</td>" in page or f"<td>{pair['p_value']:.1e}</td>" in page
+    assert 'id="table1-reading"' in page
+    assert "after Holm&#x27;s correction" in page or "after Holm's correction" in page
+
+
+def test_the_explorer_pages_searches_and_filters_the_stored_utterances(client, researcher, assessor, data):
+    client.force_login(researcher)
+    base = f"/reports/explorer/?{_query(data)}"
+    page = client.get(base).content.decode()
+    # The campaign's four main items, most disputed first: s1_anger_0 and s1_anger_1 have bob's
+    # wrong answer and framewise's wrong prediction (2 wrong each); s2_anger_0 and s1_neutral_0 one.
+    assert "Showing 1–4 of 4 utterances" in page
+    assert page.index("s1_anger_0") < page.index("s1_anger_1") < page.index("s1_neutral_0")
+    page = client.get(base + "&q=NEUTRAL").content.decode()
+    assert "Showing 1–1 of 1 utterance" in page and "s1_neutral_0" in page and "s1_anger_0" not in page
+    page = client.get(base + "&method=framewise&method_correct=incorrect").content.decode()
+    assert "Showing 1–2 of 2" in page and "s2_anger_0" not in page
+    page = client.get(base + "&label=neutral&human=neutral").content.decode()
+    assert "Showing 1–1 of 1" in page
+    assert "No utterance matches" in client.get(base + "&both_wrong=1").content.decode()
+    assert "Showing 1–4 of 4" in client.get(base + "&dissent=0").content.decode()
+    assert client.get(base + "&sort=random").status_code == 400
+    assert client.get(base + "&label=joy").status_code == 400
+    assert client.get(base + "&page=x").status_code == 400
+    client.force_login(assessor)
+    assert client.get(base).status_code == 403
+
+
+def test_the_utterance_plot_places_kept_frames_at_their_own_times(client, researcher, data, media_root):
+    # The paper's features drop the first and last frame: a 1 s tone has 9 frames (200 ms windows
+    # every 100 ms) of which 7 are kept, numbers 1-7. Stored probabilities have one row per kept frame.
+    from models_app.models import UtterancePrediction
+    from models_app.selectors.reports import utterance_explorer
+    from models_app.services.features import feature_set_ensure
+
+    feature_set = feature_set_ensure(corpus=data["corpus"], preset="paper")
+    job = data["job"]
+    job.feature_set = feature_set
+    job.save(update_fields=["feature_set"])
+    utterance = data["utterances"]["s1_anger_0"]
+    UtterancePrediction.objects.filter(job=job, utterance=utterance, row="framewise").update(
+        frame_probabilities=[[0.8, 0.2]] * 7
+    )
+    UtterancePrediction.objects.filter(job=job, utterance=utterance, row="ctc").update(
+        frame_probabilities=[[0.1, 0.1, 0.8]] * 7
+    )
+    explorer = utterance_explorer(utterance=utterance, job=job, campaign=data["campaign"])
+    assert explorer.frame_index == [1, 2, 3, 4, 5, 6, 7] and explorer.window_s == pytest.approx(0.2)
+    client.force_login(researcher)
+    assert client.get(f"/reports/utterance/{utterance.public_id}/?{_query(data)}").status_code == 200
+    # Another utterance whose stored frames do not match the feature set's: every frame assumed kept.
+    other = utterance_explorer(utterance=data["utterances"]["s1_anger_1"], job=job, campaign=data["campaign"])
+    assert other.frame_index is None

@@ -2,6 +2,8 @@
 
     python manage.py run_experiment --corpus emodb --classes anger,happiness,neutral,sadness \
         --preset fast --json var/emodb-fast.json
+    python manage.py run_experiment --corpus emodb --classes anger,happiness,neutral,sadness \
+        --preset best --features egemaps --seeds 0,1,2 --jobs 2
 """
 
 import json
@@ -13,9 +15,10 @@ from tqdm import tqdm
 
 from annotation.selectors.corpora import UnknownCorpus, corpus_named
 from models_app.selectors.datasets import DatasetError, dataset_for_corpus
-from models_app.ser.config import DEFAULT_PRESET, PRESET_NAMES, preset
+from models_app.ser.config import DEFAULT_DEVICE, DEFAULT_PRESET, PRESET_NAMES, check_device, preset
 from models_app.ser.cv import DEFAULT_FOLDS, MAX_FOLDS, MIN_FOLDS
-from models_app.ser.experiment import run_experiment
+from models_app.ser.experiment import run_experiment, run_seeds
+from models_app.ser.features.config import DEFAULT_FEATURE_SET, FEATURE_SET_DESCRIPTIONS, FEATURE_SET_NAMES
 from models_app.ser.progress import ProgressEvent
 from models_app.ser.registry import METHOD_NAMES, unknown_methods
 from models_app.services.features import feature_set_ensure
@@ -106,7 +109,23 @@ class Command(BaseCommand):
             default=DEFAULT_FOLDS,
             help=f"speaker-independent folds, {MIN_FOLDS} to {MAX_FOLDS} (default: {DEFAULT_FOLDS})",
         )
+        parser.add_argument(
+            "--features",
+            default=DEFAULT_FEATURE_SET,
+            choices=FEATURE_SET_NAMES,
+            help="acoustic feature set: "
+            + "; ".join(f"{name}: {text}" for name, text in FEATURE_SET_DESCRIPTIONS.items())
+            + f" (default: {DEFAULT_FEATURE_SET})",
+        )
         parser.add_argument("--seed", type=int, default=0, help="fixes the folds and the models (default: 0)")
+        parser.add_argument(
+            "--seeds",
+            default="",
+            help=(
+                "comma-separated model seeds, e.g. 0,1,2: the whole table once per seed on the folds of --seed, "
+                "reported as mean ± std over seeds with per-seed rows and paired tests (default: only --seed)"
+            ),
+        )
         parser.add_argument(
             "--classes",
             default="",
@@ -130,6 +149,12 @@ class Command(BaseCommand):
                 "(default 1; on an idle 2-core machine --jobs 2 --threads 1 is fastest)"
             ),
         )
+        parser.add_argument(
+            "--device",
+            default=DEFAULT_DEVICE,
+            help="where the networks train and predict: auto (a CUDA GPU when torch sees one), cpu, cuda or cuda:N "
+            f"(default: {DEFAULT_DEVICE}; the forests always use the CPU)",
+        )
         parser.add_argument("--json", dest="json_path", default="", help="write every number and prediction here")
 
     def handle(self, *args, **options):
@@ -152,11 +177,31 @@ class Command(BaseCommand):
         except UnknownCorpus as exc:
             raise CommandError(str(exc)) from None
         classes = [c.strip() for c in options["classes"].split(",") if c.strip()] or None
+        try:
+            model_seeds = [int(s) for s in options["seeds"].split(",") if s.strip()]
+        except ValueError:
+            raise CommandError(f"--seeds: give comma-separated integers, got {options['seeds']!r}") from None
+        if len(set(model_seeds)) != len(model_seeds):
+            raise CommandError("--seeds: a seed is given twice")
+
+        try:
+            device = check_device(options["device"])
+        except ValueError as exc:
+            raise CommandError(str(exc)) from None
+        if device != "auto" and device != "cpu":
+            from models_app.ser.torch_utils import DeviceUnavailable, resolve_device  # torch: only when a GPU is named
+
+            try:
+                resolve_device(device)
+            except DeviceUnavailable as exc:
+                raise CommandError(str(exc)) from None
 
         config = preset(options["preset"])
-        config = replace(config, seed=options["seed"], n_threads=options["threads"])
+        config = replace(
+            config, seed=options["seed"], n_threads=options["threads"], features=options["features"], device=device
+        )
 
-        self.stderr.write(f"Features for {corpus.name} (preset {config.feature_preset}) ...")
+        self.stderr.write(f"Features for {corpus.name} ({config.features}, preset {config.feature_preset}) ...")
         stream = _Stream(self.stderr)
         feature_bar = tqdm(desc="features", unit="utt", file=stream)
 
@@ -166,7 +211,9 @@ class Command(BaseCommand):
             feature_bar.refresh()
 
         try:
-            feature_set = feature_set_ensure(corpus=corpus, preset=config.feature_preset, progress=feature_progress)
+            feature_set = feature_set_ensure(
+                corpus=corpus, preset=config.feature_preset, features=config.features, progress=feature_progress
+            )
         finally:
             feature_bar.close()
         try:
@@ -177,27 +224,46 @@ class Command(BaseCommand):
         self.stdout.write(
             f"{corpus.name}: {len(dataset)} utterances ({counts}), "
             f"{len(set(dataset.groups))} groups, {len(set(dataset.speakers))} speakers; "
-            f"preset {config.name}, {options['folds']} folds, seed {options['seed']}"
+            f"preset {config.name}, features {config.features}, device {config.device}, "
+            f"{options['folds']} folds, seed {options['seed']}"
+            + (f", model seeds {','.join(map(str, model_seeds))}" if model_seeds else "")
         )
 
-        bars = _Bars(len(methods) * options["folds"], stream)
+        bars = _Bars(len(methods) * options["folds"] * max(len(model_seeds), 1), stream)
         try:
-            result = run_experiment(
-                dataset,
-                methods,
-                config,
-                n_folds=options["folds"],
-                seed=options["seed"],
-                progress=bars,
-                n_jobs=options["jobs"],
-            )
+            if model_seeds:
+                result = run_seeds(
+                    dataset,
+                    methods,
+                    config,
+                    model_seeds,
+                    n_folds=options["folds"],
+                    seed=options["seed"],
+                    progress=bars,
+                    n_jobs=options["jobs"],
+                )
+            else:
+                result = run_experiment(
+                    dataset,
+                    methods,
+                    config,
+                    n_folds=options["folds"],
+                    seed=options["seed"],
+                    progress=bars,
+                    n_jobs=options["jobs"],
+                )
         except ValueError as exc:
             raise CommandError(str(exc)) from None
         finally:
             bars.close()
 
         self.stdout.write("")
-        self.stdout.write(f"Table 1: {corpus.name}, preset {config.name}")
+        self.stdout.write(f"Table 1: {corpus.name}, preset {config.name}, features {config.features}")
+        if model_seeds:
+            for seed, seed_result in zip(model_seeds, result.results, strict=True):
+                self.stdout.write(f"\nModel seed {seed}")
+                self.stdout.write(seed_result.format_table())
+            self.stdout.write("")
         self.stdout.write(result.format_table())
         if json_path is not None:
             data = result.to_json()

@@ -11,7 +11,7 @@ its fold standard deviation is None; the spread across assessors is given instea
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from itertools import combinations
 
 import numpy as np
@@ -95,12 +95,31 @@ def mcnemar_test(b: int, c: int, *, exact_max_discordant: int) -> dict:
     return {"b": b, "c": c, "test": "chi2", "statistic": float(statistic), "p_value": p_value}
 
 
+def holm_adjusted(p_values: Sequence[float]) -> list[float]:
+    """Holm's step-down adjustment of ``p_values`` for their number, in the order given.
+
+    Sort the m raw p-values ascending, multiply the i-th smallest (i from 1) by m - i + 1, cap at 1,
+    and make the sequence non-decreasing (an adjusted p-value is never below the one before it).
+    Rejecting every hypothesis whose adjusted p-value is at most alpha controls the family-wise
+    error rate at alpha, without Bonferroni's loss of power.
+    """
+    m = len(p_values)
+    order = sorted(range(m), key=lambda i: p_values[i])
+    adjusted = [0.0] * m
+    running = 0.0
+    for rank, index in enumerate(order):
+        running = max(running, min(1.0, (m - rank) * float(p_values[index])))
+        adjusted[index] = running
+    return adjusted
+
+
 def pairwise_mcnemar(rows: Mapping[str, RowAnswers], config: AnalysisConfig) -> list[dict]:
     """McNemar's test for every pair of rows on the utterances both answered.
 
     ``rows`` must hold one answer per utterance: the human row enters as each utterance's majority
     answer (see ``scoring.human_majority``). Each result names the pair, the shared utterances
-    ``n``, both accuracies on them, and ``b`` (first right, second wrong) and ``c`` (the reverse).
+    ``n``, both accuracies on them, ``b`` (first right, second wrong) and ``c`` (the reverse), the
+    raw ``p_value`` and ``p_value_holm``, adjusted by Holm's method for the number of pairs.
     """
     results = []
     for (name_a, row_a), (name_b, row_b) in combinations(rows.items(), 2):
@@ -119,4 +138,6 @@ def pairwise_mcnemar(rows: Mapping[str, RowAnswers], config: AnalysisConfig) -> 
                 **mcnemar_test(b, c, exact_max_discordant=config.mcnemar_exact_max_discordant),
             }
         )
+    for result, adjusted in zip(results, holm_adjusted([r["p_value"] for r in results]), strict=True):
+        result["p_value_holm"] = adjusted
     return results

@@ -105,7 +105,8 @@ def table1_csv(report: dict) -> str:
 
 
 def mcnemar_csv(report: dict) -> str:
-    header = ["row_a", "row_b", "n", "accuracy_a", "accuracy_b", "b", "c", "test", "statistic", "p_value"]
+    header = ["row_a", "row_b", "n", "accuracy_a", "accuracy_b", "b", "c", "test", "statistic"]
+    header += ["p_value", "p_value_holm"]
     return _csv(header, ([p[k] for k in header] for p in report["mcnemar"]["pairs"]))
 
 

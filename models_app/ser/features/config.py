@@ -31,6 +31,17 @@ ENERGY_COLUMN = FEATURE_NAMES.index("energy")  # the authors' frame selection an
 # Bump when the extractor's numbers change for the same configuration, so old caches are not reused.
 EXTRACTOR_VERSION = "pyaudioanalysis-0.3.14/1"
 
+# The acoustic feature sets a run can use, with what each is (the job form and the command show these).
+# The openSMILE sets are brought to the paper's frames in features/opensmile_sets.py.
+FEATURE_SET_DESCRIPTIONS = {
+    "pyaudioanalysis34": "the paper's 34 pyAudioAnalysis features",
+    "egemaps": "eGeMAPSv02 descriptors (openSMILE), mean and std per 200 ms frame",
+    "compare": "ComParE 2016 descriptors (openSMILE), mean and std per 200 ms frame",
+}
+FEATURE_SET_NAMES = tuple(FEATURE_SET_DESCRIPTIONS)
+# The paper's set: what every run used before the choice existed, so it stays the default.
+DEFAULT_FEATURE_SET = "pyaudioanalysis34"
+
 
 @dataclass(frozen=True)
 class FeatureConfig:
@@ -45,8 +56,12 @@ class FeatureConfig:
     rolloff_fraction: float = 0.90  # pyAudioAnalysis's spectral roll-off point, as the authors ran it
     n_entropy_blocks: int = 10  # pyAudioAnalysis's sub-blocks for the energy and spectral entropies
     extractor: str = EXTRACTOR_VERSION  # which implementation made the numbers (part of the hash)
+    # Which acoustic descriptors fill the frames; the frame grid and selection above hold for all.
+    feature_set: str = DEFAULT_FEATURE_SET
 
     def __post_init__(self) -> None:
+        if self.feature_set not in FEATURE_SET_NAMES:
+            raise ValueError(f"unknown feature set {self.feature_set!r}; choose one of {', '.join(FEATURE_SET_NAMES)}")
         if int(self.sample_rate) != self.sample_rate or self.sample_rate <= 0:
             raise ValueError(f"sample_rate must be a positive integer, got {self.sample_rate!r}")
         for name in ("window_s", "step_s"):
@@ -77,8 +92,14 @@ class FeatureConfig:
         return asdict(self)
 
     def config_hash(self) -> str:
-        """sha256 (hex) of the canonical JSON: sorted keys, no spaces. Stable across runs and machines."""
-        canonical = json.dumps(self.to_dict(), sort_keys=True, separators=(",", ":"), allow_nan=False)
+        """sha256 (hex) of the canonical JSON: sorted keys, no spaces. Stable across runs and machines.
+
+        The default feature set is left out of the JSON: the paper's sets were hashed before the
+        choice existed, and leaving it out keeps their caches (and the checkpoints naming them)."""
+        data = self.to_dict()
+        if data["feature_set"] == DEFAULT_FEATURE_SET:
+            del data["feature_set"]
+        canonical = json.dumps(data, sort_keys=True, separators=(",", ":"), allow_nan=False)
         return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
     @classmethod
@@ -101,8 +122,10 @@ FEATURE_PRESETS: dict[str, FeatureConfig] = {
 }
 
 
-def feature_config_for_preset(preset: str) -> FeatureConfig:
+def feature_config_for_preset(preset: str, feature_set: str = DEFAULT_FEATURE_SET) -> FeatureConfig:
+    """The preset's frame grid and selection, filled with ``feature_set``'s descriptors."""
     try:
-        return FEATURE_PRESETS[preset]
+        config = FEATURE_PRESETS[preset]
     except KeyError:
         raise ValueError(f"unknown feature preset {preset!r}; choose one of {', '.join(FEATURE_PRESETS)}") from None
+    return config if feature_set == config.feature_set else config.replace(feature_set=feature_set)

@@ -68,6 +68,8 @@ class FrameFeatures:
     frame_step_s: float
     window_s: float
     n_frames_total: int
+    # Per-utterance descriptors of sets that have them (eGeMAPSv02's 88 functionals), else None.
+    utterance_vector: np.ndarray | None = None
 
     @property
     def n_frames(self) -> int:
@@ -364,6 +366,10 @@ def extract(signal: np.ndarray, sample_rate: int, config: FeatureConfig | None =
     signal is made mono, resampled to config.sample_rate, normalised (as audio.prepare_signal
     does, applied block by block), framed, and the configured frame selection applied.
     Raises audio.InvalidAudio for NaN or infinite samples.
+
+    For the openSMILE sets (``config.feature_set`` other than ``pyaudioanalysis34``) the frames
+    and their selection are the same; their columns are openSMILE's descriptors pooled onto
+    them (features/opensmile_sets.py), and eGeMAPS adds its 88 functionals per utterance.
     """
     config = config or FeatureConfig()
     mono, summary = decode_to_rate(signal, sample_rate, config.sample_rate)
@@ -378,13 +384,25 @@ def extract(signal: np.ndarray, sample_rate: int, config: FeatureConfig | None =
         offset=offset,
         divisor=divisor,
     )
+    # The paper's energy decides the kept frames for every set (the same frames, whatever describes them).
     kept = select_frames(
         all_frames[:, ENERGY_COLUMN], drop_edge_frames=config.drop_edge_frames, min_energy=config.min_energy
     )
+    utterance_vector = None
+    if config.feature_set != "pyaudioanalysis34":
+        from models_app.ser.features import opensmile_sets
+        from models_app.ser.features.columns import has_functionals
+
+        all_frames = opensmile_sets.frame_descriptors(
+            mono, config.sample_rate, config.feature_set, all_frames.shape[0], config.window_s, config.step_s
+        )
+        if has_functionals(config.feature_set) and kept.size:
+            utterance_vector = opensmile_sets.egemaps_functionals(mono, config.sample_rate).astype(np.float32)
     return FrameFeatures(
         matrix=all_frames[kept].astype(np.float32),
         frame_index=kept.astype(np.int64),
         frame_step_s=config.step_s,
         window_s=config.window_s,
         n_frames_total=all_frames.shape[0],
+        utterance_vector=utterance_vector,
     )

@@ -64,6 +64,7 @@ class CTCBLSTM(BLSTMEstimator):
         class_weight: str | None = "inverse_frequency",
         n_networks: int = 1,
         n_threads: int = 1,
+        device: str = "auto",
         random_state=None,
         discard_first_outputs: int = 2,
         min_frames: int = 6,
@@ -91,6 +92,7 @@ class CTCBLSTM(BLSTMEstimator):
             class_weight=class_weight,
             n_networks=n_networks,
             n_threads=n_threads,
+            device=device,
             random_state=random_state,
         )
         self.discard_first_outputs = discard_first_outputs
@@ -159,7 +161,7 @@ class CTCBLSTM(BLSTMEstimator):
             for positions, x, lengths in self._inference_batches(sequences):
                 # an ensemble averages its networks' per-frame probabilities
                 probabilities = np.mean(
-                    [network(x, lengths).exp().double().numpy() for network in self.networks_], axis=0
+                    [network(x, lengths).exp().double().cpu().numpy() for network in self.networks_], axis=0
                 )  # (B, T, K+1)
                 for row, position in enumerate(positions):
                     result[position] = probabilities[row, : len(sequences[position])]

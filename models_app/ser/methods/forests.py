@@ -1,5 +1,6 @@
-"""Random-forest methods: the paper's framewise baseline (sec. 4.2.1) and a per-utterance
-statistics forest (our reference row)."""
+"""Random-forest methods: the paper's framewise baseline (sec. 4.2.1), a per-utterance
+statistics forest (our reference row) and a forest on eGeMAPS's per-utterance functionals (the
+field's classic baseline)."""
 
 from __future__ import annotations
 
@@ -11,10 +12,10 @@ from models_app.ser.columns import spread_columns
 from models_app.ser.methods.inputs import ENERGY_FEATURE, check_sequences, encode_labels
 
 
-def loudest_frames(sequence: np.ndarray, n_frames: int) -> np.ndarray:
-    """(min(n_frames, T), F): the frames of highest energy (feature 1), in time order.
-    Equal energies keep the earlier frame."""
-    order = np.argsort(-sequence[:, ENERGY_FEATURE], kind="stable")[:n_frames]
+def loudest_frames(sequence: np.ndarray, n_frames: int, energy_column: int = ENERGY_FEATURE) -> np.ndarray:
+    """(min(n_frames, T), F): the frames of highest energy (column ``energy_column``, the paper's
+    energy by default), in time order. Equal energies keep the earlier frame."""
+    order = np.argsort(-sequence[:, energy_column], kind="stable")[:n_frames]
     return sequence[np.sort(order)]
 
 
@@ -34,10 +35,12 @@ class FramewiseForest(ClassifierMixin, BaseEstimator):
         n_estimators: int = 1000,
         class_weight: str | None = "balanced",
         min_samples_leaf: int = 1,
+        energy_column: int = ENERGY_FEATURE,
         n_jobs: int = 1,
         random_state=None,
     ):
         self.frames_per_utterance = frames_per_utterance
+        self.energy_column = energy_column
         self.n_estimators = n_estimators
         self.class_weight = class_weight
         self.min_samples_leaf = min_samples_leaf
@@ -50,7 +53,9 @@ class FramewiseForest(ClassifierMixin, BaseEstimator):
         sequences = check_sequences(X)
         self.classes_, y_indices = encode_labels(y, len(sequences))
         self.n_features_in_ = sequences[0].shape[1]
-        chosen = [loudest_frames(s, self.frames_per_utterance) for s in sequences]
+        if not 0 <= self.energy_column < self.n_features_in_:
+            raise ValueError(f"energy_column {self.energy_column} is not one of the {self.n_features_in_} features")
+        chosen = [loudest_frames(s, self.frames_per_utterance, self.energy_column) for s in sequences]
         frames = np.concatenate(chosen)  # (n_chosen, F)
         frame_labels = np.concatenate([np.full(len(c), label) for c, label in zip(chosen, y_indices, strict=True)])
         self.forest_ = RandomForestClassifier(
@@ -103,7 +108,11 @@ def utterance_statistics(sequence: np.ndarray, percentiles) -> np.ndarray:
 
 
 class UtteranceStatsForest(ClassifierMixin, BaseEstimator):
-    """Summarise each utterance by per-feature statistics over its frames; a random forest."""
+    """Summarise each utterance by per-feature statistics over its frames; a random forest.
+
+    ``statistics="functionals"``: the utterance already comes summarised, as one (1, V) vector
+    (eGeMAPSv02's 88 functionals, computed by openSMILE over the whole utterance); the forest
+    reads it as it is."""
 
     def __init__(
         self,
@@ -111,22 +120,29 @@ class UtteranceStatsForest(ClassifierMixin, BaseEstimator):
         percentiles: tuple[float, ...] = (10.0, 50.0, 90.0),
         n_estimators: int = 500,
         class_weight: str | None = "balanced",
+        statistics: str = "frames",
         n_jobs: int = 1,
         random_state=None,
     ):
         self.percentiles = percentiles
+        self.statistics = statistics
         self.n_estimators = n_estimators
         self.class_weight = class_weight
         self.n_jobs = n_jobs
         self.random_state = random_state
 
     def _statistics(self, X, n_features=None) -> np.ndarray:
+        if self.statistics == "functionals":
+            return UtteranceVectorForest._vectors(X, n_features)
+        if self.statistics != "frames":
+            raise ValueError(f"statistics must be 'frames' or 'functionals', got {self.statistics!r}")
         return np.stack([utterance_statistics(s, self.percentiles) for s in check_sequences(X, n_features)])
 
     def fit(self, X, y, groups=None, progress=None):
         statistics = self._statistics(X)
         self.classes_, y_indices = encode_labels(y, len(statistics))
-        self.n_features_in_ = len(statistics[0]) // (2 + len(self.percentiles))
+        per_feature = 1 if self.statistics == "functionals" else 2 + len(self.percentiles)
+        self.n_features_in_ = len(statistics[0]) // per_feature
         self.forest_ = RandomForestClassifier(
             n_estimators=self.n_estimators,
             class_weight=self.class_weight,
@@ -140,6 +156,55 @@ class UtteranceStatsForest(ClassifierMixin, BaseEstimator):
             raise ValueError("this UtteranceStatsForest is not fitted yet: call fit first")
         proba = self.forest_.predict_proba(self._statistics(X, self.n_features_in_))
         # The forest was fitted on class indices, so its classes_ are column numbers here.
+        return spread_columns(proba, self.forest_.classes_, len(self.classes_))
+
+    def predict(self, X) -> np.ndarray:
+        return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
+
+
+class UtteranceVectorForest(ClassifierMixin, BaseEstimator):
+    """A random forest on one descriptor vector per utterance (eGeMAPSv02's 88 functionals).
+
+    X holds each utterance as a one-frame sequence, (1, V), the shape every method takes
+    (``Dataset.vector_sequences``)."""
+
+    def __init__(
+        self,
+        *,
+        n_estimators: int = 500,
+        class_weight: str | None = "balanced",
+        n_jobs: int = 1,
+        random_state=None,
+    ):
+        self.n_estimators = n_estimators
+        self.class_weight = class_weight
+        self.n_jobs = n_jobs
+        self.random_state = random_state
+
+    @staticmethod
+    def _vectors(X, n_features=None) -> np.ndarray:
+        sequences = check_sequences(X, n_features)
+        lengths = {len(s) for s in sequences}
+        if lengths != {1}:
+            raise ValueError("UtteranceVectorForest takes one vector per utterance: (1, V) sequences")
+        return np.concatenate(sequences)
+
+    def fit(self, X, y, groups=None, progress=None):
+        vectors = self._vectors(X)
+        self.classes_, y_indices = encode_labels(y, len(vectors))
+        self.n_features_in_ = vectors.shape[1]
+        self.forest_ = RandomForestClassifier(
+            n_estimators=self.n_estimators,
+            class_weight=self.class_weight,
+            n_jobs=self.n_jobs,
+            random_state=self.random_state,
+        ).fit(vectors, y_indices)
+        return self
+
+    def predict_proba(self, X) -> np.ndarray:
+        if not hasattr(self, "forest_"):
+            raise ValueError("this UtteranceVectorForest is not fitted yet: call fit first")
+        proba = self.forest_.predict_proba(self._vectors(X, self.n_features_in_))
         return spread_columns(proba, self.forest_.classes_, len(self.classes_))
 
     def predict(self, X) -> np.ndarray:

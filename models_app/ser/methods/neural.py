@@ -20,7 +20,7 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 from models_app.ser.methods.inputs import FrameScaler, check_sequences, encode_labels, inverse_frequency_weights
 from models_app.ser.methods.networks import keras_initialise
 from models_app.ser.progress import ProgressCallback, ProgressEvent, ignore_progress
-from models_app.ser.torch_utils import pad_sequences, resolve_seed, torch_session
+from models_app.ser.torch_utils import pad_sequences, resolve_device, resolve_seed, torch_session
 
 OPTIMIZERS = ("adam", "adadelta")
 CLASS_WEIGHTS = (None, "inverse_frequency")
@@ -80,6 +80,7 @@ class BLSTMEstimator(ClassifierMixin, BaseEstimator):
         class_weight: str | None = None,
         n_networks: int = 1,
         n_threads: int = 1,
+        device: str = "auto",
         random_state=None,
     ):
         self.hidden_units = hidden_units
@@ -102,6 +103,7 @@ class BLSTMEstimator(ClassifierMixin, BaseEstimator):
         self.class_weight = class_weight
         self.n_networks = n_networks
         self.n_threads = n_threads
+        self.device = device
         self.random_state = random_state
 
     # -- what subclasses define ------------------------------------------------------------------
@@ -196,36 +198,41 @@ class BLSTMEstimator(ClassifierMixin, BaseEstimator):
         n_classes = len(self.classes_)
         best_epoch = self.epochs
         total_epochs = self.epochs * self.n_networks
-        with torch_session(seed, self.n_threads):
+        device = resolve_device(self.device)
+        with torch_session(seed, self.n_threads, device):
             network = self._build_network(self.n_features_in_, n_classes)
             if self.keras_init:
-                keras_initialise(network)
+                keras_initialise(network)  # on the CPU, so a seed starts the same network on every device
+            network.to(device)
             optimizer = self._make_optimizer(network)
+            weights = torch.from_numpy(np.asarray(class_weights, dtype=np.float32)).to(device)  # once per network
             best_loss, best_state, epochs_without_gain = math.inf, None, 0
             for epoch in range(1, self.epochs + 1):
                 epoch_started = time.perf_counter()
                 network.train()
                 order = train_positions[rng.permutation(len(train_positions))]
-                total, count = 0.0, 0
+                # The epoch's loss is summed on the device in float64 (the same sums Python floats
+                # gave on the CPU) and read once per epoch: no device-to-host copy per batch.
+                total, count = torch.zeros((), dtype=torch.float64, device=device), 0
                 for start in range(0, len(order), self.batch_size):
                     batch = order[start : start + self.batch_size]
-                    loss = self._weighted_loss(network, sequences, y_indices, batch, class_weights)
+                    loss = self._weighted_loss(network, sequences, y_indices, batch, weights, device)
                     optimizer.zero_grad()
                     loss.backward()
                     if self.gradient_clip is not None:
                         torch.nn.utils.clip_grad_norm_(network.parameters(), self.gradient_clip)
                     optimizer.step()
-                    total += float(loss.detach()) * len(batch)
+                    total += loss.detach().double() * len(batch)
                     count += len(batch)
                 record = {
                     "network": index,
                     "epoch": epoch,
-                    "loss": total / count,
+                    "loss": float(total) / count,
                     "seconds": time.perf_counter() - epoch_started,  # training only, not validation
                 }
                 if len(validation_positions):
                     record["val_loss"] = self._evaluate_loss(
-                        network, sequences, y_indices, validation_positions, class_weights
+                        network, sequences, y_indices, validation_positions, weights, device
                     )
                     if record["val_loss"] < best_loss - 1e-6:
                         best_loss, best_state = record["val_loss"], copy.deepcopy(network.state_dict())
@@ -269,23 +276,26 @@ class BLSTMEstimator(ClassifierMixin, BaseEstimator):
         padding an utterance sees never depends on what else is in the batch."""
         return self.pad_frames
 
-    def _weighted_loss(self, network, sequences, y_indices, positions, class_weights) -> torch.Tensor:
+    def _weighted_loss(self, network, sequences, y_indices, positions, class_weights, device) -> torch.Tensor:
+        """class_weights: (K,) float32 tensor on ``device``. The batch goes to the device in one
+        copy each for x and y; lengths stay on the CPU, where packing reads them."""
         x, lengths = self._batch_tensors(sequences, positions)
-        y = torch.from_numpy(y_indices[positions])
-        losses = self._utterance_losses(network, x, lengths, y)  # (B,)
-        weights = torch.from_numpy(class_weights[y_indices[positions]]).to(losses.dtype)
+        y = torch.from_numpy(y_indices[positions]).to(device, non_blocking=True)
+        losses = self._utterance_losses(network, x.to(device, non_blocking=True), lengths, y)  # (B,)
+        weights = class_weights[y].to(losses.dtype)
         # Keras's weighted mean (the authors' code): mean of weight * loss over the batch.
         return (losses * weights).mean()
 
     @torch.no_grad()
-    def _evaluate_loss(self, network, sequences, y_indices, positions, class_weights) -> float:
+    def _evaluate_loss(self, network, sequences, y_indices, positions, class_weights, device) -> float:
         network.eval()
-        total = 0.0
+        total = torch.zeros((), dtype=torch.float64, device=device)
         for start in range(0, len(positions), PREDICT_BATCH):
             batch = positions[start : start + PREDICT_BATCH]
-            total += float(self._weighted_loss(network, sequences, y_indices, batch, class_weights)) * len(batch)
+            loss = self._weighted_loss(network, sequences, y_indices, batch, class_weights, device)
+            total += loss.double() * len(batch)
         network.train()
-        return total / len(positions)
+        return float(total) / len(positions)
 
     # -- inference -------------------------------------------------------------------------------
     def _prepare(self, X) -> list[np.ndarray]:
@@ -294,8 +304,17 @@ class BLSTMEstimator(ClassifierMixin, BaseEstimator):
         sequences = check_sequences(X, n_features=self.n_features_in_)
         return self.scaler_.transform(sequences) if self.scaler_ is not None else sequences
 
+    def _inference_device(self) -> torch.device:
+        """The configured device, with every network moved there (a no-op once they are)."""
+        device = resolve_device(getattr(self, "device", "auto"))
+        for network in self.networks_:
+            network.to(device)
+        return device
+
     def _inference_batches(self, sequences: list[np.ndarray]):
-        """Yield (positions, x (B, T, F), lengths (B,)) covering every utterance once."""
+        """Yield (positions, x (B, T, F) on the inference device, lengths (B,) on the CPU)
+        covering every utterance once."""
+        device = self._inference_device()
         by_length: dict = defaultdict(list)
         for position, sequence in enumerate(sequences):
             by_length[self._inference_length(len(sequence))].append(position)
@@ -304,7 +323,7 @@ class BLSTMEstimator(ClassifierMixin, BaseEstimator):
                 batch = np.asarray(positions[start : start + PREDICT_BATCH])
                 chosen = [sequences[p] for p in batch]
                 x, lengths = pad_sequences(chosen, length or max(len(s) for s in chosen))
-                yield batch, x, lengths
+                yield batch, x.to(device), lengths
 
     def _inference_session(self):
         return torch_session(0, self.n_threads)
@@ -323,7 +342,8 @@ class BLSTMEstimator(ClassifierMixin, BaseEstimator):
             "history": list(self.history_),
             "scaler_mean": None if self.scaler_ is None else torch.from_numpy(self.scaler_.mean),
             "scaler_scale": None if self.scaler_ is None else torch.from_numpy(self.scaler_.scale),
-            "networks": [network.state_dict() for network in self.networks_],
+            # On the CPU, so a checkpoint written on a GPU worker loads anywhere.
+            "networks": [{k: v.cpu() for k, v in network.state_dict().items()} for network in self.networks_],
         }
 
     def _restore_learned_state(self, state: dict) -> None:

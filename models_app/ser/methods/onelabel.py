@@ -40,6 +40,8 @@ class OneLabelBLSTM(BLSTMEstimator):
         with self._inference_session(), torch.inference_mode():
             for positions, x, lengths in self._inference_batches(sequences):
                 # an ensemble averages its networks' class probabilities
-                per_network = [torch.softmax(network(x, lengths), dim=1).double().numpy() for network in self.networks_]
+                per_network = [
+                    torch.softmax(network(x, lengths), dim=1).double().cpu().numpy() for network in self.networks_
+                ]
                 probabilities[positions] = np.mean(per_network, axis=0)
         return probabilities
