@@ -18,7 +18,15 @@ from rest_framework.views import exception_handler
 from annotation.selectors.corpora import UnknownCorpus
 from annotation.services.campaigns import CampaignSetupError
 from annotation.services.corpus_imports import ImportConflict, ImportRequestError
-from annotation.services.judgments import AnswerConflict, CampaignClosed, InvalidAnswer, ItemNotAssigned, NoAccess
+from annotation.services.judgments import (
+    AnswerConflict,
+    CampaignClosed,
+    ChangeTooLate,
+    InvalidAnswer,
+    ItemNotAssigned,
+    ListenedTooLittle,
+    NoAccess,
+)
 from emolab.celery import TaskQueueUnavailable
 from models_app.selectors.model_files import ModelFileMissing
 from models_app.selectors.predictions import UnknownPrediction
@@ -42,6 +50,8 @@ STATUS_OF_DOMAIN_ERROR: tuple[tuple[type[Exception], int], ...] = (
     (ItemNotAssigned, status.HTTP_409_CONFLICT),
     (AnswerConflict, status.HTTP_409_CONFLICT),
     (CampaignClosed, status.HTTP_409_CONFLICT),
+    (ListenedTooLittle, status.HTTP_409_CONFLICT),
+    (ChangeTooLate, status.HTTP_409_CONFLICT),
     (NoAccess, status.HTTP_403_FORBIDDEN),
     (RecordingTooLarge, status.HTTP_413_REQUEST_ENTITY_TOO_LARGE),
     # Too much at once: try again after the Retry-After header's seconds.

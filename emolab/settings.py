@@ -89,6 +89,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
+    # Inside the CSP middleware (its header reaches these pages too), after authentication (the nav).
+    "emolab.middleware.HtmlErrorPagesMiddleware",
     # Last, as django-axes asks: turns a locked-out sign-in into the lock-out page.
     "axes.middleware.AxesMiddleware",
 ]
@@ -356,10 +358,18 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "filters": {"no_traceback_for_403": {"()": "emolab.log_filters.NoTracebackForForbidden"}},
+    "handlers": {
+        "console": {"class": "logging.StreamHandler"},
+        "console_requests": {"class": "logging.StreamHandler", "filters": ["no_traceback_for_403"]},
+    },
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
-    # django-axes says every sign-in it looks at at INFO; failures and lock-outs are warnings.
-    "loggers": {"axes": {"level": "WARNING"}},
+    "loggers": {
+        # django-axes says every sign-in it looks at at INFO; failures and lock-outs are warnings.
+        "axes": {"level": "WARNING"},
+        # A refused page is one line, not a traceback (5xx keep theirs).
+        "django.request": {"handlers": ["console_requests"], "propagate": False},
+    },
 }
 
 
