@@ -96,7 +96,11 @@ JUDGMENT_COLUMNS: tuple[Column, ...] = (
         "The expert votes now on record: a JSON object rater -> list of emotions (self-evaluations left out).",
         lambda r: r.votes,
     ),
-    Column("correct", "Whether the answer equals the expert label (`true`/`false`).", lambda r: r.judgment.is_correct),
+    Column(
+        "correct",
+        'Whether the (final) answer equals the expert label (`true`/`false`); empty for "can\'t tell".',
+        lambda r: None if r.judgment.is_cant_tell else r.judgment.is_correct,
+    ),
     Column(
         "first_answer",
         "The assessor's first answer before any change ('' for answers recorded before changes were possible).",

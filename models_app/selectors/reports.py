@@ -11,7 +11,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 
 from django.core.cache import cache
-from django.db.models import Count, Max
+from django.db.models import Count, Max, Q
 
 from annotation.models import CANT_TELL, Campaign, CampaignItem, Corpus, ExpertVote, Judgment, Utterance
 from models_app.models import StoredReport, TrainingJob, UtterancePrediction
@@ -185,14 +185,18 @@ def comparison_report(
 
 
 def _data_fingerprint(job: TrainingJob | None, campaign: Campaign | None) -> tuple:
-    """Cheap aggregates that change whenever a prediction or an answer is added or removed."""
+    """Cheap aggregates that change whenever a prediction or an answer is added, removed or changed
+    (an assessor's undo rewrites an answer in place: its ``changed_at`` moves)."""
     parts: list = []
     if job is not None:
         stats = UtterancePrediction.objects.filter(job=job).aggregate(n=Count("id"), last=Max("id"))
         parts += [job.pk, job.status, stats["n"], stats["last"]]
     if campaign is not None:
-        stats = Judgment.objects.filter(campaign=campaign).aggregate(n=Count("id"), last=Max("id"))
-        parts += [campaign.pk, stats["n"], stats["last"]]
+        stats = Judgment.objects.filter(campaign=campaign).aggregate(
+            n=Count("id"), last=Max("id"), last_change=Max("changed_at")
+        )
+        last_change = stats["last_change"].timestamp() if stats["last_change"] else None
+        parts += [campaign.pk, stats["n"], stats["last"], last_change]
     return tuple(parts)
 
 
@@ -418,7 +422,12 @@ def report_choices() -> list[dict]:
     """Per corpus, the jobs and campaigns a report can be built from (for the chooser page)."""
     jobs = TrainingJob.objects.select_related("corpus").order_by("-created_at")
     campaigns = (
-        Campaign.objects.select_related("corpus").annotate(n_judgments=Count("judgments")).order_by("-created_at")
+        Campaign.objects.select_related("corpus")
+        .annotate(
+            n_judgments=Count("judgments"),
+            n_scored=Count("judgments", filter=Q(judgments__phase=CampaignItem.Role.MAIN)),
+        )
+        .order_by("-created_at")
     )
     by_corpus: dict[str, dict] = {}
     for job in jobs:
