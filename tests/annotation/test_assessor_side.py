@@ -393,3 +393,49 @@ def test_no_agreement_without_feedback_and_outsiders_get_404(api_client, corpus)
     assert _signed_in(make_user("none")).get(f"/campaigns/{campaign.pk}/progress/").status_code == 404
     api_client.force_authenticate(make_user("researcher"))
     assert api_client.get(f"/api/campaigns/{campaign.pk}/me/").status_code == 403
+
+
+# --- Exports and the report show "can't tell" and changed answers ----------------------------------
+
+
+def test_exports_and_report_show_cant_tell_and_changed_answers(api_client, corpus):
+    import csv
+    import io
+
+    from models_app.selectors.reports import comparison_report
+
+    campaign = campaign_create(corpus=corpus, name="export", created_by=None, warmup_per_class=0, allow_cant_tell=True)
+    api_client.force_authenticate(make_user("assessor"))
+    changed = _next(api_client, campaign)["item"]
+    expert = _expert(changed["id"])
+    assert _answer(api_client, campaign, changed["id"], _other(expert), played_fraction=0.995).status_code == 201
+    assert _change(api_client, campaign, changed["id"], expert).status_code == 200
+    unsure = _next(api_client, campaign)["item"]
+    assert _answer(api_client, campaign, unsure["id"], "cant_tell", played_fraction=None).status_code == 201
+
+    api_client.force_authenticate(make_user("researcher"))
+    response = api_client.get(f"/api/campaigns/{campaign.pk}/judgments.csv")
+    assert response.status_code == 200
+    rows = list(csv.DictReader(io.StringIO(b"".join(response.streaming_content).decode())))
+    assert len(rows) == 2
+    first, second = rows
+    assert (first["answer"], first["first_answer"], first["correct"], first["cant_tell"]) == (
+        expert,
+        _other(expert),
+        "true",
+        "false",
+    )
+    assert first["changed_at"] != "" and first["played_fraction"] == "0.995"
+    assert (second["answer"], second["cant_tell"], second["first_answer"], second["changed_at"]) == (
+        "cant_tell",
+        "true",
+        "cant_tell",
+        "",
+    )
+    assert second["played_fraction"] == ""
+
+    report = comparison_report(campaign=campaign)
+    assert report["human_answer_counts"]["scored"] == 2
+    assert report["human_answer_counts"]["cant_tell"] == 1 and report["human_answer_counts"]["changed"] == 1
+    # The human row holds the one labelled answer (right after the change), not the "can't tell" one.
+    assert report["human"]["n_scored"] == 1
