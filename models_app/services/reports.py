@@ -111,7 +111,7 @@ def stored_reports_inputs_changed(*, job_id: int | None = None, campaign_id: int
         return 0
     for pk in reports.values_list("pk", flat=True):
         with transaction.atomic():
-            stored = StoredReport.objects.select_for_update().select_related("job", "campaign").get(pk=pk)
+            stored = StoredReport.objects.select_for_update(of=("self",)).select_related("job", "campaign").get(pk=pk)
             fingerprint = report_fingerprint(job=stored.job, campaign=stored.campaign)
             if fingerprint != stored.wanted_fingerprint or stored.status == StoredReport.Status.FAILED:
                 _schedule(stored, fingerprint)
@@ -139,7 +139,12 @@ def stored_report_compute(*, stored_id: int) -> StoredReport | None:
     the inputs were read and the seconds each section took. None when the row is gone."""
     now = timezone.now()
     with transaction.atomic():
-        stored = StoredReport.objects.select_for_update().select_related("job", "campaign").filter(pk=stored_id).first()
+        stored = (
+            StoredReport.objects.select_for_update(of=("self",))
+            .select_related("job", "campaign")
+            .filter(pk=stored_id)
+            .first()
+        )
         if stored is None:
             return None
         if stored.report is not None and stored.fingerprint == report_fingerprint(
