@@ -21,10 +21,12 @@ def _size(n_bytes: int) -> str:
 
 def _body_limit(path: str) -> tuple[int, str]:
     """(largest body in bytes, the setting that says so) for an API path."""
-    # The one upload endpoint takes recordings up to its own limit; every other API call is a
-    # small JSON document, held in memory while parsed.
+    # The two upload endpoints take files up to their own limits (streamed to disk, not held in
+    # memory); every other API call is a small JSON document, held in memory while parsed.
     if path == reverse("predict"):
         return int(settings.EMOLAB_PREDICT_MAX_BYTES), "EMOLAB_PREDICT_MAX_BYTES"
+    if path == reverse("api-corpus-imports"):
+        return int(settings.EMOLAB_IMPORT_MAX_UPLOAD_BYTES), "EMOLAB_IMPORT_MAX_UPLOAD_BYTES"
     return int(settings.DATA_UPLOAD_MAX_MEMORY_SIZE), "DATA_UPLOAD_MAX_MEMORY_SIZE"
 
 

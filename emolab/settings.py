@@ -226,6 +226,9 @@ EMOLAB_PREDICT_KEEP_HOURS = float(os.environ.get("EMOLAB_PREDICT_KEEP_HOURS") or
 # minute later. An hour of 48 kHz stereo (the sample limit) decodes and runs in about a minute
 # on a quiet core: ten times that is a stuck task, not a slow one.
 EMOLAB_PREDICT_TIME_LIMIT_S = int(os.environ.get("EMOLAB_PREDICT_TIME_LIMIT_S") or 600)
+# torch's intra-op threads for one timeline: one leaves the other cores to the web workers on a
+# machine that runs both (a 10-minute recording takes 0.65 s of network time on one thread).
+EMOLAB_PREDICT_TORCH_THREADS = int(os.environ.get("EMOLAB_PREDICT_TORCH_THREADS") or 1)
 # Corpus imports from the browser (docs/corpora.md). Server folders may be imported only from under
 # these roots (os.pathsep-separated; none by default: uploads only). An uploaded archive may hold
 # at most this many files and bytes once unpacked: IEMOCAP_full_release, the largest corpus we
@@ -339,11 +342,11 @@ CELERY_BEAT_SCHEDULE = {
     "predictions-clean-up": {"task": "models_app.predictions.clean_up", "schedule": 15 * 60.0},
 }
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
-# Results live in the database through services; Celery's own result backend is not used.
 # The Celery queue of the units that train networks on a GPU (a job whose device is not "cpu"):
 # GPU workers consume it (celery -A emolab worker -Q gpu), CPU workers the default queue, so both
 # share one deployment (docs/methods.md, "GPU"). Empty: every unit goes to the default queue.
 EMOLAB_GPU_QUEUE = os.environ.get("EMOLAB_GPU_QUEUE", "")
+# Results live in the database through services; Celery's own result backend is not used.
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1

@@ -120,7 +120,9 @@ def columns_markdown(columns: Sequence[Column]) -> str:
     return "\n".join(lines)
 
 
-def export_schema(*, summary: str, columns: Sequence[Column], extra: str = "", parameters=()) -> dict:
+def export_schema(
+    *, summary: str, columns: Sequence[Column], operation_id: str, extra: str = "", parameters=()
+) -> dict:
     """``extend_schema`` arguments of an export endpoint: both media types, the columns described."""
     from drf_spectacular.types import OpenApiTypes
 
@@ -130,6 +132,7 @@ def export_schema(*, summary: str, columns: Sequence[Column], extra: str = "", p
         "Columns (docs/exports.md):\n\n" + columns_markdown(columns)
     ).strip()
     return {
+        "operation_id": operation_id,
         "summary": summary,
         "description": description,
         "parameters": list(parameters),

@@ -39,6 +39,7 @@ class ExportView(APIView):
 class CampaignJudgmentsExportView(ExportView):
     @extend_schema(
         **export_schema(
+            operation_id="export_campaign_judgments",
             summary="Every answer of a campaign, one row per answer",
             columns=JUDGMENT_COLUMNS,
             extra="Warm-up, scored and gold answers alike; the `phase` column tells them apart.",
@@ -54,6 +55,7 @@ class CampaignJudgmentsExportView(ExportView):
 class CorpusVotesExportView(ExportView):
     @extend_schema(
         **export_schema(
+            operation_id="export_corpus_votes",
             summary="Every expert vote of a corpus, one row per vote, with the consensus label and its rule",
             columns=VOTE_COLUMNS,
         )

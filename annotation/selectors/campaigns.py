@@ -370,6 +370,11 @@ class CampaignOverview:
     live_reservations: int
     assessors: list[AssessorRow]
 
+    @property
+    def n_answers(self) -> int:
+        """Every answer: warm-up, scored and gold (the rows of the judgment export)."""
+        return sum(a.warmup_done + a.main_done + a.gold_done for a in self.assessors)
+
 
 def campaign_overview(*, campaign: Campaign, now: datetime) -> CampaignOverview:
     items = CampaignItem.objects.filter(campaign=campaign)

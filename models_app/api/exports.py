@@ -19,6 +19,7 @@ class JobPredictionsExportView(APIView):
 
     @extend_schema(
         **export_schema(
+            operation_id="export_job_predictions",
             summary="Out-of-fold predictions of a job, one row per utterance and method",
             columns=documented_prediction_columns(),
         )

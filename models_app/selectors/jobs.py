@@ -2,6 +2,7 @@
 
 import numpy as np
 from django.db.models import QuerySet
+from django.utils import timezone
 
 from emolab.roles import is_researcher
 from models_app.models import FoldResult, JobUnit, TrainingJob, UtterancePrediction
@@ -27,6 +28,27 @@ def training_job_progress(*, job: TrainingJob) -> float:
         return 0.0
     done = sum(weight * (1.0 if status == JobUnit.Status.SUCCEEDED else progress) for weight, progress, status in units)
     return round(min(done / total, 1.0), 4)
+
+
+def training_job_timing(*, job: TrainingJob, progress: float, now=None) -> dict:
+    """Seconds since the job started (to its end when finished) and an estimate of the seconds
+    left: elapsed x (1 - progress) / progress, once 2% is done (before that it would be noise).
+    None where unknown."""
+    now = now or timezone.now()
+    started = job.started_at or job.created_at
+    if started is None:
+        return {"elapsed_s": None, "eta_s": None}
+    end = job.finished_at if job.is_finished and job.finished_at else now
+    elapsed = max(0.0, (end - started).total_seconds())
+    eta = None
+    if not job.is_finished and progress >= 0.02:
+        eta = elapsed * (1.0 - progress) / progress
+    return {"elapsed_s": elapsed, "eta_s": eta}
+
+
+def training_job_has_ctc_model(*, job: TrainingJob) -> bool:
+    """Whether the job left a final CTC model (the timeline page can use it)."""
+    return job.artifacts.filter(method="ctc").exists()
 
 
 def training_job_dataset(*, job: TrainingJob):

@@ -11,7 +11,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 
 from django.core.cache import cache
-from django.db.models import Count, Max
+from django.db.models import Count, Max, Q
 
 from annotation.models import Campaign, CampaignItem, Corpus, ExpertVote, Judgment, Utterance
 from models_app.models import StoredReport, TrainingJob, UtterancePrediction
@@ -390,7 +390,12 @@ def report_choices() -> list[dict]:
     """Per corpus, the jobs and campaigns a report can be built from (for the chooser page)."""
     jobs = TrainingJob.objects.select_related("corpus").order_by("-created_at")
     campaigns = (
-        Campaign.objects.select_related("corpus").annotate(n_judgments=Count("judgments")).order_by("-created_at")
+        Campaign.objects.select_related("corpus")
+        .annotate(
+            n_judgments=Count("judgments"),
+            n_scored=Count("judgments", filter=Q(judgments__phase=CampaignItem.Role.MAIN)),
+        )
+        .order_by("-created_at")
     )
     by_corpus: dict[str, dict] = {}
     for job in jobs:

@@ -25,7 +25,7 @@ from django.utils import timezone
 
 from annotation.models import Corpus
 from annotation.selectors.corpora import experiment_utterances
-from emolab.celery import BrokerUnreachable, send_task_now
+from emolab.celery import BrokerUnreachable, TaskQueueUnavailable, send_task_now
 from models_app.models import FoldResult, JobUnit, ModelArtifact, TrainingJob, UtterancePrediction
 from models_app.selectors.jobs import training_job_dataset, training_job_seed_folds, training_job_table1
 from models_app.ser.config import DEFAULT_DEVICE, DEFAULT_PRESET, ExperimentConfig, check_device
@@ -60,15 +60,6 @@ class JobError(Exception):
 
 class JobConflict(JobError):
     """The request is fine but the job's state does not allow it (cancel a finished job, resume a running one)."""
-
-
-class TaskQueueUnavailable(JobError):
-    """The job is saved but its first task could not be sent: the job is failed with the reason
-    and can be resumed once the broker is back (503: the fault is the service's, and passes)."""
-
-    def __init__(self, message: str, *, job_id: int):
-        super().__init__(message)
-        self.job_id = job_id
 
 
 class JobCancelled(Exception):

@@ -4,9 +4,15 @@ from django.contrib import messages
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
+from emolab.celery import TaskQueueUnavailable
 from emolab.roles import admin_required, is_admin, researcher_required
 from models_app.forms import JobStartForm
-from models_app.selectors.jobs import training_job_progress, training_jobs_visible_to
+from models_app.selectors.jobs import (
+    training_job_has_ctc_model,
+    training_job_progress,
+    training_job_timing,
+    training_jobs_visible_to,
+)
 from models_app.ser.registry import ROW_NAMES, row_long_title
 from models_app.services import jobs as job_services
 
@@ -36,7 +42,7 @@ def job_start(request):
                 model_seeds=data["model_seeds"],
                 created_by=request.user,
             )
-        except job_services.TaskQueueUnavailable as exc:
+        except TaskQueueUnavailable as exc:
             # The job exists (failed, with the reason): say so, and where to resume it.
             context = {"form": form, "queue_down": str(exc), "failed_job_id": exc.job_id}
             return render(request, "models_app/jobs/start.html", context, status=503)
@@ -70,9 +76,12 @@ def _ranked_comparisons(job) -> list[dict]:
 @researcher_required
 def job_detail(request, pk: int):
     job = get_object_or_404(training_jobs_visible_to(user=request.user), pk=pk)
+    progress = training_job_progress(job=job)
     context = {
         "job": job,
-        "progress": training_job_progress(job=job),
+        "progress": progress,
+        "timing": training_job_timing(job=job, progress=progress),
+        "has_ctc_model": job.status == job.Status.SUCCEEDED and training_job_has_ctc_model(job=job),
         "units": job.units.all(),
         "table1": _table1(job) if job.status == job.Status.SUCCEEDED else [],
         "comparisons": _ranked_comparisons(job) if job.status == job.Status.SUCCEEDED else [],
@@ -101,6 +110,6 @@ def job_resume(request, pk: int):
     try:
         job_services.training_job_resume(job=job)
         messages.success(request, f"Job {job.pk} resumed: what is missing runs again.")
-    except job_services.JobError as exc:
+    except (job_services.JobError, TaskQueueUnavailable) as exc:
         messages.error(request, str(exc))
     return redirect("models_app:job-detail", pk=job.pk)

@@ -35,7 +35,7 @@
   }
 
   function showProgress() {
-    $("progress-text").textContent = `${progress.done} of ${progress.total} done`;
+    $("progress-text").textContent = `${progress.done} of ${progress.total} done (your answers, warm-up included)`;
     const share = progress.total ? (100 * progress.done) / progress.total : 0;
     $("progress-bar").style.width = `${share}%`;
   }

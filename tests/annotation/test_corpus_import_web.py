@@ -121,6 +121,19 @@ def test_an_uploaded_emodb_zip_is_imported_by_the_task_with_progress_and_counts(
     assert state["skipped"] == []
 
 
+def test_an_archive_larger_than_the_json_body_limit_is_accepted_up_to_its_own_limit(
+    api_client, researcher, media_root, wav_bytes, sent, settings
+):
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_STORED) as archive:  # stored: the body is as large as the files
+        archive.writestr("wav/03a01Fa.wav", wav_bytes)
+        archive.writestr("wav/padding.bin", bytes(settings.DATA_UPLOAD_MAX_MEMORY_SIZE + 1_000_000))
+    assert _post(api_client, researcher, buffer.getvalue()).status_code == 201
+    settings.EMOLAB_IMPORT_MAX_UPLOAD_BYTES = 1_000_000
+    response = _post(api_client, researcher, buffer.getvalue(), name="other")
+    assert response.status_code == 413 and "EMOLAB_IMPORT_MAX_UPLOAD_BYTES" in response.json()["detail"]
+
+
 def test_reimporting_the_same_archive_changes_nothing(api_client, researcher, media_root, emodb_tree, sent):
     content = zip_of(emodb_tree)
     first = _run(_post(api_client, researcher, content).json()["id"])

@@ -93,7 +93,7 @@ def test_assessor_labels_warmup_and_scored_items_with_the_keyboard(
             assert feedback == f"Yes: the experts also said {expert}."
         else:
             assert feedback == f"The experts said {expert}; you said {label}."
-        assert page.inner_text("#progress-text") == f"{index + 1} of 16 done"
+        assert page.inner_text("#progress-text") == f"{index + 1} of 16 done (your answers, warm-up included)"
         if index == 0:
             assert page.inner_text("#replay-info") == "0 replays left"
             # The waveform was decoded and drawn: bars reach well above the middle line.

@@ -225,3 +225,18 @@ def test_pages_show_download_buttons_and_the_answer_count(client, researcher, da
     assert f"/api/jobs/{data['job'].pk}/predictions.jsonl" in job_page
     home = client.get("/").content.decode()
     assert f"/api/corpora/{data['corpus'].pk}/votes.csv" in home
+
+
+def test_answer_counts_agree_on_every_page_and_say_whether_warm_up_is_included(client, researcher, data):
+    """9 answers in all: alice's warm-up answer and 8 scored ones (alice and bob, 4 each)."""
+    client.force_login(researcher)
+    campaign = data["campaign"]
+    detail = client.get(f"/campaigns/{campaign.pk}/").content.decode()
+    assert '<strong id="answer-count">9</strong> answers in all, warm-up included: 1 warm-up,\n     8 scored' in detail
+    assert "8 scored answers in all (warm-up and gold not counted here)" in detail
+    listing = client.get("/campaigns/").content.decode()
+    assert "All answers (warm-up included)" in listing and "Scored answers" in listing
+    row = listing.split(f'/campaigns/{campaign.pk}/"', 1)[1].split("</tr>", 1)[0]
+    assert '<td class="num">8</td>\n      <td class="num">9</td>' in row
+    chooser = client.get("/reports/").content.decode()
+    assert "relabel (9 answers, warm-up included; 8 scored)" in chooser

@@ -46,7 +46,7 @@ def test_the_chooser_lists_jobs_and_campaigns_per_corpus(client, researcher, dat
     page = client.get("/reports/").content.decode()
     assert "Corpus tiny" in page
     assert f'<option value="{data["job"].pk}">' in page
-    assert "relabel (9 answers)" in page  # 8 main answers and alice's warm-up answer
+    assert "relabel (9 answers, warm-up included; 8 scored)" in page  # 8 main answers and alice's warm-up answer
 
 
 def test_the_nav_shows_reports_to_researchers_only(client, researcher, assessor, data):
