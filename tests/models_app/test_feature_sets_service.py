@@ -65,3 +65,14 @@ def test_the_dataset_carries_the_functionals_in_utterance_order(corpus):
         np.testing.assert_array_equal(dataset.utterance_vectors[row], vectors[int(pk)])
     paper = feature_set_ensure(corpus=corpus, preset="paper")
     assert dataset_for_corpus(corpus=corpus, feature_set=paper, classes=["anger", "neutral"]).utterance_vectors is None
+
+
+def test_the_extract_command_takes_the_feature_set(corpus):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    out = StringIO()
+    call_command("extract_features", corpus="feat", features="compare", stdout=out, stderr=StringIO())
+    assert "(preset paper/compare" in out.getvalue()
+    assert FeatureSet.objects.get(corpus=corpus).preset == "paper/compare"

@@ -1,4 +1,4 @@
-"""``python manage.py extract_features --corpus NAME [--preset paper] [--workers]``"""
+"""``python manage.py extract_features --corpus NAME [--preset paper] [--features egemaps] [--workers]``"""
 
 import time
 
@@ -8,6 +8,7 @@ from annotation.selectors.corpora import UnknownCorpus, corpus_named
 from emolab.command_progress import CommandProgressBar
 from models_app.models import FeatureSet
 from models_app.ser.features import FEATURE_PRESETS
+from models_app.ser.features.config import DEFAULT_FEATURE_SET, FEATURE_SET_DESCRIPTIONS, FEATURE_SET_NAMES
 from models_app.ser.progress import ProgressEvent
 from models_app.services.features import FeatureExtractionError, feature_set_ensure, feature_set_extract_async
 
@@ -33,8 +34,8 @@ class _FeatureProgress:
 
 class Command(BaseCommand):
     help = (
-        "Extract the paper's 34 frame features of a corpus (cached: a second run with the same "
-        "configuration reuses the stored set at once)."
+        "Extract a corpus's frame features, the paper's 34 by default (cached: a second run with the "
+        "same configuration reuses the stored set at once)."
     )
 
     def add_arguments(self, parser):
@@ -46,18 +47,24 @@ class Command(BaseCommand):
             help="paper: the authors' frame selection (default); full: every frame kept (timeline)",
         )
         parser.add_argument(
+            "--features",
+            default=DEFAULT_FEATURE_SET,
+            choices=FEATURE_SET_NAMES,
+            help="; ".join(f"{name}: {text}" for name, text in FEATURE_SET_DESCRIPTIONS.items()),
+        )
+        parser.add_argument(
             "--workers",
             action="store_true",
             help="hand the chunks to Celery workers instead of extracting in this process",
         )
 
-    def handle(self, *args, corpus: str, preset: str, workers: bool, **options):
+    def handle(self, *args, corpus: str, preset: str, workers: bool, features: str = DEFAULT_FEATURE_SET, **options):
         try:
             corpus_row = corpus_named(name=corpus)
         except UnknownCorpus as exc:
             raise CommandError(str(exc)) from None
         if workers:
-            feature_set = feature_set_extract_async(corpus=corpus_row, preset=preset)
+            feature_set = feature_set_extract_async(corpus=corpus_row, preset=preset, features=features)
             if feature_set.status == FeatureSet.Status.READY:
                 self._summary(feature_set, cached=True, seconds=0.0)
             else:
@@ -69,7 +76,7 @@ class Command(BaseCommand):
         progress = _FeatureProgress(self.stderr)
         start = time.perf_counter()
         try:
-            feature_set = feature_set_ensure(corpus=corpus_row, preset=preset, progress=progress)
+            feature_set = feature_set_ensure(corpus=corpus_row, preset=preset, features=features, progress=progress)
         except FeatureExtractionError as exc:
             raise CommandError(f"feature extraction failed: {exc}") from None
         finally:
