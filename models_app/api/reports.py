@@ -7,7 +7,7 @@ from rest_framework.views import APIView
 
 from emolab.authentication import API_AUTHENTICATION
 from emolab.roles import IsResearcher
-from models_app.selectors.reports import comparison_report_cached, report_sources
+from models_app.selectors.reports import comparison_report_cached, current_stored_report, report_sources
 
 _PARAMETERS = [
     OpenApiParameter("job", int, description="A training job's id: its out-of-fold predictions give the method rows."),
@@ -45,5 +45,10 @@ class ComparisonReportView(APIView):
     )
     def get(self, request):
         job, campaign, seed = report_sources(params=request.query_params)
+        # The stored version when it is current (a worker computed it from these very data), else
+        # computed here as before (cached for a minute).
+        stored = current_stored_report(job=job, campaign=campaign, seed=seed)
+        if stored is not None:
+            return Response(stored)
         report = comparison_report_cached(job=job, campaign=campaign, seed=seed)
         return Response(report)

@@ -215,6 +215,18 @@ def stored_report(*, job: TrainingJob | None, campaign: Campaign | None, seed: i
     return StoredReport.objects.filter(key=stored_report_key(job=job, campaign=campaign, seed=seed)).first()
 
 
+def current_stored_report(*, job: TrainingJob | None, campaign: Campaign | None, seed: int) -> dict | None:
+    """The stored report's analysis when it was computed from the data as they are now, else None."""
+    stored = (
+        StoredReport.objects.filter(key=stored_report_key(job=job, campaign=campaign, seed=seed))
+        .only("report", "fingerprint")
+        .first()
+    )
+    if stored is None or stored.report is None:
+        return None
+    return stored.report if stored.fingerprint == report_fingerprint(job=job, campaign=campaign) else None
+
+
 def report_cache_key(*, job: TrainingJob | None, campaign: Campaign | None, seed: int) -> str:
     """The cache key of a report: its inputs' ids, the seed and the data's fingerprint."""
     fingerprint = "-".join(str(part) for part in _data_fingerprint(job, campaign))

@@ -180,3 +180,20 @@ def test_a_real_worker_computes_the_report_the_page_asked_for(client, researcher
     assert 'id="toc"' in page and "<strong>87.5%</strong>" in page
     stored = StoredReport.objects.get()
     assert json.dumps(stored.report, allow_nan=False)
+
+
+def test_the_api_serves_the_current_stored_version_and_computes_when_it_is_stale(
+    api_client, researcher, data, sent, monkeypatch
+):
+    from models_app.selectors import reports as report_selectors
+
+    stored_report_compute_now(job=data["job"], campaign=data["campaign"])
+    api_client.force_authenticate(researcher)
+    computed = []
+    original = report_selectors.comparison_report
+    monkeypatch.setattr(report_selectors, "comparison_report", lambda **kw: computed.append(1) or original(**kw))
+    body = api_client.get("/api/reports/comparison/", {"job": data["job"].pk, "campaign": data["campaign"].pk}).json()
+    assert body["table1"]["ctc"]["overall_accuracy"] == 0.875 and computed == []
+    _answer(data)  # the stored version is now stale: the API computes from the current data
+    body = api_client.get("/api/reports/comparison/", {"job": data["job"].pk, "campaign": data["campaign"].pk}).json()
+    assert computed == [1] and body["human"]["n_scored"] == 9
