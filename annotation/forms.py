@@ -74,6 +74,62 @@ class CampaignForm(forms.Form):
         help_text="Do not give an assessor an utterance whose expert label they were shown in another campaign.",
     )
 
+    instructions = forms.CharField(
+        required=False,
+        max_length=CAMPAIGN_DEFAULTS.max_instructions_chars,
+        strip=False,
+        widget=forms.Textarea(attrs={"rows": 8}),
+        help_text="Shown to assessors before the warm-up. Markdown (**bold**, lists, links); no raw HTML.",
+    )
+    class_definitions = forms.CharField(
+        label="Class definitions",
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 4}),
+        help_text="One per line, 'class: what it means' (e.g. 'anger: raised, tense voice').",
+    )
+    allow_cant_tell = forms.BooleanField(
+        label='Offer a "can\'t tell" answer',
+        required=False,
+        initial=CAMPAIGN_DEFAULTS.allow_cant_tell,
+        help_text="Stored as its own kind of answer, never counted as a wrong label.",
+    )
+    min_listen_fraction = forms.FloatField(
+        label="Listen before answering (share of the clip)",
+        required=False,
+        min_value=0.0,
+        max_value=1.0,
+        initial=CAMPAIGN_DEFAULTS.min_listen_fraction,
+        help_text="1 = the whole clip must have played once before an answer is accepted; 0 = no rule.",
+    )
+    break_every = forms.IntegerField(
+        label="Break every N items",
+        required=False,
+        min_value=0,
+        max_value=10_000,
+        initial=CAMPAIGN_DEFAULTS.break_every,
+        help_text="A pause screen with the assessor's progress every N items; 0 = never.",
+    )
+
+    # Left empty: the default (a form posted by a script of before these fields keeps working).
+    def clean_min_listen_fraction(self) -> float:
+        value = self.cleaned_data["min_listen_fraction"]
+        return CAMPAIGN_DEFAULTS.min_listen_fraction if value is None else value
+
+    def clean_break_every(self) -> int:
+        value = self.cleaned_data["break_every"]
+        return CAMPAIGN_DEFAULTS.break_every if value is None else value
+
+    def clean_class_definitions(self) -> dict[str, str]:
+        definitions = {}
+        for number, line in enumerate(self.cleaned_data["class_definitions"].splitlines(), start=1):
+            if not line.strip():
+                continue
+            name, colon, text = line.partition(":")
+            if not colon or not name.strip():
+                raise forms.ValidationError(f"line {number}: write 'class: definition'")
+            definitions[name.strip()] = text.strip()
+        return definitions
+
     def clean_classes(self) -> list[str]:
         return _split_names(self.cleaned_data["classes"])
 

@@ -173,6 +173,22 @@ class CampaignDefaults:
     # An assessor who was shown an utterance's expert label (warm-up, or feedback on) in one campaign
     # would answer it from memory in the next: such utterances are not given to them again.
     exclude_seen_elsewhere: bool = True
+    # Listening tests (ITU-R BS.1534, P.800) let a listener say they cannot decide rather than guess;
+    # off unless the researcher asks, so the paper's forced choice stays the default.
+    allow_cant_tell: bool = False
+    # The whole clip must have played once before an answer is taken: in one trial run the median
+    # response time was 23-30 ms, which no listener can do. 0 turns the rule off.
+    min_listen_fraction: float = 1.0
+    # Slack for the listening rule's timing: the clock of the page and the start of the sound differ
+    # by a few tens of milliseconds; at most a tenth of the clip, so short clips keep a real rule.
+    listen_slack_s: float = 0.25
+    listen_slack_share: float = 0.1
+    # Played shares are measured in small bins of the clip; the last one may be cut short.
+    played_fraction_tolerance: float = 0.02
+    # A pause is offered every 50 items (a few minutes of listening); 0 = never.
+    break_every: int = 50
+    # Longest text a researcher can give as instructions (a page or two of Markdown).
+    max_instructions_chars: int = 20_000
 
 
 CAMPAIGN_DEFAULTS = CampaignDefaults()
@@ -203,6 +219,23 @@ class Campaign(models.Model):
         help_text="Share of an assessor's scored trials that are hidden gold items (0 = none).",
     )
     is_open = models.BooleanField(default=True)
+    # Shown before the warm-up and reachable from the trial page; Markdown, rendered sanitised
+    # (annotation/instructions.py).
+    instructions = models.TextField(blank=True, max_length=CAMPAIGN_DEFAULTS.max_instructions_chars)
+    # {class: what it means}, shown with the instructions.
+    class_definitions = models.JSONField(default=dict, blank=True)
+    allow_cant_tell = models.BooleanField(
+        default=CAMPAIGN_DEFAULTS.allow_cant_tell,
+        help_text='Offer a "can\'t tell" answer; it is stored as such and counted apart from the labels.',
+    )
+    min_listen_fraction = models.FloatField(
+        default=CAMPAIGN_DEFAULTS.min_listen_fraction,
+        validators=[MinValueValidator(0.0), MaxValueValidator(1.0)],
+        help_text="Share of the clip that must have played before an answer is accepted (0 = no rule).",
+    )
+    break_every = models.PositiveIntegerField(
+        default=CAMPAIGN_DEFAULTS.break_every, help_text="Offer a break every N items (0 = never)."
+    )
     exclude_seen_elsewhere = models.BooleanField(
         default=CAMPAIGN_DEFAULTS.exclude_seen_elsewhere,
         help_text="Do not give an assessor an utterance whose expert label they were shown in another campaign.",
@@ -224,6 +257,21 @@ class Campaign(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.corpus.name})"
+
+
+# The answer that says "I cannot decide": never a class name (class names are the corpus's labels).
+CANT_TELL = "cant_tell"
+
+
+class InstructionsConfirmation(models.Model):
+    """An assessor confirmed having read a campaign's instructions (once; the trial waits for it)."""
+
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="confirmations")
+    assessor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    confirmed_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["campaign", "assessor"], name="unique_confirmation")]
 
 
 class CampaignItem(models.Model):
@@ -294,6 +342,10 @@ class JudgmentQuerySet(models.QuerySet):
     def gold(self):
         return self.filter(phase=CampaignItem.Role.GOLD)
 
+    def labelled(self):
+        """Answers that name a class: "can't tell" answers are neither right nor wrong."""
+        return self.exclude(answer=CANT_TELL)
+
 
 class Judgment(models.Model):
     """One assessor's answer for one utterance of a campaign."""
@@ -317,6 +369,13 @@ class Judgment(models.Model):
     # Whether the answer was followed by the expert label (warm-up, or the campaign gave feedback):
     # such an utterance is not given to this assessor in another campaign (Campaign.exclude_seen_elsewhere).
     label_shown = models.BooleanField(default=False)
+    # Share of the clip the browser played before the answer (distinct parts, 0..1); null when the
+    # client did not say (an API client of before the listening rule).
+    played_fraction = models.FloatField(null=True, blank=True)
+    # Undo: ``answer`` is the final answer; the first one and the time of the change are kept. The
+    # response time stays the time to the first answer.
+    first_answer = models.CharField(max_length=30, blank=True)
+    changed_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     objects = JudgmentQuerySet.as_manager()
@@ -337,6 +396,14 @@ class Judgment(models.Model):
     @property
     def is_warmup(self) -> bool:
         return self.phase == CampaignItem.Role.WARMUP
+
+    @property
+    def is_cant_tell(self) -> bool:
+        return self.answer == CANT_TELL
+
+    @property
+    def was_changed(self) -> bool:
+        return self.changed_at is not None
 
 
 class CorpusImport(models.Model):

@@ -13,7 +13,9 @@ urlpatterns = [
     path("campaigns/new/", views.campaign_new, name="campaign_new"),
     path("campaigns/<int:campaign_id>/", views.campaign_detail, name="campaign_detail"),
     path("campaigns/<int:campaign_id>/open/", views.campaign_toggle_open, name="campaign_toggle_open"),
+    path("campaigns/<int:campaign_id>/instructions/", views.instructions, name="instructions"),
     path("campaigns/<int:campaign_id>/label/", views.trial, name="trial"),
+    path("campaigns/<int:campaign_id>/progress/", views.my_progress, name="my_progress"),
     path("campaigns/<int:campaign_id>/finished/", views.trial_finished, name="trial_finished"),
     path("campaigns/<int:campaign_id>/audio/<uuid:item_id>/", views.item_audio, name="item_audio"),
 ]

@@ -6,17 +6,20 @@ from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_http_methods, require_POST
 
 from annotation.audio import assessor_audio_folder, audio_response, file_inside, plain_wav
 from annotation.forms import CampaignForm, CorpusImportForm
+from annotation.instructions import render_instructions
 from annotation.models import Campaign, CampaignItem, Corpus, CorpusImport, Judgment
 from annotation.selectors.campaigns import (
+    assessor_progress,
     assessor_state,
     campaign_audio_allowed,
     campaign_overview,
     campaign_user_can_label,
     campaigns_visible_to,
+    instructions_confirmed,
     labelling_rows,
 )
 from annotation.selectors.corpora import corpus_summaries
@@ -28,6 +31,7 @@ from annotation.services.corpus_imports import (
     corpus_import_cancel,
     corpus_import_request,
 )
+from annotation.services.instructions import instructions_confirm
 from emolab.authentication import login_or_token_required
 from emolab.roles import is_assessor, is_researcher, researcher_required
 
@@ -71,6 +75,11 @@ def campaign_new(request):
                 warmup_utterances=data["warmup_utterances"],
                 assessors=[user.username for user in data["assessors"]],
                 exclude_seen_elsewhere=data["exclude_seen_elsewhere"],
+                instructions=data["instructions"],
+                class_definitions=data["class_definitions"],
+                allow_cant_tell=data["allow_cant_tell"],
+                min_listen_fraction=data["min_listen_fraction"],
+                break_every=data["break_every"],
             )
         except CampaignSetupError as exc:
             form.add_error(exc.field if exc.field in form.fields else None, str(exc))
@@ -120,6 +129,26 @@ def _refuse_outsider(user, message: str):
     raise Http404(f"No {Campaign._meta.object_name} matches the given query.")
 
 
+@require_http_methods(["GET", "POST"])
+@login_required
+def instructions(request, campaign_id: int):
+    """The campaign's instructions: shown before the warm-up (the trial page sends a new assessor
+    here), confirmed once with a POST, and reachable from the trial page afterwards."""
+    campaign = _labelling_campaign(request, campaign_id)
+    if request.method == "POST":
+        instructions_confirm(campaign=campaign, assessor=request.user)
+        return redirect("annotation:trial", campaign_id=campaign.pk)
+    classes = [(label, campaign.class_definitions.get(label, "")) for label in campaign.classes]
+    context = {
+        "campaign": campaign,
+        "instructions_html": render_instructions(campaign.instructions),
+        "classes": classes,
+        "confirmed": instructions_confirmed(campaign=campaign, user=request.user),
+        "listen_percent": round(100 * campaign.min_listen_fraction),
+    }
+    return render(request, "annotation/instructions.html", context)
+
+
 @login_required
 def trial(request, campaign_id: int):
     """The labelling page. It carries no item: the script asks the API for one, so the page is the
@@ -127,12 +156,20 @@ def trial(request, campaign_id: int):
     campaign = _labelling_campaign(request, campaign_id)
     if not campaign.is_open:
         return render(request, "annotation/trial_finished.html", _finished_context(request, campaign))
+    if not instructions_confirmed(campaign=campaign, user=request.user):
+        return redirect("annotation:instructions", campaign_id=campaign.pk)
     config = {
         "classes": campaign.classes,
         "replayLimit": campaign.replay_limit,
         "nextUrl": reverse("api-campaign-next", args=[campaign.pk]),
         "answerUrl": reverse("api-campaign-answers", args=[campaign.pk]),
         "finishedUrl": reverse("annotation:trial_finished", args=[campaign.pk]),
+        # The item's id replaces the placeholder (the page carries no item id).
+        "changeUrl": reverse("api-campaign-answer-change", args=[campaign.pk, "00000000-0000-0000-0000-000000000000"]),
+        "allowCantTell": campaign.allow_cant_tell,
+        "minListenFraction": campaign.min_listen_fraction,
+        "breakEvery": campaign.break_every,
+        "feedback": campaign.feedback,
     }
     buttons = [(index + 1, label) for index, label in enumerate(campaign.classes)]
     return render(request, "annotation/trial.html", {"campaign": campaign, "config": config, "buttons": buttons})
@@ -143,10 +180,23 @@ def _finished_context(request, campaign: Campaign) -> dict:
     # Gold answers pass as counted ones here too: the assessor is told nothing about hidden items.
     counted = Judgment.objects.filter(campaign=campaign, assessor=request.user).exclude(phase=CampaignItem.Role.WARMUP)
     context = {"campaign": campaign, "state": state, "n_scored": counted.count(), "n_warmup": state.warmup_done}
-    if campaign.feedback and context["n_scored"]:
+    context["n_cant_tell"] = counted.exclude(answer__in=campaign.classes).count() if campaign.allow_cant_tell else 0
+    if campaign.feedback and context["n_scored"] > context["n_cant_tell"]:
         # They saw the expert label after each answer already, so their score gives nothing away.
+        # "Can't tell" answers are neither right nor wrong: left out of the count.
         context["n_scored_correct"] = counted.filter(is_correct=True).count()
+        context["n_labelled"] = context["n_scored"] - context["n_cant_tell"]
     return context
+
+
+@login_required
+def my_progress(request, campaign_id: int):
+    """The assessor's own view of a campaign: answered, remaining and, with feedback, agreement so far."""
+    campaign = _labelling_campaign(request, campaign_id)
+    progress = assessor_progress(campaign=campaign, assessor=request.user)
+    agreement_percent = None if progress.agreement is None else round(100 * progress.agreement, 1)
+    context = {"campaign": campaign, "progress": progress, "agreement_percent": agreement_percent}
+    return render(request, "annotation/my_progress.html", context)
 
 
 @login_required

@@ -19,6 +19,16 @@ class BrokerUnreachable(Exception):
     """The task could not be handed to the broker (down, refusing connections, unreachable)."""
 
 
+class TaskQueueUnavailable(Exception):
+    """A request's work could not be queued because the broker is unreachable (503: the fault is
+    the service's, and passes). What the request made is saved as failed with the reason;
+    ``job_id`` names the training job to resume once the broker is back (None for a prediction)."""
+
+    def __init__(self, message: str, *, job_id: int | None = None):
+        super().__init__(message)
+        self.job_id = job_id
+
+
 def send_task_now(task_name: str, *args, queue: str | None = None) -> None:
     """Send the task named ``task_name`` at once, on a connection of its own, or raise
     :class:`BrokerUnreachable` within the bounded retries of settings (seconds, not minutes).

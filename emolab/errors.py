@@ -18,19 +18,26 @@ from rest_framework.views import exception_handler
 from annotation.selectors.corpora import UnknownCorpus
 from annotation.services.campaigns import CampaignSetupError
 from annotation.services.corpus_imports import ImportConflict, ImportRequestError
-from annotation.services.judgments import AnswerConflict, CampaignClosed, InvalidAnswer, ItemNotAssigned, NoAccess
+from annotation.services.judgments import (
+    AnswerConflict,
+    CampaignClosed,
+    ChangeTooLate,
+    InvalidAnswer,
+    ItemNotAssigned,
+    ListenedTooLittle,
+    NoAccess,
+)
+from emolab.celery import TaskQueueUnavailable
 from models_app.selectors.model_files import ModelFileMissing
 from models_app.selectors.predictions import UnknownPrediction
 from models_app.selectors.reports import ReportInputError, ReportSourceNotFound
 from models_app.selectors.timeline import NoCTCModel, UnknownJob
-from models_app.services.jobs import JobConflict, JobError, TaskQueueUnavailable
-from models_app.services.predictions import PredictionQueueUnavailable, TooManyActivePredictions
+from models_app.services.jobs import JobConflict, JobError
+from models_app.services.predictions import TooManyActivePredictions
 from models_app.services.timeline import ModelUnusable, RecordingError, RecordingTooLarge
 
 # The first entry the error is an instance of decides: subclasses before their base classes.
 STATUS_OF_DOMAIN_ERROR: tuple[tuple[type[Exception], int], ...] = (
-    # A service the site needs is down for now (a subclass of JobError: first); try again later.
-    (TaskQueueUnavailable, status.HTTP_503_SERVICE_UNAVAILABLE),
     # Something named in the request does not exist.
     (UnknownJob, status.HTTP_404_NOT_FOUND),
     (UnknownCorpus, status.HTTP_404_NOT_FOUND),
@@ -43,6 +50,8 @@ STATUS_OF_DOMAIN_ERROR: tuple[tuple[type[Exception], int], ...] = (
     (ItemNotAssigned, status.HTTP_409_CONFLICT),
     (AnswerConflict, status.HTTP_409_CONFLICT),
     (CampaignClosed, status.HTTP_409_CONFLICT),
+    (ListenedTooLittle, status.HTTP_409_CONFLICT),
+    (ChangeTooLate, status.HTTP_409_CONFLICT),
     (NoAccess, status.HTTP_403_FORBIDDEN),
     (RecordingTooLarge, status.HTTP_413_REQUEST_ENTITY_TOO_LARGE),
     # Too much at once: try again after the Retry-After header's seconds.
@@ -58,7 +67,7 @@ STATUS_OF_DOMAIN_ERROR: tuple[tuple[type[Exception], int], ...] = (
     (ModelUnusable, status.HTTP_500_INTERNAL_SERVER_ERROR),
     (ModelFileMissing, status.HTTP_500_INTERNAL_SERVER_ERROR),
     # A service the site depends on is away: nothing was done, try again later.
-    (PredictionQueueUnavailable, status.HTTP_503_SERVICE_UNAVAILABLE),
+    (TaskQueueUnavailable, status.HTTP_503_SERVICE_UNAVAILABLE),
 )
 # A 503 tells clients when to try again: a broker restart takes seconds to a minute.
 RETRY_AFTER_S = 30

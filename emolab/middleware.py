@@ -65,3 +65,47 @@ class ApiRequestBodyMiddleware:
         if isinstance(exception, TooManyFieldsSent | TooManyFilesSent):
             return JsonResponse({"detail": f"The request body is refused: {exception}"}, status=400)
         return None
+
+
+class HtmlErrorPagesMiddleware:
+    """Pages (not the API, the admin or static files) answer 404 and 405 with the site's layout, a
+    sentence saying why and a link back. Django's 405 has an empty body (GET on the sign-out
+    address gave a blank page), and under DEBUG (``make demo``) its 404 is a developer's page."""
+
+    SKIPPED_PREFIXES = (API_PREFIX, "/admin/", "/static/")
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        if request.path_info.startswith(self.SKIPPED_PREFIXES):
+            return response
+        if response.status_code == 405 and not response.content:
+            return self._page(request, response, "405.html", self._not_allowed_context(request, response))
+        if (
+            response.status_code == 404
+            and settings.DEBUG
+            and response.get("Content-Type", "").startswith("text/html")
+            and b'id="error-page"' not in response.content
+        ):
+            return self._page(request, response, "404.html", {"request_path": request.path})
+        return response
+
+    @staticmethod
+    def _not_allowed_context(request, response) -> dict:
+        allowed = [method.strip() for method in response.get("Allow", "").split(",") if method.strip()]
+        return {
+            "method": request.method,
+            "allowed": " or ".join(allowed) or "other",
+            "is_logout": request.path_info == reverse("logout"),
+        }
+
+    @staticmethod
+    def _page(request, original, template: str, context: dict):
+        from django.shortcuts import render
+
+        page = render(request, template, context, status=original.status_code)
+        if original.has_header("Allow"):
+            page["Allow"] = original["Allow"]
+        return page

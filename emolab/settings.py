@@ -89,6 +89,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
+    # Inside the CSP middleware (its header reaches these pages too), after authentication (the nav).
+    "emolab.middleware.HtmlErrorPagesMiddleware",
     # Last, as django-axes asks: turns a locked-out sign-in into the lock-out page.
     "axes.middleware.AxesMiddleware",
 ]
@@ -226,6 +228,9 @@ EMOLAB_PREDICT_KEEP_HOURS = float(os.environ.get("EMOLAB_PREDICT_KEEP_HOURS") or
 # minute later. An hour of 48 kHz stereo (the sample limit) decodes and runs in about a minute
 # on a quiet core: ten times that is a stuck task, not a slow one.
 EMOLAB_PREDICT_TIME_LIMIT_S = int(os.environ.get("EMOLAB_PREDICT_TIME_LIMIT_S") or 600)
+# torch's intra-op threads for one timeline: one leaves the other cores to the web workers on a
+# machine that runs both (a 10-minute recording takes 0.65 s of network time on one thread).
+EMOLAB_PREDICT_TORCH_THREADS = int(os.environ.get("EMOLAB_PREDICT_TORCH_THREADS") or 1)
 # Corpus imports from the browser (docs/corpora.md). Server folders may be imported only from under
 # these roots (os.pathsep-separated; none by default: uploads only). An uploaded archive may hold
 # at most this many files and bytes once unpacked: IEMOCAP_full_release, the largest corpus we
@@ -339,11 +344,11 @@ CELERY_BEAT_SCHEDULE = {
     "predictions-clean-up": {"task": "models_app.predictions.clean_up", "schedule": 15 * 60.0},
 }
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
-# Results live in the database through services; Celery's own result backend is not used.
 # The Celery queue of the units that train networks on a GPU (a job whose device is not "cpu"):
 # GPU workers consume it (celery -A emolab worker -Q gpu), CPU workers the default queue, so both
 # share one deployment (docs/methods.md, "GPU"). Empty: every unit goes to the default queue.
 EMOLAB_GPU_QUEUE = os.environ.get("EMOLAB_GPU_QUEUE", "")
+# Results live in the database through services; Celery's own result backend is not used.
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
@@ -353,10 +358,18 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "filters": {"no_traceback_for_403": {"()": "emolab.log_filters.NoTracebackForForbidden"}},
+    "handlers": {
+        "console": {"class": "logging.StreamHandler"},
+        "console_requests": {"class": "logging.StreamHandler", "filters": ["no_traceback_for_403"]},
+    },
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
-    # django-axes says every sign-in it looks at at INFO; failures and lock-outs are warnings.
-    "loggers": {"axes": {"level": "WARNING"}},
+    "loggers": {
+        # django-axes says every sign-in it looks at at INFO; failures and lock-outs are warnings.
+        "axes": {"level": "WARNING"},
+        # A refused page is one line, not a traceback (5xx keep theirs).
+        "django.request": {"handlers": ["console_requests"], "propagate": False},
+    },
 }
 
 

@@ -36,6 +36,12 @@ class JobStartForm(forms.Form):
         help_text="auto (a GPU when the worker has one), cpu, cuda or cuda:N",
     )
     folds = forms.IntegerField(min_value=MIN_FOLDS, max_value=MAX_FOLDS, initial=DEFAULT_FOLDS)
+    model_seeds = forms.CharField(
+        label="Model seeds",
+        required=False,
+        max_length=100,
+        help_text="e.g. 0,1,2: every method once per seed on the same folds, reported as mean ± std (empty: one run)",
+    )
     seed = forms.IntegerField(min_value=0, max_value=column_max(TrainingJob, "seed"), initial=0)
 
     def clean_features(self) -> str:
@@ -46,3 +52,10 @@ class JobStartForm(forms.Form):
             return check_device(self.cleaned_data["device"].strip() or DEFAULT_DEVICE)
         except ValueError as exc:
             raise forms.ValidationError(str(exc)) from None
+
+    def clean_model_seeds(self) -> list[int]:
+        text = self.cleaned_data["model_seeds"].strip()
+        try:
+            return [int(part) for part in text.split(",") if part.strip()] if text else []
+        except ValueError:
+            raise forms.ValidationError("give the model seeds as comma-separated whole numbers, e.g. 0,1,2") from None

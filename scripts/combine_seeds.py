@@ -8,6 +8,9 @@ the pooled overall and mean class accuracy, the per-seed values, and the paired 
 
     .venv/bin/python scripts/combine_seeds.py var/nets-seed0.json var/nets-seed1.json \\
         [--compare ctc:onelabel,utterance_stats:ctc] [--json combined.json]
+
+A file given as ``PREFIX=PATH`` has its rows renamed ``PREFIX/row``: runs of two feature sets on
+the same folds then compare row by row (``--compare egemaps/onelabel:paper/onelabel``).
 """
 
 from __future__ import annotations
@@ -53,13 +56,22 @@ def combine(files: list[dict]) -> tuple[list[int], dict[str, dict[int, dict]]]:
 
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("files", nargs="+", type=Path)
+    parser.add_argument("files", nargs="+", help="JSON files, or PREFIX=PATH to prefix their rows")
     parser.add_argument("--compare", default="", help="pairs a:b (does a beat b?), comma-separated")
     parser.add_argument("--json", default="", help="also write the combined numbers here")
     args = parser.parse_args(argv)
-    seeds, rows = combine([json.loads(path.read_text()) for path in args.files])
+    loaded = []
+    for given in args.files:
+        prefix, _, path = given.rpartition("=")
+        data = json.loads(Path(path).read_text())
+        if prefix:
+            for entry in data.get("per_seed", []):
+                entry["methods"] = {f"{prefix}/{row}": value for row, value in entry["methods"].items()}
+            data["methods"] = {f"{prefix}/{row}": value for row, value in data["methods"].items()}
+        loaded.append(data)
+    seeds, rows = combine(loaded)
     print(f"seeds {', '.join(map(str, seeds))}")
-    print(f"{'row':<18}{'OA mean ± std':>18}{'MCA mean ± std':>18}   per seed MCA")
+    print(f"{'row':<34}{'OA mean ± std':>18}{'MCA mean ± std':>18}   per seed MCA")
     table = {}
     for row, by_seed in rows.items():
         have = [s for s in seeds if s in by_seed]
@@ -67,7 +79,7 @@ def main(argv=None) -> None:
         mca = np.array([by_seed[s]["mean_class_accuracy"] for s in have])
         table[row] = {"seeds": have, "oa": oa.tolist(), "mca": mca.tolist()}
         print(
-            f"{row:<18}{oa.mean():>10.3f} ± {std(oa):.3f}{mca.mean():>10.3f} ± {std(mca):.3f}   "
+            f"{row:<34}{oa.mean():>10.3f} ± {std(oa):.3f}{mca.mean():>10.3f} ± {std(mca):.3f}   "
             + ", ".join(f"{s}: {v:.3f}" for s, v in zip(have, mca, strict=True))
         )
     comparisons = []

@@ -22,7 +22,8 @@ and runs:
 4. ``broker``: the broker unreachable when a job is started (the web server reaches Redis through a
    TCP relay in this script, which is stopped): 503 JSON within seconds, the job failed with the
    reason, resume 503 while down; the relay back, resume 200 and the job succeeds.
-5. ``predict``: if ``scripts/reliability_predict.py`` exists (the predict abuse files), its rows.
+5. ``predict``: if ``scripts/reliability_predict.py`` exists (the predict abuse files sent 4 at a
+   time while an assessor lists campaigns; its own server on ``--port`` + 2), its rows.
 
 Exit status 1 if any check fails. The figures depend on the machine's load (printed).
 """
@@ -441,14 +442,23 @@ def scenario_broker(args, table: Table, jobs: dict, database: Database, relay: R
     table.add("broker", "the resumed job", finished or "not finished in 300 s", "succeeded", finished == "succeeded")
 
 
-def scenario_predict(table: Table) -> None:
+def scenario_predict(args, table: Table) -> None:
     print("\n== predict abuse files (scripts/reliability_predict.py)", flush=True)
     try:
         import reliability_predict
     except ImportError:
         table.add("predict", "scripts/reliability_predict.py", "absent: not run")
         return
-    for row in reliability_predict.run():
+    # Its own gunicorn and worker, on the next port, a throwaway PostgreSQL database and this Redis.
+    database = f"{args.database}_predict"
+    bench.recreate_database(args.database_url, database)
+    rows = reliability_predict.run(
+        port=args.port + 2,
+        rounds=args.predict_rounds,
+        database_url=bench._database_url(args.database_url, database),
+        broker_url=args.broker_url,
+    )
+    for row in rows:
         table.rows.append({"expected": "", "ok": None, **row})
 
 
@@ -471,6 +481,7 @@ def main(argv=None) -> int:
     parser.add_argument("--fold-limit", type=int, default=60, help="the folds' hard time limit, seconds")
     parser.add_argument("--watchdog-interval", type=int, default=5)
     parser.add_argument("--request-timeout", type=float, default=60.0)
+    parser.add_argument("--predict-rounds", type=int, default=25, help="rounds of the four abuse files at once")
     args = parser.parse_args(argv)
     # What bench_labelling's helpers read.
     args.closed_seconds = args.seconds
@@ -555,7 +566,7 @@ def main(argv=None) -> int:
         for process in processes:
             stop_process(process)
     if "predict" in args.scenarios:
-        scenario_predict(table)
+        scenario_predict(args, table)
     table.print()
     print(f"\nuptime: {bench._loadavg()}; logs kept in {var_dir}" if table.failed else f"\nuptime: {bench._loadavg()}")
     if not table.failed:

@@ -1,5 +1,8 @@
 """Compare methods over several model seeds with the folds held fixed.
 
+(``run_experiment --seeds 0,1,2`` now does the same with paired tests; this script remains for
+the recipe comparisons' format.)
+
 One run of Table 1 depends on the networks' random initialisation: on EmoDB, seed-to-seed
 differences of a BLSTM's mean class accuracy reach 0.05, more than the gaps between methods. This
 script runs the chosen methods once per model seed, always on the folds of ``--fold-seed``, and
@@ -65,6 +68,7 @@ def main(argv=None) -> None:
     parser.add_argument("--corpus", required=True, help="name of an imported corpus")
     parser.add_argument("--classes", default="", help="comma-separated subset of the corpus's classes (default: all)")
     parser.add_argument("--preset", default="best", help="experiment preset (default best)")
+    parser.add_argument("--features", default="pyaudioanalysis34", help="feature set (default pyaudioanalysis34)")
     parser.add_argument("--methods", default="onelabel,ctc", help="comma-separated methods (default onelabel,ctc)")
     parser.add_argument("--model-seeds", default="0,1,2", help="network and forest seeds (default 0,1,2)")
     parser.add_argument("--fold-seed", type=int, default=0, help="fixes the folds for every model seed (default 0)")
@@ -85,8 +89,8 @@ def main(argv=None) -> None:
         corpus = corpus_named(name=args.corpus)
     except UnknownCorpus as exc:
         sys.exit(f"{exc} (in this var dir: EMOLAB_VAR_DIR / DATABASE_URL)")
-    config = preset(args.preset)
-    feature_set = feature_set_ensure(corpus=corpus, preset=config.feature_preset)
+    config = replace(preset(args.preset), features=args.features)
+    feature_set = feature_set_ensure(corpus=corpus, preset=config.feature_preset, features=config.features)
     dataset = dataset_for_corpus(corpus=corpus, feature_set=feature_set, classes=parse_list(args.classes) or None)
     model_seeds = [int(s) for s in parse_list(args.model_seeds)]
     methods = parse_list(args.methods)

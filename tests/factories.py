@@ -35,6 +35,14 @@ def make_user(role: str, username: str | None = None, password: str = TEST_PASSW
     return user
 
 
+def confirm_instructions(campaign, *users) -> None:
+    """The assessors confirm having read the campaign's instructions (the trial page waits for it)."""
+    from annotation.services.instructions import instructions_confirm
+
+    for user in users:
+        instructions_confirm(campaign=campaign, assessor=user)
+
+
 def write_wav(path: Path, signal: np.ndarray, sample_rate: int = 16000, subtype: str = "PCM_16") -> Path:
     """Write float samples in [-1, 1] (shape (n,) or (n, channels)) as a wav file."""
     path.parent.mkdir(parents=True, exist_ok=True)

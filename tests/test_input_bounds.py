@@ -35,6 +35,8 @@ INTEGER_INPUTS = {
     (CampaignForm, "items_per_assessor"): (Campaign, "items_per_assessor"),
     (CampaignForm, "replay_limit"): (Campaign, "replay_limit"),
     (CampaignForm, "warmup_per_class"): (Campaign, "warmup_per_class"),
+    (CampaignCreateSerializer, "break_every"): (Campaign, "break_every"),
+    (CampaignForm, "break_every"): (Campaign, "break_every"),
     (JobCreateSerializer, "folds"): (TrainingJob, "n_folds"),
     (JobCreateSerializer, "seed"): (TrainingJob, "seed"),
     (JobStartForm, "folds"): (TrainingJob, "n_folds"),

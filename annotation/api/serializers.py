@@ -54,6 +54,36 @@ class CampaignCreateSerializer(serializers.Serializer):
         default=CAMPAIGN_DEFAULTS.exclude_seen_elsewhere,
         help_text="Do not give an assessor an utterance whose expert label they were shown in another campaign.",
     )
+    instructions = serializers.CharField(
+        max_length=CAMPAIGN_DEFAULTS.max_instructions_chars,
+        required=False,
+        allow_blank=True,
+        default="",
+        trim_whitespace=False,
+        help_text="Markdown shown to assessors before the warm-up (rendered sanitised: no raw HTML, no scripts).",
+    )
+    class_definitions = serializers.DictField(
+        child=serializers.CharField(max_length=1000, allow_blank=True),
+        required=False,
+        default=dict,
+        help_text="{class: what it means}, shown with the instructions.",
+    )
+    allow_cant_tell = serializers.BooleanField(
+        default=CAMPAIGN_DEFAULTS.allow_cant_tell,
+        help_text='Offer a "can\'t tell" answer (label "cant_tell"), counted apart from the labels.',
+    )
+    min_listen_fraction = serializers.FloatField(
+        min_value=0.0,
+        max_value=1.0,
+        default=CAMPAIGN_DEFAULTS.min_listen_fraction,
+        help_text="Share of the clip that must have played before an answer is accepted; 0 = no rule.",
+    )
+    break_every = serializers.IntegerField(
+        min_value=0,
+        max_value=10_000,
+        default=CAMPAIGN_DEFAULTS.break_every,
+        help_text="Offer a break every N items; 0 = never.",
+    )
 
 
 class ProgressSerializer(serializers.Serializer):
@@ -84,6 +114,11 @@ class CampaignSerializer(serializers.ModelSerializer):
             "replay_limit",
             "gold_share",
             "exclude_seen_elsewhere",
+            "instructions",
+            "class_definitions",
+            "allow_cant_tell",
+            "min_listen_fraction",
+            "break_every",
             "is_open",
             "assessors",
             "setup_notes",
@@ -129,7 +164,9 @@ class NextItemSerializer(serializers.Serializer):
 
 class AnswerSerializer(serializers.Serializer):
     item = serializers.UUIDField()
-    label = serializers.CharField(max_length=30)
+    label = serializers.CharField(
+        max_length=30, help_text='One of the campaign\'s classes, or "cant_tell" where the campaign allows it.'
+    )
     response_ms = serializers.IntegerField(
         min_value=0,
         max_value=column_max(Judgment, "response_ms"),
@@ -137,6 +174,40 @@ class AnswerSerializer(serializers.Serializer):
     )
     replays = serializers.IntegerField(
         min_value=0, max_value=column_max(Judgment, "replays"), default=0, help_text="Plays after the first."
+    )
+    played_fraction = serializers.FloatField(
+        min_value=0.0,
+        max_value=1.0,
+        required=False,
+        allow_null=True,
+        default=None,
+        help_text="Share of the clip played before the answer (distinct parts, 0..1), as the browser measured it.",
+    )
+
+
+class WarmupProgressSerializer(serializers.Serializer):
+    done = serializers.IntegerField()
+    total = serializers.IntegerField()
+
+
+class MyProgressSerializer(serializers.Serializer):
+    answered = serializers.IntegerField(help_text="Items answered, warm-up included.")
+    remaining = serializers.IntegerField()
+    total = serializers.IntegerField()
+    warmup = WarmupProgressSerializer()
+    scored = serializers.IntegerField(help_text='Answers that count, "can\'t tell" included.')
+    cant_tell = serializers.IntegerField()
+    changed = serializers.IntegerField(help_text="Answers you changed before going on.")
+    agreement = serializers.FloatField(
+        allow_null=True, help_text="Share of your labelled scored answers matching the experts; null without feedback."
+    )
+    instructions_confirmed = serializers.BooleanField()
+    is_open = serializers.BooleanField()
+
+
+class AnswerChangeSerializer(serializers.Serializer):
+    label = serializers.CharField(
+        max_length=30, help_text='The new answer: a class, or "cant_tell" where the campaign allows it.'
     )
 
 

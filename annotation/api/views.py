@@ -13,23 +13,27 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from annotation.api.serializers import (
+    AnswerChangeSerializer,
     AnswerResultSerializer,
     AnswerSerializer,
     CampaignCreateSerializer,
     CampaignSerializer,
     ErrorSerializer,
+    MyProgressSerializer,
     NextItemSerializer,
 )
 from annotation.models import Campaign
 from annotation.selectors.campaigns import (
+    assessor_progress,
     assessor_states,
     campaign_user_can_manage,
     campaigns_for_labelling,
     campaigns_visible_to,
+    instructions_confirmed,
     labelling_context,
 )
 from annotation.services.campaigns import campaign_create
-from annotation.services.judgments import assignment_next, judgment_record
+from annotation.services.judgments import NoAccess, assignment_next, judgment_change, judgment_record
 from emolab.authentication import API_AUTHENTICATION
 from emolab.roles import IsResearcher
 from emolab.throttling import DEFAULT_THROTTLES, AnswersThrottle
@@ -116,6 +120,11 @@ class CampaignListCreateView(APIView):
             warmup_utterances=data["warmup_utterances"],
             assessors=data["assessors"],
             exclude_seen_elsewhere=data["exclude_seen_elsewhere"],
+            instructions=data["instructions"],
+            class_definitions=data["class_definitions"],
+            allow_cant_tell=data["allow_cant_tell"],
+            min_listen_fraction=data["min_listen_fraction"],
+            break_every=data["break_every"],
         )  # a CampaignSetupError answers 400 with the field it names (emolab/errors.py)
         context = {"states": _states_for([campaign], request.user, can_manage=True), "can_manage": True}
         return Response(CampaignSerializer(campaign, context=context).data, status=status.HTTP_201_CREATED)
@@ -165,7 +174,10 @@ class AnswerView(APIView):
         description=(
             "201 with the expert label and whether you matched it (when the campaign gives feedback; always "
             "in warm-up). Sending the same answer again returns the stored result with 200; a different "
-            "answer for an item already answered is refused with 409. A campaign you are not an assessor of "
+            "answer for an item already answered is refused with 409 (use .../answers/{item}/change/ before "
+            "the next item). label 'cant_tell' is accepted where the campaign allows it. An answer sooner than "
+            "the campaign's listening rule allows (min_listen_fraction of the clip, checked against its duration "
+            "and played_fraction) is refused with 409 and a message. A campaign you are not an assessor of "
             "answers 404, as one that does not exist (403 for researchers, who see it)."
         ),
         request=AnswerSerializer,
@@ -190,6 +202,7 @@ class AnswerView(APIView):
             answer=data["label"],
             response_ms=data["response_ms"],
             replays=data["replays"],
+            played_fraction=data["played_fraction"],
         )
         # The shape of AnswerResultSerializer, built directly (every answer of every assessor comes here).
         body = {"item": str(result.item_public_id)}
@@ -197,3 +210,75 @@ class AnswerView(APIView):
             body["correct"] = result.is_correct
             body["expert_label"] = result.expert_label
         return Response(body, status=status.HTTP_201_CREATED if result.created else status.HTTP_200_OK)
+
+
+def _answer_body(result) -> dict:
+    body = {"item": str(result.item_public_id)}
+    if result.show_feedback:
+        body["correct"] = result.is_correct
+        body["expert_label"] = result.expert_label
+    return body
+
+
+class AnswerChangeView(APIView):
+    authentication_classes = API_AUTHENTICATION
+    permission_classes = [IsAuthenticated]
+    throttle_classes = [*DEFAULT_THROTTLES, AnswersThrottle]
+
+    @extend_schema(
+        summary="Change your last answer (undo), until the next item is handed to you",
+        description=(
+            "Allowed until you ask for the next item (GET .../next/): after that, 409. The judgment keeps the "
+            "final answer; the first answer and the change time are stored, and the response time stays the "
+            "time to the first answer. 200 with the same shape as an answer's result."
+        ),
+        request=AnswerChangeSerializer,
+        responses={200: AnswerResultSerializer, **_error_responses(400, 401, 403, 404, 409)},
+    )
+    def post(self, request: Request, campaign_id: int, item_id) -> Response:
+        now = timezone.now()
+        campaign, access = _labelling_context_or_404(request, campaign_id, now)
+        serializer = AnswerChangeSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        result = judgment_change(
+            campaign=campaign,
+            assessor=request.user,
+            item_public_id=item_id,
+            answer=serializer.validated_data["label"],
+            now=now,
+            access=access,
+        )
+        return Response(_answer_body(result))
+
+
+class MyProgressView(APIView):
+    authentication_classes = API_AUTHENTICATION
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(
+        summary="Your own progress in a campaign",
+        description=(
+            'answered, remaining, your scored answers with the "can\'t tell" and changed ones, and, when the '
+            "campaign gives feedback (so you saw the experts' labels anyway), your agreement with the experts "
+            "over the scored answers that name a class (null otherwise)."
+        ),
+        responses={200: MyProgressSerializer, **_error_responses(401, 403, 404)},
+    )
+    def get(self, request: Request, campaign_id: int) -> Response:
+        campaign, access = _labelling_context_or_404(request, campaign_id, timezone.now())
+        if not access.can_label:
+            raise NoAccess("you are not an assessor of this campaign")
+        progress = assessor_progress(campaign=campaign, assessor=request.user)
+        body = {
+            "answered": progress.answered,
+            "remaining": progress.remaining,
+            "total": progress.state.total,
+            "warmup": {"done": progress.state.warmup_done, "total": progress.state.warmup_total},
+            "scored": progress.scored,
+            "cant_tell": progress.cant_tell,
+            "changed": progress.changed,
+            "agreement": None if progress.agreement is None else round(progress.agreement, 4),
+            "instructions_confirmed": instructions_confirmed(campaign=campaign, user=request.user),
+            "is_open": campaign.is_open,
+        }
+        return Response(body)

@@ -16,7 +16,7 @@ from django.db import connection
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 
-from annotation.models import Assignment, Campaign, CampaignItem, Judgment
+from annotation.models import CANT_TELL, Assignment, Campaign, CampaignItem, InstructionsConfirmation, Judgment
 from emolab.roles import ASSESSOR_GROUP, is_assessor, is_researcher
 
 Role = CampaignItem.Role
@@ -342,19 +342,31 @@ def assessor_state(*, campaign: Campaign, assessor, now: datetime | None = None)
 class AssessorRow:
     username: str
     warmup_done: int
-    main_done: int
+    main_done: int  # every scored answer, "can't tell" included
     main_correct: int
     gold_done: int
     gold_correct: int
     reserved: int
+    main_cant_tell: int = 0  # "can't tell" answers: neither right nor wrong
+    gold_cant_tell: int = 0
+    changed: int = 0  # answers changed by their assessor (undo), any phase
+
+    @property
+    def main_labelled(self) -> int:
+        return self.main_done - self.main_cant_tell
 
     @property
     def main_accuracy(self) -> float | None:
-        return self.main_correct / self.main_done if self.main_done else None
+        """Agreement with the experts over the answers that name a class."""
+        return self.main_correct / self.main_labelled if self.main_labelled else None
+
+    @property
+    def gold_labelled(self) -> int:
+        return self.gold_done - self.gold_cant_tell
 
     @property
     def gold_accuracy(self) -> float | None:
-        return self.gold_correct / self.gold_done if self.gold_done else None
+        return self.gold_correct / self.gold_labelled if self.gold_labelled else None
 
 
 @dataclass(frozen=True)
@@ -390,13 +402,20 @@ def campaign_overview(*, campaign: Campaign, now: datetime) -> CampaignOverview:
     rows = (
         Judgment.objects.filter(campaign=campaign)
         .values("assessor__username", "phase")
-        .annotate(n=Count("id"), n_correct=Count("id", filter=Q(is_correct=True)))
+        .annotate(
+            n=Count("id"),
+            n_correct=Count("id", filter=Q(is_correct=True)),
+            n_cant_tell=Count("id", filter=Q(answer=CANT_TELL)),
+            n_changed=Count("id", filter=Q(changed_at__isnull=False)),
+        )
     )
     by_user: dict[str, dict] = {}
     for row in rows:
         entry = by_user.setdefault(row["assessor__username"], Counter())
         entry[row["phase"]] += row["n"]
         entry[row["phase"] + "_correct"] += row["n_correct"]
+        entry[row["phase"] + "_cant_tell"] += row["n_cant_tell"]
+        entry["changed"] += row["n_changed"]
     live = Assignment.objects.filter(campaign=campaign, answered_at__isnull=True, expires_at__gt=now)
     reserved_by_user = Counter(dict(live.values_list("assessor__username").annotate(n=Count("id"))))
     usernames = sorted(set(by_user) | set(reserved_by_user))
@@ -409,6 +428,9 @@ def campaign_overview(*, campaign: Campaign, now: datetime) -> CampaignOverview:
             gold_done=by_user.get(username, Counter())[Role.GOLD],
             gold_correct=by_user.get(username, Counter())[Role.GOLD + "_correct"],
             reserved=reserved_by_user[username],
+            main_cant_tell=by_user.get(username, Counter())[Role.MAIN + "_cant_tell"],
+            gold_cant_tell=by_user.get(username, Counter())[Role.GOLD + "_cant_tell"],
+            changed=by_user.get(username, Counter())["changed"],
         )
         for username in usernames
     ]
@@ -437,3 +459,62 @@ def labelling_rows(*, user, now: datetime) -> list[LabellingRow]:
     campaigns = sorted(campaigns_for_labelling(user=user), key=lambda c: (not c.is_open, -c.created_at.timestamp()))
     states = assessor_states(campaigns=campaigns, assessor=user)
     return [LabellingRow(campaign=c, state=states[c.pk]) for c in campaigns]
+
+
+def instructions_confirmed(*, campaign: Campaign, user) -> bool:
+    """Whether this user confirmed having read the campaign's instructions."""
+    return InstructionsConfirmation.objects.filter(campaign=campaign, assessor=user).exists()
+
+
+@dataclass(frozen=True)
+class AssessorProgress:
+    """What an assessor is shown of their own work in a campaign (gold answers pass as scored ones:
+    they are told nothing about hidden items)."""
+
+    state: AssessorState
+    scored: int  # scored answers, "can't tell" included
+    cant_tell: int
+    changed: int
+    agreeing: int | None  # scored answers matching the experts; None when the campaign gives no feedback
+
+    @property
+    def answered(self) -> int:
+        return self.state.done
+
+    @property
+    def remaining(self) -> int:
+        return max(0, self.state.total - self.state.done)
+
+    @property
+    def labelled(self) -> int:
+        return self.scored - self.cant_tell
+
+    @property
+    def agreement(self) -> float | None:
+        """Share of the labelled scored answers that matched the experts ("can't tell" left out)."""
+        if self.agreeing is None or not self.labelled:
+            return None
+        return self.agreeing / self.labelled
+
+
+def assessor_progress(*, campaign: Campaign, assessor) -> AssessorProgress:
+    """Where the assessor stands and, when the campaign gives feedback (so the expert labels were
+    shown to them anyway), how often they agreed with the experts. Two queries."""
+    state = assessor_state(campaign=campaign, assessor=assessor)
+    counts = (
+        Judgment.objects.filter(campaign=campaign, assessor=assessor)
+        .exclude(phase=Role.WARMUP)
+        .aggregate(
+            scored=Count("id"),
+            cant_tell=Count("id", filter=Q(answer=CANT_TELL)),
+            changed=Count("id", filter=Q(changed_at__isnull=False)),
+            agreeing=Count("id", filter=Q(is_correct=True)),
+        )
+    )
+    return AssessorProgress(
+        state=state,
+        scored=counts["scored"],
+        cant_tell=counts["cant_tell"],
+        changed=counts["changed"],
+        agreeing=counts["agreeing"] if campaign.feedback else None,
+    )

@@ -76,7 +76,16 @@ JUDGMENT_COLUMNS: tuple[Column, ...] = (
         "1 for the assessor's first answer in the campaign, 2 for the next, ...",
         lambda r: r.judgment.position,
     ),
-    Column("answer", "The emotion the assessor chose.", lambda r: r.judgment.answer),
+    Column(
+        "answer",
+        'The emotion the assessor chose (the final one, if changed), or `cant_tell` for "can\'t tell".',
+        lambda r: r.judgment.answer,
+    ),
+    Column(
+        "cant_tell",
+        'Whether the answer is "can\'t tell" (`true`/`false`): neither right nor wrong, leave it out of accuracies.',
+        lambda r: r.judgment.is_cant_tell,
+    ),
     Column(
         "expert_label",
         "The utterance's expert label when the answer was given ('' = no consensus).",
@@ -87,8 +96,27 @@ JUDGMENT_COLUMNS: tuple[Column, ...] = (
         "The expert votes now on record: a JSON object rater -> list of emotions (self-evaluations left out).",
         lambda r: r.votes,
     ),
-    Column("correct", "Whether the answer equals the expert label (`true`/`false`).", lambda r: r.judgment.is_correct),
-    Column("response_ms", "Milliseconds from the first play to the answer.", lambda r: r.judgment.response_ms),
+    Column(
+        "correct",
+        'Whether the (final) answer equals the expert label (`true`/`false`); empty for "can\'t tell".',
+        lambda r: None if r.judgment.is_cant_tell else r.judgment.is_correct,
+    ),
+    Column(
+        "first_answer",
+        "The assessor's first answer before any change ('' for answers recorded before changes were possible).",
+        lambda r: r.judgment.first_answer,
+    ),
+    Column(
+        "changed_at",
+        "When the assessor changed the answer (ISO 8601, UTC); '' = never changed.",
+        lambda r: r.judgment.changed_at.isoformat() if r.judgment.changed_at else "",
+    ),
+    Column("response_ms", "Milliseconds from the first play to the (first) answer.", lambda r: r.judgment.response_ms),
+    Column(
+        "played_fraction",
+        "Share of the clip played before the answer (0-1); '' when the client did not report it.",
+        lambda r: "" if r.judgment.played_fraction is None else r.judgment.played_fraction,
+    ),
     Column("replays", "Plays after the first.", lambda r: r.judgment.replays),
     Column("label_shown", "Whether the expert label was shown after the answer.", lambda r: r.judgment.label_shown),
     Column("answered_at", "When the answer was recorded (ISO 8601, UTC).", lambda r: r.judgment.created_at.isoformat()),

@@ -112,14 +112,18 @@ def answer_context(
     item = (
         CampaignItem.objects.filter(campaign=campaign, public_id=item_public_id)
         .select_related("utterance")
-        .only("id", "role", "utterance_id", "utterance__label")
+        .only("id", "role", "utterance_id", "utterance__label", "utterance__duration_s")
         .order_by("pk")
         .first()
     )
     if item is None:
         return None, None, None
     answered = AnsweredItem(
-        id=item.id, role=item.role, utterance_id=item.utterance_id, expert_label=item.utterance.label
+        id=item.id,
+        role=item.role,
+        utterance_id=item.utterance_id,
+        expert_label=item.utterance.label,
+        duration_s=item.utterance.duration_s,
     )
     judgment = (
         Judgment.objects.filter(campaign=campaign, assessor=assessor, utterance_id=item.utterance_id)
@@ -162,6 +166,7 @@ def record(
     replays: int,
     label_shown: bool,
     now: datetime,
+    played_fraction: float | None = None,
 ) -> None:
     """Store the judgment (numbered after the assessor's earlier ones) and close the reservation:
     the judgment now counts in the item's load in its place."""
@@ -174,6 +179,8 @@ def record(
         phase=item.role,
         expert_label=item.expert_label,
         is_correct=answer == item.expert_label,
+        first_answer=answer,
+        played_fraction=played_fraction,
         response_ms=response_ms,
         replays=replays,
         position=Judgment.objects.filter(campaign=campaign, assessor=assessor).count() + 1,

@@ -220,7 +220,7 @@ def answer_context(
             SELECT a.id, a.counted FROM {A} a JOIN item ON a.item_id = item.id
             WHERE a.assessor_id = %(assessor)s AND a.answered_at IS NULL
             ORDER BY a.id LIMIT 1 FOR UPDATE OF a)
-        SELECT item.id, item.role, item.utterance_id, u.label,
+        SELECT item.id, item.role, item.utterance_id, u.label, u.duration_s,
                j.item_id, j.answer, j.is_correct, j.expert_label, j.label_shown, r.id, r.counted
         FROM item JOIN {U} u ON u.id = item.utterance_id
         LEFT JOIN {J} j ON j.campaign_id = item.campaign_id AND j.assessor_id = %(assessor)s
@@ -231,8 +231,21 @@ def answer_context(
     )
     if not rows:
         return None, None, None
-    (item_id, role, utterance_id, label, earlier_item, answer, correct, expert_label, shown, held, counted) = rows[0]
-    item = AnsweredItem(id=item_id, role=role, utterance_id=utterance_id, expert_label=label)
+    (
+        item_id,
+        role,
+        utterance_id,
+        label,
+        duration,
+        earlier_item,
+        answer,
+        correct,
+        expert_label,
+        shown,
+        held,
+        counted,
+    ) = rows[0]
+    item = AnsweredItem(id=item_id, role=role, utterance_id=utterance_id, expert_label=label, duration_s=duration)
     earlier = None
     if earlier_item is not None:
         earlier = EarlierAnswer(
@@ -263,6 +276,7 @@ def record(
     replays: int,
     label_shown: bool,
     now: datetime,
+    played_fraction: float | None = None,
 ) -> None:
     """Store the judgment (numbered after the assessor's earlier ones) and close the reservation:
     the judgment now counts in the item's load in its place. One statement."""
@@ -271,11 +285,11 @@ def record(
         WITH answered AS (
             UPDATE {A} SET answered_at = %(now)s, counted = false WHERE id = %(reservation)s RETURNING id)
         INSERT INTO {J} (campaign_id, item_id, utterance_id, assessor_id, answer, phase, expert_label, is_correct,
-                         response_ms, replays, position, label_shown, created_at)
+                         response_ms, replays, position, label_shown, created_at, first_answer, played_fraction)
         SELECT %(campaign)s, %(item)s, %(utterance)s, %(assessor)s, %(answer)s, %(phase)s, %(label)s, %(correct)s,
                %(response_ms)s, %(replays)s,
                (SELECT count(*) FROM {J} WHERE campaign_id = %(campaign)s AND assessor_id = %(assessor)s) + 1,
-               %(shown)s, %(now)s
+               %(shown)s, %(now)s, %(answer)s, %(played)s
         FROM answered
         """,
         {
@@ -292,5 +306,6 @@ def record(
             "response_ms": response_ms,
             "replays": replays,
             "shown": label_shown,
+            "played": played_fraction,
         },
     )

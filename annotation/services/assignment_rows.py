@@ -23,6 +23,7 @@ class AnsweredItem:
     role: str
     utterance_id: int
     expert_label: str
+    duration_s: float = 0.0
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
-from annotation.models import CAMPAIGN_DEFAULTS, Campaign, CampaignItem, Corpus, Utterance
+from annotation.models import CAMPAIGN_DEFAULTS, CANT_TELL, Campaign, CampaignItem, Corpus, Utterance
 from annotation.selectors.campaigns import item_shuffle_key
 
 
@@ -196,7 +196,43 @@ def _validated_classes(corpus: Corpus, classes: Sequence[str] | None) -> list[st
         raise CampaignSetupError("a class is listed twice", field="classes")
     if len(classes) < 2:
         raise CampaignSetupError("a campaign needs at least two classes to choose from", field="classes")
+    if CANT_TELL in classes:
+        raise CampaignSetupError(f'{CANT_TELL!r} is the "can\'t tell" answer, not a class name', field="classes")
     return classes
+
+
+# One definition is a sentence or a short paragraph; the whole set stays a page.
+MAX_DEFINITION_CHARS = 1000
+
+
+def _validated_definitions(classes: Sequence[str], definitions: dict | None) -> dict[str, str]:
+    """{class: definition} for classes of the campaign only, non-empty definitions kept, in class order."""
+    definitions = definitions or {}
+    if not isinstance(definitions, dict):
+        raise CampaignSetupError("class definitions must map a class to its definition", field="class_definitions")
+    unknown = [name for name in definitions if name not in classes]
+    if unknown:
+        raise CampaignSetupError(
+            f"definitions given for {', '.join(map(str, unknown))}, not a class of this campaign "
+            f"({', '.join(classes)})",
+            field="class_definitions",
+        )
+    cleaned = {}
+    for name in classes:
+        text = definitions.get(name)
+        if text is None:
+            continue
+        if not isinstance(text, str):
+            raise CampaignSetupError(f"the definition of {name} must be text", field="class_definitions")
+        text = text.strip()
+        if len(text) > MAX_DEFINITION_CHARS:
+            raise CampaignSetupError(
+                f"the definition of {name} is {len(text)} characters long; at most {MAX_DEFINITION_CHARS}",
+                field="class_definitions",
+            )
+        if text:
+            cleaned[name] = text
+    return cleaned
 
 
 def campaign_create(
@@ -216,6 +252,11 @@ def campaign_create(
     is_open: bool = True,
     seed: int | None = None,
     exclude_seen_elsewhere: bool = CAMPAIGN_DEFAULTS.exclude_seen_elsewhere,
+    instructions: str = "",
+    class_definitions: dict[str, str] | None = None,
+    allow_cant_tell: bool = CAMPAIGN_DEFAULTS.allow_cant_tell,
+    min_listen_fraction: float = CAMPAIGN_DEFAULTS.min_listen_fraction,
+    break_every: int = CAMPAIGN_DEFAULTS.break_every,
 ) -> Campaign:
     """Create a campaign with its warm-up, gold and main items, in one transaction.
 
@@ -237,6 +278,11 @@ def campaign_create(
         warmup_per_class=warmup_per_class,
         is_open=is_open,
         exclude_seen_elsewhere=exclude_seen_elsewhere,
+        instructions=(instructions or "").strip(),
+        class_definitions=class_definitions or {},
+        allow_cant_tell=allow_cant_tell,
+        min_listen_fraction=min_listen_fraction,
+        break_every=break_every,
         created_by=created_by,
     )
     if seed is not None:
@@ -250,7 +296,9 @@ def campaign_create(
 
 def _check_settings(campaign: Campaign) -> None:
     try:
-        campaign.full_clean(exclude=["corpus", "created_by", "classes", "setup_notes"], validate_unique=False)
+        campaign.full_clean(
+            exclude=["corpus", "created_by", "classes", "setup_notes", "class_definitions"], validate_unique=False
+        )
     except ValidationError as exc:
         field_name, messages = next(iter(exc.message_dict.items()))
         raise CampaignSetupError(f"{field_name}: {' '.join(messages)}", field=field_name) from None
@@ -262,6 +310,13 @@ def campaign_plan(*, campaign: Campaign, warmup_utterances: Sequence[str] | None
     Fills in the default class set. Raises CampaignSetupError for a bad setting.
     """
     campaign.classes = _validated_classes(campaign.corpus, campaign.classes)
+    campaign.class_definitions = _validated_definitions(campaign.classes, campaign.class_definitions)
+    if len(campaign.instructions) > CAMPAIGN_DEFAULTS.max_instructions_chars:
+        raise CampaignSetupError(
+            f"the instructions are {len(campaign.instructions)} characters long; "
+            f"at most {CAMPAIGN_DEFAULTS.max_instructions_chars}",
+            field="instructions",
+        )
     _check_settings(campaign)
     if Campaign.objects.filter(corpus=campaign.corpus, name=campaign.name).exists():
         raise CampaignSetupError(

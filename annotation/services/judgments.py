@@ -21,7 +21,7 @@ from uuid import UUID
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
-from annotation.models import CAMPAIGN_DEFAULTS, Campaign, CampaignItem
+from annotation.models import CAMPAIGN_DEFAULTS, CANT_TELL, Assignment, Campaign, CampaignItem, Judgment
 from annotation.selectors.campaigns import (
     AssessorState,
     LabellingAccess,
@@ -57,6 +57,14 @@ class AnswerConflict(JudgmentError):
 
 class InvalidAnswer(JudgmentError):
     """The answer itself is malformed (unknown class, impossible time, too many replays)."""
+
+
+class ChangeTooLate(JudgmentError):
+    """The answer can no longer be changed: the assessor has moved on to the next item."""
+
+
+class ListenedTooLittle(JudgmentError):
+    """The answer came before the campaign's listening rule allows (too little of the clip heard)."""
 
 
 @dataclass(frozen=True)
@@ -150,9 +158,18 @@ def assignment_next(
             store.wait_for_item(item_id=busy.item_id)  # holding nothing now, so no cycle of waits
 
 
-def _validate_answer(campaign: Campaign, answer: str, response_ms: int, replays: int) -> None:
-    if answer not in campaign.classes:
-        raise InvalidAnswer(f"unknown label {answer!r}; choose one of: {', '.join(campaign.classes)}")
+def answer_choices(campaign: Campaign) -> list[str]:
+    """What an assessor may answer: the classes, then "can't tell" where the campaign offers it."""
+    return [*campaign.classes, CANT_TELL] if campaign.allow_cant_tell else list(campaign.classes)
+
+
+def _validate_answer(
+    campaign: Campaign, answer: str, response_ms: int, replays: int, played_fraction: float | None = None
+) -> None:
+    if answer not in answer_choices(campaign):
+        raise InvalidAnswer(f"unknown label {answer!r}; choose one of: {', '.join(answer_choices(campaign))}")
+    if played_fraction is not None and not 0.0 <= played_fraction <= 1.0:
+        raise InvalidAnswer(f"played_fraction must be between 0 and 1, got {played_fraction}")
     if not 0 <= response_ms <= CAMPAIGN_DEFAULTS.max_response_ms:
         raise InvalidAnswer(
             f"response_ms must be between 0 and {CAMPAIGN_DEFAULTS.max_response_ms} (one hour), got {response_ms}"
@@ -163,6 +180,29 @@ def _validate_answer(campaign: Campaign, answer: str, response_ms: int, replays:
         raise InvalidAnswer(f"this campaign allows {campaign.replay_limit} replay(s); {replays} reported")
 
 
+def check_listening(*, campaign: Campaign, duration_s: float, response_ms: int, played_fraction: float | None) -> None:
+    """The campaign's minimum listening rule, checked against the clip's duration: the share of the
+    clip played (when the client reports it) and the time from the first play to the answer (a clip
+    of d seconds cannot have been heard in full sooner than d seconds after it started).
+    Raises ListenedTooLittle."""
+    rule = campaign.min_listen_fraction
+    if rule <= 0:
+        return
+    percent = f"{round(100 * rule)}%"
+    if played_fraction is not None and played_fraction < rule - CAMPAIGN_DEFAULTS.played_fraction_tolerance:
+        raise ListenedTooLittle(
+            f"you have heard {round(100 * played_fraction)}% of the clip; this campaign asks you to listen to "
+            f"{'all' if rule >= 1 else percent} of it before answering"
+        )
+    needed_s = rule * duration_s
+    slack_s = min(CAMPAIGN_DEFAULTS.listen_slack_s, CAMPAIGN_DEFAULTS.listen_slack_share * duration_s)
+    if response_ms / 1000 < needed_s - slack_s:
+        raise ListenedTooLittle(
+            f"answered {response_ms / 1000:.2f} s after the clip started; listening to "
+            f"{'all' if rule >= 1 else percent} of this {duration_s:.2f} s clip takes {needed_s:.2f} s"
+        )
+
+
 def judgment_record(
     *,
     campaign: Campaign,
@@ -171,6 +211,7 @@ def judgment_record(
     answer: str,
     response_ms: int,
     replays: int,
+    played_fraction: float | None = None,
     now: datetime | None = None,
     access: LabellingAccess | None = None,
 ) -> JudgmentResult:
@@ -178,11 +219,13 @@ def judgment_record(
 
     Sending the same answer again returns the stored judgment (created=False); a different answer
     for an utterance already answered raises AnswerConflict. Raises NoAccess, InvalidAnswer,
-    ItemNotAssigned or CampaignClosed otherwise; nothing is written then.
+    ListenedTooLittle, ItemNotAssigned or CampaignClosed otherwise; nothing is written then.
+    "can't tell" (CANT_TELL, where the campaign allows it) is stored as the answer, never correct;
+    the statistics count it apart from the labels.
     """
     now = now or timezone.now()
     access = _checked_access(campaign, assessor, access, now)
-    _validate_answer(campaign, answer, response_ms, replays)
+    _validate_answer(campaign, answer, response_ms, replays, played_fraction)
     store = _store()
     try:
         with transaction.atomic():
@@ -202,10 +245,16 @@ def judgment_record(
                         created=False,
                         show_feedback=earlier.label_shown,
                     )
-                raise AnswerConflict(f"you already answered this item ({earlier.answer}); an answer cannot be changed")
+                raise AnswerConflict(
+                    f"you already answered this item ({earlier.answer}); to change it, use the change "
+                    "request before going on to the next item"
+                )
             _check_open(campaign, access)
             if reservation is None:
                 raise ItemNotAssigned("this item is not assigned to you")
+            check_listening(
+                campaign=campaign, duration_s=item.duration_s, response_ms=response_ms, played_fraction=played_fraction
+            )
             if item.role == Role.MAIN and not reservation.counted:
                 # Released after it expired: a late answer still counts if the place is free.
                 if not store.take_place(item_id=item.id, target=campaign.judgments_per_item):
@@ -225,6 +274,7 @@ def judgment_record(
                 replays=replays,
                 label_shown=label_shown,
                 now=now,
+                played_fraction=played_fraction,
             )
     except IntegrityError:
         # Only reachable if the assessor lock was bypassed; the constraint still holds the line.
@@ -236,4 +286,71 @@ def judgment_record(
         expert_label=item.expert_label,
         created=True,
         show_feedback=label_shown,
+    )
+
+
+def judgment_change(
+    *,
+    campaign: Campaign,
+    assessor,
+    item_public_id,
+    answer: str,
+    now: datetime | None = None,
+    access: LabellingAccess | None = None,
+) -> JudgmentResult:
+    """Change the assessor's last answer (undo a slip of the key).
+
+    The rule: an answer can be changed until the next item is handed to the assessor (GET .../next/,
+    which the page calls when the assessor goes on, just before the next item's audio can start).
+    The server sees that moment itself, so it needs no word from the browser, and an answer can
+    never be changed after another item was heard. The judgment keeps the final answer; the first
+    answer and the time of the (last) change are stored; the response time stays the time to the
+    first answer. Raises NoAccess, CampaignClosed, InvalidAnswer, ItemNotAssigned (never answered)
+    or ChangeTooLate; nothing is written then.
+    """
+    now = now or timezone.now()
+    access = _checked_access(campaign, assessor, access, now)
+    _check_open(campaign, access)
+    if answer not in answer_choices(campaign):
+        raise InvalidAnswer(f"unknown label {answer!r}; choose one of: {', '.join(answer_choices(campaign))}")
+    with transaction.atomic():
+        _store().lock_assessor(campaign=campaign, assessor=assessor)
+        judgment = (
+            Judgment.objects.select_for_update()
+            .filter(campaign=campaign, assessor=assessor, item__public_id=item_public_id)
+            .first()
+        )
+        if judgment is None:
+            raise ItemNotAssigned("you have not answered this item, so there is nothing to change")
+        answered_at = (
+            Assignment.objects.filter(item_id=judgment.item_id, assessor=assessor)
+            .values_list("answered_at", flat=True)
+            .first()
+        ) or judgment.created_at
+        moved_on = (
+            Assignment.objects.filter(campaign=campaign, assessor=assessor, assigned_at__gte=answered_at)
+            .exclude(item_id=judgment.item_id)
+            .exists()
+        )
+        if (
+            moved_on
+            or Judgment.objects.filter(campaign=campaign, assessor=assessor, position__gt=judgment.position).exists()
+        ):
+            raise ChangeTooLate(
+                "too late to change this answer: the next item was already handed to you "
+                "(an answer can be changed only before going on)"
+            )
+        if answer != judgment.answer:
+            judgment.first_answer = judgment.first_answer or judgment.answer
+            judgment.answer = answer
+            judgment.is_correct = answer == judgment.expert_label
+            judgment.changed_at = now
+            judgment.save(update_fields=["first_answer", "answer", "is_correct", "changed_at"])
+    return JudgmentResult(
+        item_public_id=judgment.item.public_id,
+        answer=judgment.answer,
+        is_correct=judgment.is_correct,
+        expert_label=judgment.expert_label,
+        created=False,
+        show_feedback=judgment.label_shown,
     )

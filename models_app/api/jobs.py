@@ -44,6 +44,18 @@ class JobCreateSerializer(serializers.Serializer):
     folds = serializers.IntegerField(default=DEFAULT_FOLDS, min_value=MIN_FOLDS, max_value=MAX_FOLDS)
     seed = serializers.IntegerField(default=0, min_value=0, max_value=column_max(TrainingJob, "seed"))
 
+    model_seeds = serializers.ListField(
+        child=serializers.IntegerField(min_value=0, max_value=2**31 - 1),
+        default=list,
+        max_length=10,
+        help_text="run every method once per model seed on the folds of `seed`; results are the mean",
+    )
+
+    def validate_model_seeds(self, value: list[int]) -> list[int]:
+        if len(set(value)) != len(value):
+            raise serializers.ValidationError("a model seed is given twice")
+        return value
+
     def validate_device(self, value: str) -> str:
         try:
             return check_device(value.strip())
@@ -88,6 +100,7 @@ class JobSerializer(serializers.ModelSerializer):
             "device",
             "folds",
             "seed",
+            "model_seeds",
             "status",
             "progress",
             "error",
@@ -143,6 +156,7 @@ class JobViewSet(mixins.CreateModelMixin, mixins.ListModelMixin, mixins.Retrieve
             seed=data["seed"],
             features=data["features"],
             device=data["device"],
+            model_seeds=data["model_seeds"],
             created_by=request.user,
         )
         return Response(JobSerializer(job).data, status=status.HTTP_201_CREATED)

@@ -33,6 +33,11 @@ class TrainingJob(models.Model):
     config = models.JSONField(help_text="The whole experiment configuration the job ran with.")
     n_folds = models.PositiveSmallIntegerField(default=5)
     seed = models.IntegerField(default=0)
+    model_seeds = models.JSONField(
+        default=list,
+        blank=True,
+        help_text="Model seeds run on the folds of `seed` (results: mean over them); empty: one run.",
+    )
     classes = models.JSONField(default=list, help_text="The label map: class names in index order.")
     feature_set = models.ForeignKey(
         "models_app.FeatureSet", null=True, blank=True, on_delete=models.SET_NULL, related_name="training_jobs"

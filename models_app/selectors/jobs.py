@@ -2,6 +2,7 @@
 
 import numpy as np
 from django.db.models import QuerySet
+from django.utils import timezone
 
 from emolab.roles import is_researcher
 from models_app.models import FoldResult, JobUnit, TrainingJob, UtterancePrediction
@@ -29,6 +30,27 @@ def training_job_progress(*, job: TrainingJob) -> float:
     return round(min(done / total, 1.0), 4)
 
 
+def training_job_timing(*, job: TrainingJob, progress: float, now=None) -> dict:
+    """Seconds since the job started (to its end when finished) and an estimate of the seconds
+    left: elapsed x (1 - progress) / progress, once 2% is done (before that it would be noise).
+    None where unknown."""
+    now = now or timezone.now()
+    started = job.started_at or job.created_at
+    if started is None:
+        return {"elapsed_s": None, "eta_s": None}
+    end = job.finished_at if job.is_finished and job.finished_at else now
+    elapsed = max(0.0, (end - started).total_seconds())
+    eta = None
+    if not job.is_finished and progress >= 0.02:
+        eta = elapsed * (1.0 - progress) / progress
+    return {"elapsed_s": elapsed, "eta_s": eta}
+
+
+def training_job_has_ctc_model(*, job: TrainingJob) -> bool:
+    """Whether the job left a final CTC model (the timeline page can use it)."""
+    return job.artifacts.filter(method="ctc").exists()
+
+
 def training_job_dataset(*, job: TrainingJob):
     """The numerical core's Dataset for the job's corpus and feature set."""
     return dataset_for_corpus(corpus=job.corpus, feature_set=job.feature_set, classes=job.classes)
@@ -50,3 +72,12 @@ def training_job_table1(*, job: TrainingJob) -> dict[str, MethodSummary]:
         y_true, y_pred = labels.get((result.row, result.fold), ([], []))
         folds_of_row.setdefault(result.row, []).append(RowFold(result.metrics, np.array(y_true), np.array(y_pred)))
     return {row: summarize_row(row, folds, len(classes)) for row, folds in sorted(folds_of_row.items())}
+
+
+def training_job_seed_folds(*, job: TrainingJob) -> dict[str, dict[int, list[dict]]]:
+    """row -> model seed -> that seed's per-fold metrics (fold order), from a seeds job's fold results."""
+    by_row: dict[str, dict[int, list[dict]]] = {}
+    for result in FoldResult.objects.filter(job=job).order_by("row", "fold"):
+        for seed, metrics in (result.metrics.get("by_model_seed") or {}).items():
+            by_row.setdefault(result.row, {}).setdefault(int(seed), []).append(metrics)
+    return by_row

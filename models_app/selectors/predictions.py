@@ -18,6 +18,11 @@ def prediction_of_owner(*, owner, prediction_id: int) -> Prediction:
     return prediction
 
 
+def recent_predictions_of_owner(*, owner, limit: int = 10) -> list[Prediction]:
+    """The owner's latest predictions, newest first, without their (large) results and figures."""
+    return list(Prediction.objects.filter(owner=owner).defer("result", "figure_svg").order_by("-created_at")[:limit])
+
+
 def active_prediction_count(*, owner) -> int:
     return Prediction.objects.filter(owner=owner, status__in=Prediction.ACTIVE).count()
 

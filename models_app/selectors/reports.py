@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from django.core.cache import cache
 from django.db.models import Count, Max, Q
 
-from annotation.models import Campaign, CampaignItem, Corpus, ExpertVote, Judgment, Utterance
+from annotation.models import CANT_TELL, Campaign, CampaignItem, Corpus, ExpertVote, Judgment, Utterance
 from models_app.models import StoredReport, TrainingJob, UtterancePrediction
 from models_app.selectors.features import FeatureSetNotReady, UnknownUtterances, feature_frame_indices
 from models_app.ser.analysis import HumanJudgment, Prediction, UtteranceRecord, build_comparison
@@ -104,26 +104,52 @@ def report_predictions(*, job: TrainingJob) -> dict[str, list[Prediction]]:
     return dict(predictions)
 
 
-def report_judgments(*, campaign: Campaign) -> list[HumanJudgment]:
-    """Every answer of the campaign; its phase says whether it is a warm-up or a hidden gold answer
-    (the analysis keeps both out of the pooled statistics)."""
+def _campaign_answers(campaign: Campaign) -> tuple[list[HumanJudgment], dict]:
+    """One read of the campaign's answers: those that name a class (for the analysis) and the scored
+    answers' own columns beside the human row, "can't tell" answers (neither right nor wrong, left out
+    of every accuracy) and answers changed by their assessor (counted with the final answer), in total
+    and per assessor."""
     rows = (
         Judgment.objects.filter(campaign=campaign)
         .order_by("assessor__username", "position")
-        .values_list("assessor__username", "utterance_id", "answer", "position", "phase", "response_ms")
+        .values_list("assessor__username", "utterance_id", "answer", "position", "phase", "response_ms", "changed_at")
     )
-    return [
-        HumanJudgment(
-            assessor=username,
-            utterance_id=utterance_id,
-            answer=answer,
-            answer_index=position,
-            is_warmup=phase == CampaignItem.Role.WARMUP,
-            is_gold=phase == CampaignItem.Role.GOLD,
-            response_ms=response_ms,
+    judgments = []
+    by_assessor: dict[str, dict] = {}
+    for username, utterance_id, answer, position, phase, response_ms, changed_at in rows:
+        if phase == CampaignItem.Role.MAIN:
+            counts = by_assessor.setdefault(username, {"scored": 0, "cant_tell": 0, "changed": 0})
+            counts["scored"] += 1
+            counts["cant_tell"] += answer == CANT_TELL
+            counts["changed"] += changed_at is not None
+        if answer == CANT_TELL:
+            continue
+        judgments.append(
+            HumanJudgment(
+                assessor=username,
+                utterance_id=utterance_id,
+                answer=answer,
+                answer_index=position,
+                is_warmup=phase == CampaignItem.Role.WARMUP,
+                is_gold=phase == CampaignItem.Role.GOLD,
+                response_ms=response_ms,
+            )
         )
-        for username, utterance_id, answer, position, phase, response_ms in rows
-    ]
+    totals = {key: sum(row[key] for row in by_assessor.values()) for key in ("scored", "cant_tell", "changed")}
+    return judgments, {**totals, "by_assessor": by_assessor}
+
+
+def report_judgments(*, campaign: Campaign) -> list[HumanJudgment]:
+    """Every answer of the campaign that names a class; its phase says whether it is a warm-up or a
+    hidden gold answer (the analysis keeps both out of the pooled statistics). "Can't tell" answers
+    are left out here and counted apart (``report_answer_counts``). A changed answer counts with its
+    final value."""
+    return _campaign_answers(campaign)[0]
+
+
+def report_answer_counts(*, campaign: Campaign) -> dict:
+    """The scored answers' "can't tell" and changed counts, in total and per assessor."""
+    return _campaign_answers(campaign)[1]
 
 
 def comparison_report(
@@ -140,7 +166,7 @@ def comparison_report(
     corpus = report_corpus(job=job, campaign=campaign)
     classes = report_classes(job=job, campaign=campaign, corpus=corpus)
     predictions = report_predictions(job=job) if job is not None else None
-    judgments = report_judgments(campaign=campaign) if campaign is not None else None
+    judgments, answer_counts = _campaign_answers(campaign) if campaign is not None else (None, None)
     try:
         report = build_comparison(
             report_utterances(corpus=corpus), predictions, judgments, classes, seed=seed, progress=progress
@@ -154,18 +180,23 @@ def comparison_report(
     report["corpus"] = corpus.name
     report["job"] = None if job is None else {"id": job.pk, "status": job.status, "preset": job.preset}
     report["campaign"] = None if campaign is None else {"id": campaign.pk, "name": campaign.name}
+    report["human_answer_counts"] = answer_counts
     return report
 
 
 def _data_fingerprint(job: TrainingJob | None, campaign: Campaign | None) -> tuple:
-    """Cheap aggregates that change whenever a prediction or an answer is added or removed."""
+    """Cheap aggregates that change whenever a prediction or an answer is added, removed or changed
+    (an assessor's undo rewrites an answer in place: its ``changed_at`` moves)."""
     parts: list = []
     if job is not None:
         stats = UtterancePrediction.objects.filter(job=job).aggregate(n=Count("id"), last=Max("id"))
         parts += [job.pk, job.status, stats["n"], stats["last"]]
     if campaign is not None:
-        stats = Judgment.objects.filter(campaign=campaign).aggregate(n=Count("id"), last=Max("id"))
-        parts += [campaign.pk, stats["n"], stats["last"]]
+        stats = Judgment.objects.filter(campaign=campaign).aggregate(
+            n=Count("id"), last=Max("id"), last_change=Max("changed_at")
+        )
+        last_change = stats["last_change"].timestamp() if stats["last_change"] else None
+        parts += [campaign.pk, stats["n"], stats["last"], last_change]
     return tuple(parts)
 
 
@@ -326,6 +357,7 @@ def utterance_explorer(
                     "phase": phase,
                     "position": position,
                     "response_ms": response_ms,
+                    "cant_tell": answer == CANT_TELL,
                     "correct": answer == utterance.label,
                 }
             )
@@ -435,6 +467,7 @@ def explorer_rows(*, job: TrainingJob | None, campaign: Campaign | None) -> list
     if campaign is not None:
         for utterance_id, answer in (
             Judgment.objects.scored()
+            .labelled()
             .filter(campaign=campaign)
             .order_by("assessor__username")
             .values_list("utterance_id", "answer")

@@ -177,3 +177,51 @@ class SeedsResult:
         data["comparisons"] = self.comparisons()
         data["paper_ordering"] = self.paper_ordering()
         return data
+
+
+def fold_seed_metrics(metrics: dict, y_true: np.ndarray, n_classes: int) -> dict:
+    """What a job stores per (row, fold, model seed) to pool seeds later: the fold's scores, its
+    confusion matrix (empty CTC decodings are in no column) and its class counts (they are)."""
+    return {
+        "overall_accuracy": metrics["overall_accuracy"],
+        "mean_class_accuracy": metrics["mean_class_accuracy"],
+        "confusion": metrics["confusion"],
+        "class_counts": np.bincount(np.asarray(y_true, dtype=np.int64), minlength=n_classes).tolist(),
+    }
+
+
+def pooled_scores(folds: list[dict]) -> tuple[float, float]:
+    """(overall, mean class accuracy) pooled over folds from their confusion matrices and class
+    counts: the same numbers ser/table1.py pools from the predictions."""
+    confusion = np.sum([np.asarray(f["confusion"], dtype=np.int64) for f in folds], axis=0)
+    counts = np.sum([np.asarray(f["class_counts"], dtype=np.int64) for f in folds], axis=0)
+    present = counts > 0
+    recalls = np.diag(confusion)[present] / counts[present]
+    return float(np.trace(confusion) / counts.sum()), float(recalls.mean())
+
+
+def seeds_table(by_row: dict[str, dict[int, list[dict]]], seeds: list[int]) -> dict[str, dict]:
+    """Per row, from ``fold_seed_metrics`` entries (row -> seed -> folds in fold order): the mean
+    and standard deviation over seeds of the pooled scores, the per-seed values, and a paired
+    test against every row with a lower mean (``beats``)."""
+    table: dict[str, dict] = {}
+    per_fold: dict[str, np.ndarray] = {}
+    for row, by_seed in by_row.items():
+        if any(seed not in by_seed for seed in seeds):
+            continue
+        pooled = np.array([pooled_scores(by_seed[seed]) for seed in seeds])  # (S, 2)
+        entry: dict = {"model_seeds": list(seeds)}
+        for column, metric in enumerate(METRICS):
+            values = pooled[:, column]
+            entry[metric] = float(values.mean())
+            entry[metric + "_seed_std"] = float(values.std(ddof=1)) if len(values) > 1 else 0.0
+            entry[metric + "_seeds"] = values.tolist()
+        table[row] = entry
+        per_fold[row] = np.array([[f["mean_class_accuracy"] for f in by_seed[seed]] for seed in seeds])
+    for a in table:
+        table[a]["beats"] = {
+            b: paired_test(per_fold[a], per_fold[b])
+            for b in table
+            if b != a and table[a]["mean_class_accuracy"] >= table[b]["mean_class_accuracy"]
+        }
+    return table

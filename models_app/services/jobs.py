@@ -25,9 +25,9 @@ from django.utils import timezone
 
 from annotation.models import Corpus
 from annotation.selectors.corpora import experiment_utterances
-from emolab.celery import BrokerUnreachable, send_task_now
+from emolab.celery import BrokerUnreachable, TaskQueueUnavailable, send_task_now
 from models_app.models import FoldResult, JobUnit, ModelArtifact, TrainingJob, UtterancePrediction
-from models_app.selectors.jobs import training_job_dataset, training_job_table1
+from models_app.selectors.jobs import training_job_dataset, training_job_seed_folds, training_job_table1
 from models_app.ser.config import DEFAULT_DEVICE, DEFAULT_PRESET, ExperimentConfig, check_device
 from models_app.ser.config import preset as preset_config
 from models_app.ser.cv import DEFAULT_FOLDS, MAX_FOLDS, MIN_FOLDS
@@ -35,6 +35,7 @@ from models_app.ser.features.config import DEFAULT_FEATURE_SET, FEATURE_SET_NAME
 from models_app.ser.folds import fit_final, make_folds, run_fold
 from models_app.ser.progress import ProgressEvent
 from models_app.ser.registry import METHOD_NAMES, METHODS, unknown_methods
+from models_app.ser.seeds import fold_seed_metrics, seeds_table
 from models_app.services.features import feature_set_ensure
 
 logger = logging.getLogger(__name__)
@@ -59,15 +60,6 @@ class JobError(Exception):
 
 class JobConflict(JobError):
     """The request is fine but the job's state does not allow it (cancel a finished job, resume a running one)."""
-
-
-class TaskQueueUnavailable(JobError):
-    """The job is saved but its first task could not be sent: the job is failed with the reason
-    and can be resumed once the broker is back (503: the fault is the service's, and passes)."""
-
-    def __init__(self, message: str, *, job_id: int):
-        super().__init__(message)
-        self.job_id = job_id
 
 
 class JobCancelled(Exception):
@@ -98,6 +90,7 @@ def training_job_start(
     created_by=None,
     features: str = DEFAULT_FEATURE_SET,
     device: str = DEFAULT_DEVICE,
+    model_seeds: list[int] | None = None,
 ) -> TrainingJob:
     methods = list(dict.fromkeys(methods))  # drop repeats, keep the order
     unknown = unknown_methods(methods)
@@ -116,6 +109,11 @@ def training_job_start(
     except ValueError as exc:
         raise JobError(str(exc)) from None
     config = replace(config, features=features, device=device)
+    model_seeds = list(model_seeds or [])
+    if len(set(model_seeds)) != len(model_seeds):
+        raise JobError("a model seed is given twice")
+    if len(model_seeds) > MAX_MODEL_SEEDS or any(not 0 <= s <= MAX_SEED for s in model_seeds):
+        raise JobError(f"give at most {MAX_MODEL_SEEDS} model seeds, each between 0 and {MAX_SEED}")
     if not MIN_FOLDS <= folds <= MAX_FOLDS:
         raise JobError(f"folds must be between {MIN_FOLDS} and {MAX_FOLDS}")
     n_groups = experiment_utterances(corpus=corpus).values("session").distinct().count()
@@ -131,6 +129,7 @@ def training_job_start(
             preset=preset,
             features=features,
             device=device,
+            model_seeds=model_seeds,
             config=config.to_dict(),
             n_folds=folds,
             seed=seed,
@@ -142,9 +141,16 @@ def training_job_start(
         units = [
             JobUnit(job=job, kind=JobUnit.Kind.PREPARE, weight=PREPARE_WEIGHT, enqueued=True, sent_at=now, send_count=1)
         ]
+        runs = max(len(model_seeds), 1)  # a fold unit trains its method once per model seed
         for method in methods:
             units += [
-                JobUnit(job=job, kind=JobUnit.Kind.FOLD, method=method, fold=fold, weight=METHODS[method].relative_cost)
+                JobUnit(
+                    job=job,
+                    kind=JobUnit.Kind.FOLD,
+                    method=method,
+                    fold=fold,
+                    weight=METHODS[method].relative_cost * runs,
+                )
                 for fold in range(folds)
             ]
         # The final models cost about one fold of each method.
@@ -479,7 +485,26 @@ def training_job_run_fold(*, unit_id: int) -> None:
     dataset = training_job_dataset(job=job)
     config = ExperimentConfig.from_dict(job.config)
     fold = make_folds(dataset, job.n_folds, job.seed)[unit.fold]
-    result = run_fold(unit.method, config, dataset, fold, progress=_progress_writer(unit))
+    seeds = list(job.model_seeds) or [config.seed]
+    report = _progress_writer(unit)
+    by_seed = {}
+    result = None
+    for index, model_seed in enumerate(seeds):
+
+        def progress(event, index=index, model_seed=model_seed):
+            # One bar over all seeds: seed i covers [i / S, (i + 1) / S).
+            fraction = (index + min(max(event.fraction, 0.0), 1.0)) / len(seeds)
+            report(ProgressEvent(event.stage, round(fraction * 1000), 1000, {**event.detail, "model_seed": model_seed}))
+
+        seeded = run_fold(unit.method, replace(config, seed=model_seed), dataset, fold, progress=progress)
+        result = result or seeded  # the first seed's predictions are the ones stored
+        n_classes = len(dataset.classes)
+        for row, metrics in seeded.metrics.items():
+            y_true = [p.true_label for p in seeded.predictions[row]]
+            by_seed.setdefault(row, {})[str(model_seed)] = fold_seed_metrics(metrics, y_true, n_classes)
+    if job.model_seeds:
+        for row in result.metrics:
+            result.metrics[row] = {**result.metrics[row], "by_model_seed": by_seed[row]}
     _store_fold_result(job, unit, result)
     _finish_unit(unit)
     _maybe_finalize(job.pk)
@@ -514,6 +539,10 @@ def _store_fold_result(job: TrainingJob, unit: JobUnit, result) -> None:
                 )
         UtterancePrediction.objects.bulk_create(predictions, batch_size=500)
 
+
+# More seeds multiply a job's work; ten is more than any table here needs.
+MAX_MODEL_SEEDS = 10
+MAX_SEED = 2**31 - 1
 
 # The methods that train on the job's device; the forests and the dummy always use the CPU.
 GPU_METHODS = ("onelabel", "ctc")
@@ -567,8 +596,14 @@ def training_job_finalize(*, unit_id: int) -> None:
     if missing:
         raise JobConflict(f"cannot finalize: {missing} fold units have not succeeded")
     results = {row: summary.to_json(job.classes) for row, summary in training_job_table1(job=job).items()}
+    if job.model_seeds:
+        # The table's scores become the means over seeds; per-seed values and paired tests join them.
+        for row, entry in seeds_table(training_job_seed_folds(job=job), list(job.model_seeds)).items():
+            results[row].update(entry)
     dataset = training_job_dataset(job=job)
     config = ExperimentConfig.from_dict(job.config)
+    if job.model_seeds:
+        config = replace(config, seed=job.model_seeds[0])  # the final models: the first seed's
     artifact_dir = Path(settings.MEDIA_ROOT) / "models" / f"job-{job.pk}"
     artifact_dir.mkdir(parents=True, exist_ok=True)
     report = _progress_writer(unit)

@@ -24,6 +24,7 @@ from django.core.cache import cache
 from django.db import transaction
 from django.utils import timezone
 
+from emolab.celery import BrokerUnreachable, TaskQueueUnavailable, send_task_now
 from models_app.models import ModelArtifact, Prediction
 from models_app.selectors.timeline import ctc_artifact_for
 from models_app.ser.features import FeatureConfig
@@ -63,10 +64,6 @@ class TooManyActivePredictions(Exception):
         self.retry_after = retry_after
 
 
-class PredictionQueueUnavailable(Exception):
-    """The task could not be sent: the broker is unreachable (503). The prediction is failed."""
-
-
 def prediction_time_limits() -> dict:
     """The task's soft and hard limits (seconds): the soft one fails the prediction with the reason,
     the hard one, a minute later, kills a task that ignores it."""
@@ -84,7 +81,7 @@ def upload_path(prediction: Prediction) -> Path | None:
 def prediction_create(*, owner, upload, job_id: int | None = None) -> Prediction:
     """Accept an upload for a timeline: check it, store it, send the task. Raises (each with a
     message for the user) RecordingTooLarge, InvalidRecording, RecordingTooLong, UnknownJob,
-    NoCTCModel, ModelUnusable, TooManyActivePredictions, PredictionQueueUnavailable. Nothing is
+    NoCTCModel, ModelUnusable, TooManyActivePredictions, TaskQueueUnavailable. Nothing is
     stored for a refused upload."""
     recording_check_size(n_bytes=upload.size)
     artifact = ctc_artifact_for(job_id=job_id)
@@ -121,15 +118,14 @@ def prediction_create(*, owner, upload, job_id: int | None = None) -> Prediction
 
 
 def _send(prediction: Prediction) -> None:
-    from emolab.celery import app  # here: the Celery app imports the task modules, which import this one
-
+    """Send the task, failing within seconds when the broker is away (emolab.celery.send_task_now)."""
     try:
-        app.send_task(PREDICT_TASK, args=(prediction.pk,))
-    except Exception as exc:  # kombu's OperationalError, a refused connection, DNS: the broker is away
+        send_task_now(PREDICT_TASK, prediction.pk)
+    except BrokerUnreachable as exc:
         logger.warning("prediction %s: the task could not be sent: %s", prediction.pk, exc)
         reason = "the task queue is unreachable; try again in a few minutes"
         prediction_fail(prediction_id=prediction.pk, error=reason, kind=Prediction.ErrorKind.QUEUE)
-        raise PredictionQueueUnavailable(f"The recording was not processed: {reason}.") from None
+        raise TaskQueueUnavailable(f"The recording was not processed: {reason}.") from None
 
 
 def _write_upload(upload, path: Path) -> None:

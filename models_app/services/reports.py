@@ -87,7 +87,7 @@ def stored_report_request(
     fingerprint = report_fingerprint(job=job, campaign=campaign)
     with transaction.atomic():
         stored, _created = (
-            StoredReport.objects.select_for_update()
+            StoredReport.objects.select_for_update(of=("self",))
             .defer(*without)
             .get_or_create(key=key, defaults={"job": job, "campaign": campaign, "seed": seed})
         )
@@ -98,20 +98,29 @@ def stored_report_request(
     return stored
 
 
-def stored_reports_inputs_changed(*, job_id: int | None = None, campaign_id: int | None = None) -> int:
-    """A job finished or an answer arrived: queue a refresh of every stored report that reads it.
-    Returns how many were queued (reports nobody asked for are not computed)."""
+def stored_reports_inputs_changed(*, job_id: int | None = None, campaign_id: int | None = None) -> None:
+    """A job finished or an answer arrived: queue a refresh of every stored report that reads it,
+    once the change has committed (reports nobody asked for are not computed).
+
+    Runs after the commit and in its own short transactions, so an answer never waits on a report's
+    row lock; a report whose refresh is already queued is skipped without a lock or a count (the
+    queued computation reads the latest data when it runs)."""
+    if job_id is None and campaign_id is None:
+        return
+    transaction.on_commit(lambda: _refresh_reports(job_id=job_id, campaign_id=campaign_id))
+
+
+def _refresh_reports(*, job_id: int | None, campaign_id: int | None) -> int:
+    reports = StoredReport.objects.filter(job_id=job_id) if job_id is not None else None
+    if reports is None:
+        reports = StoredReport.objects.filter(campaign_id=campaign_id)
+    now = timezone.now()
     queued = 0
-    reports = StoredReport.objects.select_related("job", "campaign")
-    if job_id is not None:
-        reports = reports.filter(job_id=job_id)
-    elif campaign_id is not None:
-        reports = reports.filter(campaign_id=campaign_id)
-    else:
-        return 0
-    for pk in reports.values_list("pk", flat=True):
+    for pk, status, not_before in reports.values_list("pk", "status", "not_before"):
+        if status == StoredReport.Status.QUEUED and not_before is not None and now - not_before < LOST_AFTER:
+            continue
         with transaction.atomic():
-            stored = StoredReport.objects.select_for_update().select_related("job", "campaign").get(pk=pk)
+            stored = StoredReport.objects.select_for_update(of=("self",)).select_related("job", "campaign").get(pk=pk)
             fingerprint = report_fingerprint(job=stored.job, campaign=stored.campaign)
             if fingerprint != stored.wanted_fingerprint or stored.status == StoredReport.Status.FAILED:
                 _schedule(stored, fingerprint)
@@ -139,7 +148,12 @@ def stored_report_compute(*, stored_id: int) -> StoredReport | None:
     the inputs were read and the seconds each section took. None when the row is gone."""
     now = timezone.now()
     with transaction.atomic():
-        stored = StoredReport.objects.select_for_update().select_related("job", "campaign").filter(pk=stored_id).first()
+        stored = (
+            StoredReport.objects.select_for_update(of=("self",))
+            .select_related("job", "campaign")
+            .filter(pk=stored_id)
+            .first()
+        )
         if stored is None:
             return None
         if stored.report is not None and stored.fingerprint == report_fingerprint(
@@ -194,7 +208,7 @@ def stored_report_compute(*, stored_id: int) -> StoredReport | None:
     timings["total"] = round(time.perf_counter() - started, 4)
 
     with transaction.atomic():
-        stored = StoredReport.objects.select_for_update().get(pk=stored_id)
+        stored = StoredReport.objects.select_for_update(of=("self",)).get(pk=stored_id)
         stored.report, stored.figures, stored.fingerprint, stored.as_of = report, figures, fingerprint, as_of
         stored.explorer = explorer
         stored.timings = timings

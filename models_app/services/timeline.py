@@ -1,9 +1,14 @@
-"""The emotion timeline of a researcher's recording: check the upload, pick the CTC model, draw
-the timeline (models_app/ser/timeline.py). Nothing is stored: an upload is read from a temporary
-file that is deleted when the work is done, whatever happens, and the result is only returned.
+"""The emotion timeline of a researcher's recording: check the upload (its header only:
+``recording_check_header``), pick the CTC model, draw the timeline (models_app/ser/timeline.py).
 
-Limits: ``EMOLAB_PREDICT_MAX_BYTES`` (largest upload) and ``EMOLAB_PREDICT_MAX_SECONDS`` (longest
-recording), set in emolab/settings.py from the environment, with their defaults and reasons there.
+``recording_timeline`` runs in process (``manage.py predict``; an upload is read from a temporary
+file deleted when the work is done). The web uses services/predictions.py instead, which checks
+the header in the request and has a Celery worker call ``stored_recording_timeline``.
+
+Limits: ``EMOLAB_PREDICT_MAX_BYTES`` (largest upload), ``EMOLAB_PREDICT_MAX_SECONDS`` (longest
+recording) and ``EMOLAB_PREDICT_MAX_SAMPLES`` (samples to decode), set in emolab/settings.py from
+the environment, with their defaults and reasons there; the rate and channel bounds are fixed
+(ser/recording_header.py).
 """
 
 from __future__ import annotations

@@ -13,7 +13,7 @@ from django.utils.safestring import mark_safe
 from emolab.errors import DOMAIN_ERRORS, render_domain_error
 from emolab.roles import researcher_required
 from models_app.models import Prediction
-from models_app.selectors.predictions import UnknownPrediction, prediction_of_owner
+from models_app.selectors.predictions import UnknownPrediction, prediction_of_owner, recent_predictions_of_owner
 from models_app.selectors.timeline import training_jobs_with_ctc_model
 from models_app.ser.timeline_plot import colour_hex, emotion_colours
 from models_app.services.predictions import prediction_create
@@ -58,9 +58,13 @@ def timeline_page(request):
         "max_megabytes": predict_max_bytes() / 1e6,
         "max_minutes": predict_max_seconds() / 60,
         "keep_hours": settings.EMOLAB_PREDICT_KEEP_HOURS,
+        "recent": recent_predictions_of_owner(owner=request.user),
     }
     if request.method != "POST":
-        context["form"] = TimelineForm(jobs=jobs)
+        # ?job=<id> (the job page's link) preselects that job's model when it has one.
+        wanted = request.GET.get("job", "")
+        initial = {"job": int(wanted)} if wanted.isascii() and wanted.isdigit() and len(wanted) < 19 else {}
+        context["form"] = TimelineForm(jobs=jobs, initial=initial)
         return render(request, TEMPLATE, context)
 
     try:  # before the body is parsed into a temporary file

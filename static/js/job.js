@@ -13,7 +13,12 @@
     if (!unitsBody) return;
     unitsBody.replaceChildren(...units.map(function (u) {
       const tr = document.createElement("tr");
-      const detail = u.detail && u.detail.epoch ? "epoch " + u.detail.epoch + (u.detail.total ? " of " + u.detail.total : "") : "";
+      // A finished unit says so, not the last epoch its training reported.
+      let detail = "";
+      if (u.status === "succeeded") detail = "done";
+      else if (u.status === "running" && u.detail && u.detail.epoch) {
+        detail = "epoch " + u.detail.epoch + (u.detail.total ? " of " + u.detail.total : "");
+      }
       [u.kind, u.method || "-", u.fold === null ? "-" : String(u.fold), u.status,
        Math.round(u.progress * 100) + "%", u.error ? u.error.slice(0, 120) : detail].forEach(function (value) {
         const td = document.createElement("td");
@@ -22,6 +27,21 @@
       });
       return tr;
     }));
+  }
+
+  // Elapsed time from the start, and time left = elapsed x (1 - progress) / progress once 2% is done.
+  const timing = document.getElementById("job-timing");
+  function formatSeconds(seconds) {
+    seconds = Math.max(0, Math.round(seconds));
+    const h = Math.floor(seconds / 3600), m = Math.floor((seconds % 3600) / 60), s = seconds % 60;
+    return h ? h + " h " + m + " min" : m ? m + " min " + s + " s" : s + " s";
+  }
+  function renderTiming(progress) {
+    if (!timing || !timing.dataset.started) return;
+    const elapsed = (Date.now() - Date.parse(timing.dataset.started)) / 1000;
+    document.getElementById("job-elapsed").textContent = formatSeconds(elapsed);
+    const eta = document.getElementById("job-eta");
+    if (eta) eta.textContent = progress >= 0.02 ? formatSeconds((elapsed * (1 - progress)) / progress) : "estimating…";
   }
 
   async function poll() {
@@ -36,6 +56,7 @@
       statusLabel.textContent = job.status;
       statusLabel.className = "status status-" + job.status;
       renderUnits(job.units);
+      renderTiming(job.progress);
       if (["succeeded", "failed", "cancelled"].includes(job.status)) {
         window.location.reload();
         return;

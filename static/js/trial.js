@@ -16,16 +16,35 @@
   const statusLine = $("status");
   const replayInfo = $("replay-info");
   const warmupBanner = $("warmup-banner");
+  const scoredBanner = $("scored-banner");
+  const undoButton = $("undo");
+  const listenInfo = $("listen-info");
+  const pausePanel = $("pause");
+  const work = $("work");
   const choiceButtons = Array.from(document.querySelectorAll(".choice"));
+  const CANT_TELL = "cant_tell";
+  // A touch screen without a keyboard gets no key hints (and the CSS hides them too).
+  const touchOnly = window.matchMedia("(hover: none) and (pointer: coarse)").matches;
+  if (touchOnly) document.body.classList.add("touch-only");
 
-  // "loading": waiting for an item; "ready": item shown, not answered; "sending": answer in flight;
-  // "answered": feedback shown, waiting for Next; "stopped": an error the page cannot recover from.
+  // "loading": waiting for an item; "pause": a break screen is shown; "ready": item shown, not
+  // answered; "sending": answer in flight; "answered": feedback shown, waiting for Next;
+  // "changing": the assessor chose to change the answer; "stopped": an error the page cannot recover from.
   let phase = "loading";
   let item = null;
   let firstPlayAt = null; // performance.now() of the first play: response time counts from here
   let replays = 0;
   let peaks = null; // per-pixel [min, max] pairs of the decoded audio
   let progress = { done: 0, total: 0 };
+  let pendingPlay = false; // Space pressed while the item was loading: play once it is ready
+  let answeredItem = null; // { id, label }: the last answer, which can be changed until the next item
+  let lastPhase = null; // the phase of the previous item: "warmup" then "main" shows the break screen
+  let lastBreakAt = null; // progress.done when the last break reminder was shown
+
+  // What was really played of the clip: the clip cut in bins, each marked once the sound went through it.
+  const BINS = 200;
+  let played = new Uint8Array(BINS);
+  let lastPosition = null; // the play position at the last look, while playing continuously
 
   trial.tabIndex = -1; // focus lands here, not on a button, so Space/Enter act once
 
@@ -44,6 +63,75 @@
     choiceButtons.forEach((button) => {
       button.disabled = !enabled;
     });
+  }
+
+  // --- Listening: what share of the clip really played ------------------------------------------
+
+  function clipDuration() {
+    return audio.duration && Number.isFinite(audio.duration) ? audio.duration : item ? item.duration : 0;
+  }
+
+  function markPlayed(from, to) {
+    const duration = clipDuration();
+    if (!duration || to < from) return;
+    const first = Math.max(0, Math.floor((from / duration) * BINS));
+    const last = Math.min(BINS - 1, Math.ceil((to / duration) * BINS) - 1);
+    for (let bin = first; bin <= last; bin += 1) played[bin] = 1;
+  }
+
+  let lastLookAt = 0; // performance.now() of the last look
+
+  function notePosition() {
+    // The sound moves at most as fast as the clock (a little more for timer jitter): a bigger jump is
+    // a seek, and the part skipped was not heard. Measured against the clock, not a fixed step, so a
+    // slow, busy machine whose looks come seldom still counts what it played.
+    const position = audio.currentTime;
+    const now = performance.now();
+    const wallSeconds = (now - lastLookAt) / 1000;
+    if (lastPosition !== null && position >= lastPosition && position - lastPosition <= 1.2 * wallSeconds + 0.05) {
+      markPlayed(lastPosition, position);
+    }
+    lastLookAt = now;
+    // Kept while paused (a pause moves nothing); "play" starts from the position anew, a seek from its target.
+    if (lastPosition !== null) lastPosition = position;
+  }
+
+  let ownSeeks = 0; // seeks this script made: their "seeking" events come later and change nothing
+
+  function moveTo(seconds) {
+    ownSeeks += 1;
+    audio.currentTime = seconds;
+    lastPosition = audio.currentTime; // playback goes on from here; what lies between was not heard
+    lastLookAt = performance.now();
+  }
+
+  function playedFraction() {
+    let count = 0;
+    for (let bin = 0; bin < BINS; bin += 1) count += played[bin];
+    return count / BINS;
+  }
+
+  function listenedEnough() {
+    const rule = config.minListenFraction || 0;
+    if (firstPlayAt === null) return false;
+    if (rule <= 0) return true;
+    const duration = clipDuration();
+    const slack = Math.min(0.25, 0.1 * duration);
+    const elapsed = (performance.now() - firstPlayAt) / 1000;
+    return playedFraction() >= rule - 0.02 && elapsed >= rule * duration - slack;
+  }
+
+  function updateListening() {
+    if (phase !== "ready" || firstPlayAt === null) return;
+    const rule = config.minListenFraction || 0;
+    const enough = listenedEnough();
+    if (enough && choiceButtons.length && choiceButtons[0].disabled) {
+      setChoicesEnabled(true);
+      listenInfo.textContent = "";
+      setStatus(touchOnly ? "Choose the emotion you hear." : `Choose the emotion you hear (keys 1–${config.classes.length}).`);
+    } else if (!enough && rule > 0) {
+      listenInfo.textContent = `heard ${Math.round(100 * playedFraction())}% of ${Math.round(100 * rule)}%`;
+    }
   }
 
   function replaysLeft() {
@@ -138,8 +226,12 @@
     context.clearRect(0, 0, width, height);
     const middle = height / 2;
     if (!decodedBuffer) {
-      context.fillStyle = "#c9d0db";
-      context.fillRect(0, middle - 1, width, 2);
+      // Not a flat line (which reads as silence): say that the sound is on its way.
+      context.fillStyle = "#5d6775";
+      context.font = `${Math.round(14 * (window.devicePixelRatio || 1))}px system-ui, sans-serif`;
+      context.textAlign = "center";
+      context.textBaseline = "middle";
+      context.fillText(item ? "Loading the audio…" : "", width / 2, middle);
       return;
     }
     if (!peaks || peaks.length !== width * 2) peaks = computePeaks(decodedBuffer, width);
@@ -161,6 +253,8 @@
   }
 
   function animate() {
+    notePosition();
+    updateListening();
     drawWaveform();
     if (!audio.paused && !audio.ended) requestAnimationFrame(animate);
   }
@@ -190,15 +284,74 @@
 
   // --- Flow -----------------------------------------------------------------------------------
 
+  function showPause(title, text) {
+    phase = "pause";
+    pendingPlay = false; // a key pressed while loading does not skip the break screen
+    $("pause-title").textContent = title;
+    $("pause-text").textContent = text;
+    pausePanel.hidden = false;
+    work.hidden = true;
+    setStatus(touchOnly ? "" : "Press Enter (or Continue) when you are ready.");
+    $("pause-continue").focus({ preventScroll: true });
+  }
+
+  // A break screen before this item? Between warm-up and scored items, and every breakEvery items.
+  function pauseBefore(newItem) {
+    if (lastPhase === "warmup" && newItem.phase === "main") {
+      lastBreakAt = progress.done;
+      showPause(
+        "Warm-up done",
+        "From now on your answers count. " +
+          (config.feedback ? "You will still see the experts' label after each answer. " : "") +
+          `You have ${progress.total - progress.done} items to go.`
+      );
+      return true;
+    }
+    const every = config.breakEvery || 0;
+    if (every > 0 && progress.done > 0 && progress.done % every === 0 && lastBreakAt !== progress.done) {
+      lastBreakAt = progress.done;
+      showPause(
+        "Time for a break",
+        `You have answered ${progress.done} of ${progress.total} items. Rest your ears for a minute; ` +
+          "you can also leave now and come back later to this same place."
+      );
+      return true;
+    }
+    return false;
+  }
+
+  function showItem() {
+    pausePanel.hidden = true;
+    work.hidden = false;
+    warmupBanner.hidden = item.phase !== "warmup";
+    scoredBanner.hidden = item.phase !== "main";
+    phase = "ready";
+    showReplayInfo();
+    trial.focus({ preventScroll: true });
+    if (pendingPlay) {
+      pendingPlay = false;
+      playFromStart();
+    } else {
+      setStatus(touchOnly ? "Tap Play to listen." : "Press Space (or Play) to listen.");
+    }
+  }
+
   async function loadNext() {
     if (phase !== "answered" && phase !== "loading") return;
     phase = "loading";
+    lastPhase = item ? item.phase : lastPhase;
     item = null;
+    answeredItem = null; // asking for the next item ends the time to change the last answer
     firstPlayAt = null;
     replays = 0;
+    played = new Uint8Array(BINS);
+    lastPosition = null;
+    ownSeeks = 0;
     feedback.hidden = true;
     feedback.className = "feedback";
     nextButton.hidden = true;
+    undoButton.hidden = true;
+    listenInfo.textContent = "";
     choiceButtons.forEach((button) => button.classList.remove("chosen", "expert"));
     setChoicesEnabled(false);
     showReplayInfo();
@@ -224,19 +377,23 @@
       window.location.assign(config.finishedUrl);
       return;
     }
+    if (lastBreakAt === null) lastBreakAt = progress.done; // no break reminder on opening the page
     item = result.data.item;
-    warmupBanner.hidden = item.phase !== "warmup";
     audio.src = item.audio_url;
     audio.load();
-    loadWaveform(item.audio_url);
-    phase = "ready";
-    showReplayInfo();
-    setStatus("Press Space (or Play) to listen.");
-    trial.focus({ preventScroll: true });
+    // The item is shown once its waveform is drawn (or could not be), never as a flat line first.
+    setStatus("Loading the audio…");
+    await loadWaveform(item.audio_url);
+    if (!pauseBefore(item)) showItem();
+  }
+
+  function continueAfterPause() {
+    if (phase !== "pause") return;
+    showItem();
   }
 
   function startPlayback(fromSeconds) {
-    audio.currentTime = fromSeconds;
+    moveTo(fromSeconds);
     const attempt = audio.play();
     if (attempt && attempt.catch) {
       attempt.catch((error) => setStatus(`The audio could not play: ${error.message}`, true));
@@ -249,8 +406,11 @@
     if (phase !== "ready") return true; // after the answer, listening again costs nothing
     if (firstPlayAt === null) {
       firstPlayAt = performance.now();
-      setChoicesEnabled(true);
-      setStatus("Choose the emotion you hear (keys 1–" + config.classes.length + ").");
+      if ((config.minListenFraction || 0) <= 0) {
+        updateListening();
+      } else {
+        setStatus("Listen to the clip; the answer buttons open once you have heard enough of it.");
+      }
       return true;
     }
     if (replaysLeft() <= 0) {
@@ -262,7 +422,13 @@
   }
 
   function playFromStart() {
-    if (!item || phase === "loading" || phase === "sending" || phase === "stopped") return;
+    if (phase === "loading") {
+      // Bug 1 of issue 15: a key pressed while the item loads acts once it is ready.
+      pendingPlay = true;
+      setStatus("Loading the next item… it will play as soon as it is ready.");
+      return;
+    }
+    if (!item || phase === "sending" || phase === "stopped" || phase === "pause") return;
     if (!countPlay()) return;
     showReplayInfo();
     startPlayback(0);
@@ -278,21 +444,37 @@
       showReplayInfo();
       startPlayback(share * audio.duration);
     } else {
-      audio.currentTime = share * audio.duration;
+      moveTo(share * audio.duration);
     }
   }
 
+  function labelText(label) {
+    return label === CANT_TELL ? "can't tell" : label;
+  }
+
   async function answer(label) {
+    if (phase === "changing") return changeAnswer(label);
     if (phase !== "ready" || firstPlayAt === null) return;
+    if (!listenedEnough()) {
+      setStatus("Listen to the clip first: the answer buttons open once you have heard enough of it.", true);
+      return;
+    }
     phase = "sending";
     setChoicesEnabled(false);
+    notePosition();
     const responseMs = Math.round(performance.now() - firstPlayAt);
     const chosen = choiceButtons.find((button) => button.dataset.label === label);
     chosen.classList.add("chosen");
     setStatus("Saving…");
     let result;
     try {
-      result = await callApi(config.answerUrl, { item: item.id, label, response_ms: responseMs, replays });
+      result = await callApi(config.answerUrl, {
+        item: item.id,
+        label,
+        response_ms: responseMs,
+        replays,
+        played_fraction: Math.round(playedFraction() * 1000) / 1000,
+      });
     } catch (error) {
       phase = "ready";
       chosen.classList.remove("chosen");
@@ -300,10 +482,11 @@
       setStatus("Network error: your answer was not saved. Choose again to retry.", true);
       return;
     }
-    if (result.status === 400) {
+    if (result.status === 400 || (result.status === 409 && /heard|listening/.test(errorText(result)))) {
+      // A bad answer or one the listening rule refused: the item stays, nothing was saved.
       phase = "ready";
       chosen.classList.remove("chosen");
-      setChoicesEnabled(true);
+      setChoicesEnabled(listenedEnough());
       setStatus(errorText(result), true);
       return;
     }
@@ -318,24 +501,87 @@
     if (result.status === 201) progress.done += 1;
     showProgress();
     phase = "answered";
+    answeredItem = { id: item.id, label };
     showFeedback(label, result.data);
     nextButton.hidden = false;
+    undoButton.hidden = false;
     showReplayInfo();
-    setStatus("Press Enter (or Next) for the next item.");
+    setStatus(touchOnly ? "Tap Next for the next item." : "Press Enter (or Next) for the next item; U changes the answer.");
+    trial.focus({ preventScroll: true });
+  }
+
+  function startChange() {
+    if (phase === "answered" && answeredItem) {
+      phase = "changing";
+      choiceButtons.forEach((button) => button.classList.remove("chosen", "expert"));
+      setChoicesEnabled(true);
+      undoButton.hidden = true;
+      setStatus("Choose the new answer (Escape keeps the old one).");
+      return;
+    }
+    if (phase === "ready" || phase === "loading" || phase === "pause") {
+      setStatus("Too late to change the last answer: the next item has started.", true);
+    }
+  }
+
+  function cancelChange() {
+    if (phase !== "changing") return;
+    phase = "answered";
+    setChoicesEnabled(false);
+    const chosen = choiceButtons.find((button) => button.dataset.label === answeredItem.label);
+    if (chosen) chosen.classList.add("chosen");
+    undoButton.hidden = false;
+    setStatus("Answer kept. Press Enter (or Next) for the next item.");
+  }
+
+  async function changeAnswer(label) {
+    if (phase !== "changing" || !answeredItem) return;
+    phase = "sending";
+    setChoicesEnabled(false);
+    const url = config.changeUrl.replace("00000000-0000-0000-0000-000000000000", answeredItem.id);
+    let result;
+    try {
+      result = await callApi(url, { label });
+    } catch (error) {
+      phase = "changing";
+      setChoicesEnabled(true);
+      setStatus("Network error: the answer was not changed. Choose again to retry.", true);
+      return;
+    }
+    phase = "answered";
+    nextButton.hidden = false;
+    if (!result.ok) {
+      answeredItem = null;
+      setStatus(errorText(result), true);
+      trial.focus({ preventScroll: true });
+      return;
+    }
+    answeredItem = { id: answeredItem.id, label };
+    const chosen = choiceButtons.find((button) => button.dataset.label === label);
+    if (chosen) chosen.classList.add("chosen");
+    showFeedback(label, result.data);
+    feedback.textContent = `Changed. ${feedback.textContent}`;
+    undoButton.hidden = false;
+    setStatus("Answer changed. Press Enter (or Next) for the next item.");
     trial.focus({ preventScroll: true });
   }
 
   function showFeedback(label, data) {
     feedback.hidden = false;
+    feedback.className = "feedback";
     if (data && typeof data.expert_label === "string") {
       const expert = choiceButtons.find((button) => button.dataset.label === data.expert_label);
       if (expert) expert.classList.add("expert");
-      feedback.classList.add(data.correct ? "match" : "mismatch");
-      feedback.textContent = data.correct
-        ? `Yes: the experts also said ${data.expert_label}.`
-        : `The experts said ${data.expert_label}; you said ${label}.`;
+      if (label === CANT_TELL) {
+        feedback.textContent = `You said you can't tell; the experts said ${data.expert_label}.`;
+      } else {
+        feedback.classList.add(data.correct ? "match" : "mismatch");
+        feedback.textContent = data.correct
+          ? `Yes: the experts also said ${data.expert_label}.`
+          : `The experts said ${data.expert_label}; you said ${label}.`;
+      }
     } else {
-      feedback.textContent = `Saved: ${label}.`;
+      feedback.textContent = `Saved: ${labelText(label)}.`;
     }
   }
 
@@ -346,10 +592,45 @@
     trial.focus({ preventScroll: true });
   });
   nextButton.addEventListener("click", () => loadNext());
+  undoButton.addEventListener("click", () => startChange());
+  $("pause-continue").addEventListener("click", () => continueAfterPause());
   choiceButtons.forEach((button) => button.addEventListener("click", () => answer(button.dataset.label)));
   canvas.addEventListener("click", seek);
-  audio.addEventListener("play", () => requestAnimationFrame(animate));
-  audio.addEventListener("ended", drawWaveform);
+  audio.addEventListener("play", () => {
+    // Plays start through moveTo, which set the position; this is only a fallback.
+    if (lastPosition === null) {
+      lastPosition = audio.currentTime;
+      lastLookAt = performance.now();
+    }
+    requestAnimationFrame(animate);
+  });
+  // A seek: playback goes on from the new position (already in currentTime); what lies between
+  // was skipped, not heard.
+  audio.addEventListener("seeking", () => {
+    if (ownSeeks > 0) {
+      // Ours: moveTo already set where playback goes on; by the time this event runs on a busy
+      // machine the sound may have moved on, and that part was heard.
+      ownSeeks -= 1;
+      return;
+    }
+    lastPosition = audio.currentTime;
+    lastLookAt = performance.now();
+  });
+  audio.addEventListener("timeupdate", () => {
+    notePosition();
+    updateListening();
+  });
+  audio.addEventListener("pause", () => notePosition());
+  audio.addEventListener("ended", () => {
+    // The last look can come a little before the end: the sound did play to the end.
+    const wallSeconds = (performance.now() - lastLookAt) / 1000;
+    if (lastPosition !== null && clipDuration() - lastPosition <= 1.2 * wallSeconds + 0.05) {
+      markPlayed(lastPosition, clipDuration());
+    }
+    lastPosition = null;
+    updateListening();
+    drawWaveform();
+  });
   audio.addEventListener("error", () => {
     if (item) setStatus("The audio could not be loaded. Reload the page to try again.", true);
   });
@@ -373,11 +654,22 @@
       if (onControl) return;
       event.preventDefault();
       if (phase === "answered") loadNext();
+      else if (phase === "pause") continueAfterPause();
+    } else if (event.key === "Escape") {
+      cancelChange();
+    } else if (event.key === "u" || event.key === "U") {
+      event.preventDefault();
+      startChange();
+    } else if (event.key === "0" && config.allowCantTell) {
+      event.preventDefault();
+      if (phase === "loading") setStatus("Loading the next item…");
+      else answer(CANT_TELL);
     } else if (/^[1-9]$/.test(event.key)) {
       const index = Number(event.key) - 1;
       if (index < config.classes.length) {
         event.preventDefault();
-        answer(config.classes[index]);
+        if (phase === "loading") setStatus("Loading the next item… listen to it before answering.");
+        else answer(config.classes[index]);
       }
     }
   });

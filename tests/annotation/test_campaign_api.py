@@ -8,7 +8,7 @@ from rest_framework.test import APIClient
 
 from annotation.models import Assignment, Campaign, CampaignItem, Judgment
 from annotation.services.campaigns import campaign_create
-from tests.factories import make_corpus, make_user
+from tests.factories import confirm_instructions, make_corpus, make_user
 
 pytestmark = pytest.mark.django_db
 
@@ -253,7 +253,7 @@ def test_an_item_not_assigned_to_this_assessor_is_refused(api_client, corpus):
     other_campaign = _campaign(corpus, name="c2", warmup_per_class=0)
     response = api_client.post(
         f"/api/campaigns/{other_campaign.pk}/answers/",
-        {"item": alice_item, "label": "anger", "response_ms": 10, "replays": 0},
+        {"item": alice_item, "label": "anger", "response_ms": 1500, "replays": 0},
         format="json",
     )
     assert response.status_code == 409  # an item of another campaign
@@ -267,7 +267,7 @@ def test_a_campaign_you_are_not_part_of_answers_as_one_that_does_not_exist(api_c
     campaign = _campaign(corpus, assessors=[alice.username])
     api_client.force_authenticate(alice)
     item_id = _next(api_client, campaign)["item"]["id"]
-    answer = {"item": item_id, "label": "anger", "response_ms": 10, "replays": 0}
+    answer = {"item": item_id, "label": "anger", "response_ms": 1500, "replays": 0}
     missing = 999999
 
     def answers(campaign_id):
@@ -315,8 +315,9 @@ def test_csrf_is_enforced_for_session_clients(client, corpus, assessor):
     campaign = _campaign(corpus)
     strict = Client(enforce_csrf_checks=True)
     strict.force_login(assessor)
+    confirm_instructions(campaign, assessor)
     item_id = strict.get(f"/api/campaigns/{campaign.pk}/next/").json()["item"]["id"]
-    payload = {"item": item_id, "label": "anger", "response_ms": 10, "replays": 0}
+    payload = {"item": item_id, "label": "anger", "response_ms": 1200, "replays": 0}
     response = strict.post(f"/api/campaigns/{campaign.pk}/answers/", payload, content_type="application/json")
     assert response.status_code == 403 and "CSRF" in response.json()["detail"]
     page = strict.get(f"/campaigns/{campaign.pk}/label/").content.decode()

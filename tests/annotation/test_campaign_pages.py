@@ -8,7 +8,7 @@ from django.test import Client
 from annotation.models import Campaign, Judgment
 from annotation.services.campaigns import campaign_create
 from annotation.services.judgments import assignment_next, judgment_record
-from tests.factories import make_corpus, make_user
+from tests.factories import confirm_instructions, make_corpus, make_user
 
 pytestmark = pytest.mark.django_db
 
@@ -40,7 +40,7 @@ def _answer_n(campaign, assessor, n, label="anger"):
             assessor=assessor,
             item_public_id=item.public_id,
             answer=label,
-            response_ms=100,
+            response_ms=1500,
             replays=0,
         )
 
@@ -103,9 +103,17 @@ def test_create_form(corpus, researcher):
             "items_per_assessor": 5,
             "replay_limit": 2,
             "gold_share": 0.1,
+            "instructions": "Listen **closely**.",
+            "class_definitions": "anger: a raised, tense voice\nneutral: no emotion in particular",
+            "allow_cant_tell": "on",
+            "min_listen_fraction": "0.5",
+            "break_every": "0",
         },
     )
     campaign = Campaign.objects.get(name="Form made")
+    assert campaign.instructions == "Listen **closely**." and campaign.allow_cant_tell
+    assert campaign.class_definitions == {"neutral": "no emotion in particular", "anger": "a raised, tense voice"}
+    assert campaign.min_listen_fraction == 0.5 and campaign.break_every == 0
     assert response.status_code == 302 and response["Location"] == f"/campaigns/{campaign.pk}/"
     assert campaign.classes == ["neutral", "anger"] and campaign.judgments_per_item == 3
     assert campaign.feedback and campaign.items_per_assessor == 5 and campaign.replay_limit == 2
@@ -136,6 +144,7 @@ def test_create_form_shows_errors_and_writes_nothing(corpus, researcher):
 
 def test_close_and_reopen(corpus, researcher, assessor):
     campaign = campaign_create(corpus=corpus, name="c", created_by=None)
+    confirm_instructions(campaign, assessor)
     client = _signed_in(researcher)
     assert client.get(f"/campaigns/{campaign.pk}/open/").status_code == 405
     client.post(f"/campaigns/{campaign.pk}/open/", {"is_open": "0"})
@@ -155,6 +164,7 @@ def test_trial_page_access(corpus, assessor, researcher):
     assert anonymous.status_code == 302 and anonymous["Location"].startswith("/accounts/login/")
     assert _signed_in(make_user("none")).get(f"/campaigns/{campaign.pk}/label/").status_code == 404
     assert _signed_in(researcher).get(f"/campaigns/{campaign.pk}/label/").status_code == 403  # not an assessor
+    confirm_instructions(campaign, assessor)
     page = _signed_in(assessor).get(f"/campaigns/{campaign.pk}/label/").content.decode()
     assert "<kbd>1</kbd><span>anger</span>" in page and "<kbd>2</kbd><span>neutral</span>" in page
     assert 'id="trial-config"' in page and 'name="csrf-token"' in page
@@ -170,6 +180,7 @@ def test_pages_of_a_campaign_you_are_not_part_of_answer_404(corpus, researcher):
         for path in ("label/", "finished/", f"audio/{item.public_id}/"):
             assert client.get(f"/campaigns/{campaign.pk}/{path}").status_code == 404, (user.username, path)
             assert client.get(f"/campaigns/999999/{path}").status_code == 404
+    confirm_instructions(campaign, alice)
     assert _signed_in(alice).get(f"/campaigns/{campaign.pk}/label/").status_code == 200
     researcher_view = _signed_in(researcher).get(f"/campaigns/{campaign.pk}/finished/")
     assert researcher_view.status_code == 403  # they see the campaign, but are not its assessor
@@ -226,6 +237,9 @@ def test_admin_creates_a_campaign_with_its_items(corpus, superuser):
             "feedback": "on",
             "gold_share": 0,
             "is_open": "on",
+            "class_definitions": "{}",
+            "min_listen_fraction": 1.0,
+            "break_every": 50,
             "items-TOTAL_FORMS": 0,
             "items-INITIAL_FORMS": 0,
             "items-MIN_NUM_FORMS": 0,

@@ -160,7 +160,7 @@ def test_a_reservation_holds_until_it_expires(corpus):
             assessor=alice,
             item_public_id=reserved.public_id,
             answer="anger",
-            response_ms=1,
+            response_ms=1500,
             replays=0,
             now=later,
         )
@@ -169,7 +169,7 @@ def test_a_reservation_holds_until_it_expires(corpus):
         assessor=bob,
         item_public_id=reserved.public_id,
         answer="anger",
-        response_ms=1,
+        response_ms=1500,
         replays=0,
         now=later,
     )
@@ -186,7 +186,7 @@ def test_a_late_answer_counts_when_nobody_took_the_place(corpus):
         assessor=alice,
         item_public_id=item.public_id,
         answer="neutral",
-        response_ms=5,
+        response_ms=1500,
         replays=0,
         now=now + timedelta(hours=2),
     )
@@ -210,7 +210,7 @@ def test_a_late_answer_on_a_released_reservation_takes_the_place_back_if_free(co
         assessor=alice,
         item_public_id=item.public_id,
         answer="anger",
-        response_ms=5,
+        response_ms=1500,
         replays=0,
         now=later,
     )
@@ -258,7 +258,7 @@ def test_gold_items_are_hidden_and_placed_at_random_positions_per_assessor(corpu
             stored.append(CampaignItem.objects.get(public_id=data["item"]["id"]).role)
             api_client.post(
                 f"/api/campaigns/{campaign.pk}/answers/",
-                {"item": data["item"]["id"], "label": "anger", "response_ms": 10, "replays": 0},
+                {"item": data["item"]["id"], "label": "anger", "response_ms": 1500, "replays": 0},
                 format="json",
             )
         assert shown == ["warmup"] * 4 + ["main"] * 12  # gold passes as main

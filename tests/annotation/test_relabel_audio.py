@@ -141,7 +141,7 @@ def test_an_answered_item_stays_audible_to_its_assessor(served):
     client, url, data, campaign, item = served
     response = client.post(
         f"/api/campaigns/{campaign.pk}/answers/",
-        {"item": str(item.public_id), "label": "anger", "response_ms": 5, "replays": 0},
+        {"item": str(item.public_id), "label": "anger", "response_ms": 1500, "replays": 0},
         content_type="application/json",
     )
     assert response.status_code == 201

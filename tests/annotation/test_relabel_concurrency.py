@@ -102,7 +102,7 @@ def test_many_assessors_labelling_at_once_lose_and_duplicate_nothing(corpus):
                 return answered
             response = client.post(
                 f"/api/campaigns/{campaign.pk}/answers/",
-                {"item": data["item"]["id"], "label": "neutral", "response_ms": 100, "replays": 0},
+                {"item": data["item"]["id"], "label": "neutral", "response_ms": 1500, "replays": 0},
                 format="json",
             )
             assert response.status_code == 201, response.content
@@ -234,7 +234,12 @@ def _campaign_with_one_item_left(corpus):
     for _ in range(15):
         item = assignment_next(campaign=campaign, assessor=carol).item
         judgment_record(
-            campaign=campaign, assessor=carol, item_public_id=item.public_id, answer="anger", response_ms=1, replays=0
+            campaign=campaign,
+            assessor=carol,
+            item_public_id=item.public_id,
+            answer="anger",
+            response_ms=1500,
+            replays=0,
         )
     (last,) = CampaignItem.objects.filter(campaign=campaign, role="main", load=0)
     return campaign, last
@@ -317,7 +322,7 @@ def test_an_answer_racing_the_release_of_its_expired_reservation_keeps_the_load_
             assessor=alice,
             item_public_id=item.public_id,
             answer="anger",
-            response_ms=1,
+            response_ms=1500,
             replays=0,
             now=later,
         ),

@@ -11,7 +11,7 @@ from django.test import Client
 
 from annotation.models import CampaignItem, Utterance
 from annotation.services.campaigns import campaign_create
-from tests.factories import make_corpus, make_user
+from tests.factories import confirm_instructions, make_corpus, make_user
 
 pytestmark = pytest.mark.django_db
 
@@ -51,7 +51,9 @@ def test_no_response_before_an_answer_gives_the_label_away(corpus, feedback):
     campaign = campaign_create(corpus=corpus, name="c", created_by=None, feedback=feedback)
     secrets = _secrets_of_corpus()
     client = Client()
-    client.force_login(make_user("assessor", username="assessor-x"))
+    assessor = make_user("assessor", username="assessor-x")
+    confirm_instructions(campaign, assessor)
+    client.force_login(assessor)
 
     script = b"".join(client.get("/static/js/trial.js").streaming_content).decode()
     assert "decodeAudioData" in script  # it is the trial script
@@ -94,7 +96,7 @@ def test_no_response_before_an_answer_gives_the_label_away(corpus, feedback):
         # A refused answer says nothing about the item either.
         refused = client.post(
             f"/api/campaigns/{campaign.pk}/answers/",
-            {"item": data["item"]["id"], "label": "joy", "response_ms": 10, "replays": 0},
+            {"item": data["item"]["id"], "label": "joy", "response_ms": 1500, "replays": 0},
             content_type="application/json",
         )
         assert refused.status_code == 400
@@ -102,7 +104,7 @@ def test_no_response_before_an_answer_gives_the_label_away(corpus, feedback):
 
         answered = client.post(
             f"/api/campaigns/{campaign.pk}/answers/",
-            {"item": data["item"]["id"], "label": "anger", "response_ms": 10, "replays": 0},
+            {"item": data["item"]["id"], "label": "anger", "response_ms": 1500, "replays": 0},
             content_type="application/json",
         ).json()
         # The label arrives only now, and only as feedback.

@@ -11,7 +11,7 @@ import pytest
 
 from annotation.services.campaigns import campaign_create
 from models_app.services.reports import stored_report_compute_now
-from tests.factories import TEST_PASSWORD, build_report_data, make_user
+from tests.factories import TEST_PASSWORD, build_report_data, confirm_instructions, make_user
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -78,6 +78,7 @@ def test_every_page_works_under_the_content_security_policy(
     make_user("researcher", username="csp-researcher")
     assessor = make_user("assessor", username="csp-assessor")
     campaign = campaign_create(corpus=data["corpus"], name="csp round", created_by=admin, assessors=[assessor.username])
+    confirm_instructions(campaign, assessor)
     utterance = data["utterances"]["s1_anger_0"]
     query = f"job={data['job'].pk}&campaign={data['campaign'].pk}"
 

@@ -9,7 +9,7 @@ from django.conf import settings
 
 from annotation.models import CampaignItem, Judgment
 from annotation.services.campaigns import campaign_create
-from tests.factories import TEST_PASSWORD, make_corpus, make_user
+from tests.factories import TEST_PASSWORD, confirm_instructions, make_corpus, make_user
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -58,6 +58,7 @@ def test_assessor_labels_warmup_and_scored_items_with_the_keyboard(
     corpus = make_corpus(tmp_path / "tiny", name="tiny", classes=CLASSES, seconds=0.6)
     campaign = campaign_create(corpus=corpus, name="Browser round", created_by=None, feedback=True, replay_limit=1)
     assessor = make_user("assessor", username="browser-assessor")
+    confirm_instructions(campaign, assessor)
     context = chromium.new_context(viewport=LAPTOP)
     page = context.new_page()
     script_errors, failed_requests = [], []
@@ -77,6 +78,10 @@ def test_assessor_labels_warmup_and_scored_items_with_the_keyboard(
     answers = []  # (phase shown, label chosen, expected feedback)
     for index in range(4 + 3):
         assert payload["item"]["phase"] == ("warmup" if index < 4 else "main")
+        if index == 4:  # between warm-up and scored items: the break screen, Enter goes on
+            page.wait_for_selector("#pause:not([hidden])")
+            assert page.inner_text("#pause-title") == "Warm-up done"
+            page.keyboard.press("Enter")
         page.wait_for_selector("#play:not([disabled])")  # the page has taken the new item in
         banner_visible = page.is_visible("#warmup-banner")
         assert banner_visible == (index < 4)
@@ -134,6 +139,7 @@ def test_mouse_and_tab_focus_work_and_no_feedback_when_it_is_off(
     corpus = make_corpus(tmp_path / "tiny", name="tiny", classes=CLASSES, seconds=2.0)
     campaign = campaign_create(corpus=corpus, name="Quiet round", created_by=None, feedback=False, warmup_per_class=0)
     assessor = make_user("assessor", username="tapper")
+    confirm_instructions(campaign, assessor)
     context = chromium.new_context(viewport=PHONE, has_touch=True)
     page = context.new_page()
     _sign_in_with_the_keyboard(page, live_server.url, assessor.username)

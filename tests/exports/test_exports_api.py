@@ -12,9 +12,10 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from django.utils import timezone
 from rest_framework.authtoken.models import Token
 
-from annotation.models import Corpus, ExpertVote, Judgment, Utterance
+from annotation.models import CANT_TELL, Corpus, ExpertVote, Judgment, Utterance
 from annotation.selectors.exports import JUDGMENT_COLUMNS, VOTE_COLUMNS, assessor_pseudonym, label_source
 from models_app.models import UtterancePrediction
 from models_app.selectors.exports import documented_prediction_columns
@@ -127,6 +128,33 @@ def test_judgments_one_row_per_answer_with_pseudonyms_and_hand_checked_values(
     assert votes == {"E0": ["neutral"], "E1": ["neutral"], "E2": ["neutral"]}
     assert set(table["corpus"]) == {"tiny"}
     assert (table["response_ms"] == 1500).all()
+
+
+@pytest.mark.parametrize("file_format", ["csv", "jsonl"])
+def test_cant_tell_and_changed_answers_are_their_own_columns(api_client, researcher, data, file_format):
+    # Written as the services leave them: a "can't tell" (stored not correct, exported neither
+    # right nor wrong) and an answer changed by an undo (first answer and change time kept).
+    scored = list(Judgment.objects.filter(campaign=data["campaign"], phase="main").order_by("pk"))
+    Judgment.objects.filter(pk=scored[0].pk).update(answer=CANT_TELL, is_correct=False, played_fraction=1.0)
+    changed_at = timezone.now()
+    first = scored[1].answer
+    final = next(c for c in data["campaign"].classes if c != first)
+    Judgment.objects.filter(pk=scored[1].pk).update(
+        first_answer=first, answer=final, changed_at=changed_at, is_correct=final == scored[1].expert_label
+    )
+    api_client.force_authenticate(researcher)
+    table = _table(api_client.get(f"{_urls(data)['judgments']}.{file_format}"), file_format)
+    by_position = {(row["assessor"], row["position"]): row for _, row in table.iterrows()}
+    cant_tell = by_position[(assessor_pseudonym(scored[0].assessor_id), scored[0].position)]
+    assert cant_tell["answer"] == "cant_tell" and cant_tell["cant_tell"] in (True, "true")
+    assert pd.isna(cant_tell["correct"]) or cant_tell["correct"] in ("", None)
+    assert float(cant_tell["played_fraction"]) == 1.0
+    changed = by_position[(assessor_pseudonym(scored[1].assessor_id), scored[1].position)]
+    assert (changed["first_answer"], changed["answer"]) == (first, final)
+    assert pd.Timestamp(changed["changed_at"]) == pd.Timestamp(changed_at)
+    untouched = by_position[(assessor_pseudonym(scored[2].assessor_id), scored[2].position)]
+    assert untouched["cant_tell"] in (False, "false")
+    assert untouched["correct"] in (True, False, "true", "false")
 
 
 def test_identities_for_admins_only(api_client, researcher, admin_user, data):

@@ -124,3 +124,54 @@ def test_network_units_go_to_the_gpu_queue_when_the_deployment_has_one(
     assert sorted(folds) == sorted(
         [(method, "gpu" if method in gpu_units else None) for method in ("dummy", "ctc") for _ in range(2)]
     )
+
+
+def test_a_job_with_model_seeds_reports_their_mean_and_paired_tests(
+    worker_corpus, admin_user, celery_worker, client, api_client
+):
+    import numpy as np
+
+    from models_app.selectors.jobs import training_job_table1
+    from tests.worker import wait_until
+
+    methods = ["dummy", "framewise", "utterance_stats"]
+    job = job_services.training_job_start(
+        corpus=worker_corpus, methods=methods, preset="fast", folds=2, seed=1, model_seeds=[0, 3], created_by=admin_user
+    )
+    wait_until(lambda: TrainingJob.objects.get(pk=job.pk).is_finished, timeout=180, message="the job to finish")
+    job.refresh_from_db()
+    assert job.status == "succeeded", job.error + celery_worker.log()
+
+    # The first seed's pooled scores are the ones its stored predictions give (the worker's
+    # features live in its own media folder, so the comparison goes through the database).
+    first_seed = training_job_table1(job=job)
+    for row in ("dummy", "framewise", "utterance_stats"):
+        entry = job.results[row]
+        assert entry["model_seeds"] == [0, 3]
+        assert entry["mean_class_accuracy_seeds"][0] == pytest.approx(first_seed[row].mean_class_accuracy)
+        assert entry["overall_accuracy_seeds"][0] == pytest.approx(first_seed[row].overall_accuracy)
+        assert entry["mean_class_accuracy"] == pytest.approx(np.mean(entry["mean_class_accuracy_seeds"]))
+        assert entry["mean_class_accuracy_seed_std"] == pytest.approx(
+            np.std(entry["mean_class_accuracy_seeds"], ddof=1)
+        )
+    assert job.results["dummy"]["mean_class_accuracy_seeds"] == [0.5, 0.5]  # the majority class, whatever the seed
+    test = job.results["utterance_stats"]["beats"]["dummy"]
+    assert test["n_pairs"] == 4 and test["mean_difference"] > 0
+    client.force_login(admin_user)
+    page = client.get(f"/jobs/{job.pk}/").content.decode()
+    assert '<span id="job-model-seeds">0, 3</span>' in page and 'id="job-comparisons"' in page
+    api_client.force_authenticate(admin_user)
+    assert api_client.get(f"/api/jobs/{job.pk}/").json()["model_seeds"] == [0, 3]
+
+
+def test_model_seeds_are_checked_in_the_api_and_the_form(api_client, client, corpus, admin_user):
+    api_client.force_authenticate(admin_user)
+    response = api_client.post("/api/jobs/", {**JOB_REQUEST, "model_seeds": [1, 1]}, format="json")
+    assert response.status_code == 400 and "a model seed is given twice" in str(response.json())
+    ok = api_client.post("/api/jobs/", {**JOB_REQUEST, "model_seeds": [0, 1, 2]}, format="json")
+    assert ok.status_code == 201 and TrainingJob.objects.get(pk=ok.json()["id"]).model_seeds == [0, 1, 2]
+    client.force_login(admin_user)
+    bad = client.post("/jobs/new/", {**JOB_REQUEST, "methods": ["dummy"], "model_seeds": "0,a"})
+    assert bad.status_code == 200 and "comma-separated whole numbers" in bad.content.decode()
+    good = client.post("/jobs/new/", {**JOB_REQUEST, "methods": ["dummy"], "model_seeds": "4, 5"})
+    assert good.status_code == 302 and TrainingJob.objects.order_by("-pk").first().model_seeds == [4, 5]

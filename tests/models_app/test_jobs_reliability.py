@@ -4,9 +4,7 @@ resuming, and the watchdog that re-queues or fails units without anybody opening
 The unreachable broker is real: the Celery app is pointed at a TCP port nothing listens on.
 The watchdog is given the time as an argument, so no test sleeps for a time limit."""
 
-import socket
 import time
-from contextlib import contextmanager
 from datetime import timedelta
 
 import pytest
@@ -16,36 +14,10 @@ from django.utils import timezone
 from emolab.celery import app
 from models_app.models import JobUnit, TrainingJob
 from models_app.services import jobs as job_services
+from tests.broker import broker_down
 from tests.factories import make_corpus
 
 JOB_REQUEST = {"corpus": "tiny", "methods": ["dummy"], "preset": "fast", "folds": 2, "seed": 0}
-
-
-def closed_port() -> int:
-    """A local TCP port with nothing listening on it (bound by the OS, then released)."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-@contextmanager
-def broker_at(url: str):
-    """Point the Celery app's producer at another broker for the block (configuration only: the
-    sends open their own connection from ``broker_write_url`` each time; the environment's
-    CELERY_BROKER_URL would win over ``broker_url``)."""
-    saved = app.conf.get("broker_write_url"), app.conf.broker_transport_options
-    app.conf.broker_write_url = url
-    app.conf.broker_transport_options = {"socket_connect_timeout": 3}
-    try:
-        yield
-    finally:
-        app.conf.broker_write_url, app.conf.broker_transport_options = saved
-
-
-@contextmanager
-def broker_down():
-    with broker_at(f"redis://127.0.0.1:{closed_port()}/0"):
-        yield
 
 
 def queued_messages(task_name: str) -> list:

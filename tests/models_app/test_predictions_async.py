@@ -14,12 +14,12 @@ from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings as django_settings
 from django.core.cache import cache
 from django.utils import timezone
-from kombu.exceptions import OperationalError
 
 from models_app.models import Prediction
 from models_app.services import predictions as prediction_services
 from models_app.services.timeline import ctc_model_cache_clear
 from models_app.tasks.predictions import clean_up_predictions, run_prediction
+from tests.broker import broker_down
 from tests.factories import audio_bytes, job_with_ctc_model, make_user, small_corpus, tiny_ctc_model, upload
 from tests.predict_abuse import real_wav
 from tests.worker import wait_until
@@ -118,12 +118,12 @@ def test_only_max_waiting_requests_wait_at_once(api_client, researcher, job, set
 
 
 def test_an_unreachable_queue_is_503_and_the_prediction_failed(api_client, researcher, job, media_root):
-    """The broker is what leaves the machine: its refusal is simulated where the task is sent."""
-    from emolab.celery import app
-
-    with mock.patch.object(app, "send_task", side_effect=OperationalError("Connection refused")):
+    """A real refusal: the producer points at a closed port (tests/broker.py)."""
+    started = time.perf_counter()
+    with broker_down():
         response = _post(api_client, researcher, audio_bytes(1.0))
-    assert response.status_code == 503
+    assert time.perf_counter() - started < 10, "the send fails fast"
+    assert response.status_code == 503 and response["Retry-After"]
     assert response.json()["detail"] == (
         "The recording was not processed: the task queue is unreachable; try again in a few minutes."
     )
@@ -162,8 +162,15 @@ def test_the_task_has_soft_and_hard_time_limits_and_records_the_soft_one(api_cli
     assert (run_prediction.soft_time_limit, run_prediction.time_limit) == (soft, soft + 60)
     prediction_id = _post(api_client, researcher, audio_bytes(1.0)).json()["id"]
     # Celery raises SoftTimeLimitExceeded inside the running task when the soft limit passes.
-    with mock.patch.object(prediction_services, "prediction_run", side_effect=SoftTimeLimitExceeded()):
-        run_prediction(prediction_id)
+    import torch
+
+    threads_before = torch.get_num_threads()
+    try:
+        with mock.patch.object(prediction_services, "prediction_run", side_effect=SoftTimeLimitExceeded()):
+            run_prediction(prediction_id)
+        assert torch.get_num_threads() == django_settings.EMOLAB_PREDICT_TORCH_THREADS == 1
+    finally:
+        torch.set_num_threads(threads_before)
     prediction = Prediction.objects.get(pk=prediction_id)
     assert prediction.status == "failed" and prediction.error_kind == "time_limit"
     assert f"longer than the time limit ({soft} s" in prediction.error

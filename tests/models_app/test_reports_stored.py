@@ -115,6 +115,20 @@ def test_an_answer_long_after_the_last_computation_is_computed_at_once(data, sen
     assert [countdown for _name, _id, countdown in sent] == [0.0]
 
 
+def test_a_changed_answer_makes_the_stored_report_stale(data, sent, django_capture_on_commit_callbacks):
+    # An assessor's undo rewrites the answer in place: same rows, same ids, a new answer.
+    judgment = _answer(data, "carol", answer="anger", position=1)
+    stored = stored_report_compute_now(job=None, campaign=data["campaign"])
+    StoredReport.objects.filter(pk=stored.pk).update(started_at=timezone.now() - 2 * DEBOUNCE)
+    sent.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        judgment.first_answer, judgment.answer, judgment.changed_at = "anger", "sadness", timezone.now()
+        judgment.save(update_fields=["first_answer", "answer", "changed_at"])
+    stored.refresh_from_db()
+    assert stored.status == StoredReport.Status.QUEUED and stored.wanted_fingerprint != stored.fingerprint
+    assert [countdown for _name, _id, countdown in sent] == [0.0]
+
+
 def test_reports_nobody_asked_for_are_not_computed_on_answers(data, sent, django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=True):
         _answer(data)

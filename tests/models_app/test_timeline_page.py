@@ -100,6 +100,16 @@ def test_a_prediction_page_is_its_owners_only(researcher, job, media_root, asses
     assert _client(researcher).get(response["Location"]).status_code == 200
 
 
+def test_the_form_page_lists_the_users_own_recent_timelines(researcher, job, media_root):
+    _client(researcher).post(URL, {"audio": upload(audio_bytes(1.0), name="mine.wav")})
+    other = make_user("researcher", username="someone-else")
+    _client(other).post(URL, {"audio": upload(audio_bytes(1.0), name="theirs.wav")})
+    html = _client(researcher).get(URL).content.decode()
+    mine = Prediction.objects.get(owner=researcher)
+    assert 'id="recent-timelines"' in html and f'href="/timeline/{mine.pk}/">mine.wav</a>' in html
+    assert "theirs.wav" not in html
+
+
 def test_a_failed_prediction_shows_the_reason(researcher, job, media_root):
     data = bytearray(audio_bytes(3.0, file_format="FLAC"))
     data[len(data) // 2 : len(data) // 2 + 400] = bytes(400)

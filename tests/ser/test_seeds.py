@@ -96,3 +96,26 @@ def test_results_on_different_folds_cannot_be_combined(dataset, config):
     )
     with pytest.raises(ValueError, match="different folds"):
         SeedsResult(seeds=[0, 1], results=[first, second])
+
+
+def test_pooling_from_confusions_and_counts_equals_pooling_the_predictions():
+    from models_app.ser.metrics import NO_PREDICTION, score
+    from models_app.ser.seeds import fold_seed_metrics, pooled_scores
+
+    # two folds, three classes; -1 is an empty decoding (an error in no confusion column)
+    folds = [
+        (np.array([0, 0, 1, 2]), np.array([0, NO_PREDICTION, 1, 1])),
+        (np.array([1, 2, 2, 2, 0]), np.array([1, 2, 0, 2, 0])),
+    ]
+    stored = []
+    for y_true, y_pred in folds:
+        confusion = np.zeros((3, 3), dtype=int)
+        for t, p in zip(y_true, y_pred, strict=True):
+            if p != NO_PREDICTION:
+                confusion[t, p] += 1
+        metrics = {**score(y_true, y_pred, 3).to_dict(), "confusion": confusion.tolist()}
+        stored.append(fold_seed_metrics(metrics, y_true, 3))
+    everything = score(np.concatenate([f[0] for f in folds]), np.concatenate([f[1] for f in folds]), 3)
+    # by hand: 6 of 9 right; recalls anger 2/3, neutral 2/2, sadness 2/4 -> (2/3 + 1 + 1/2) / 3
+    assert pooled_scores(stored) == pytest.approx((6 / 9, (2 / 3 + 1 + 0.5) / 3))
+    assert pooled_scores(stored) == pytest.approx((everything.overall_accuracy, everything.mean_class_accuracy))
