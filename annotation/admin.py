@@ -13,7 +13,9 @@ from annotation.models import (
     Speaker,
     Utterance,
 )
+from annotation.selectors.exports import JUDGMENT_COLUMNS, judgment_rows_of
 from annotation.services.campaigns import CampaignSetupError, campaign_plan, campaign_populate, campaign_set_open
+from emolab.streaming import CSV, streamed_table
 
 
 @admin.register(Corpus)
@@ -186,12 +188,19 @@ class JudgmentAdmin(admin.ModelAdmin):
     search_fields = ("utterance__name", "assessor__username")
     list_select_related = ("campaign", "assessor", "utterance")
     date_hierarchy = "created_at"
+    actions = ["export_csv"]
 
     def get_readonly_fields(self, request, obj=None):
         return [field.name for field in Judgment._meta.fields]
 
     def has_add_permission(self, request):
         return False  # answers come from assessors only
+
+    @admin.action(description="Export the selected judgments (CSV, with user names)")
+    def export_csv(self, request, queryset):
+        # The same columns as the campaign export (docs/exports.md); admins see user names.
+        rows = judgment_rows_of(queryset, identities=True)
+        return streamed_table(CSV, JUDGMENT_COLUMNS, rows, filename="judgments-selection")
 
 
 @admin.register(Assignment)

@@ -264,7 +264,9 @@ def main() -> int:
             Judgment.objects.filter(campaign_id=campaign["id"]).count(),
         ),
     ]
-    for voted in Corpus.objects.filter(pk__in=[corpus.pk, *Corpus.objects.filter(is_synthetic=True).values("pk")]):
+    for voted in Corpus.objects.filter(
+        pk__in=[corpus.pk, *Corpus.objects.filter(is_synthetic=True).values_list("pk", flat=True)]
+    ):
         exports.append(
             (
                 f"/api/corpora/{voted.pk}/votes",

@@ -128,7 +128,12 @@ def judgment_rows(
 ) -> Iterator[JudgmentRow]:
     """Every answer of the campaign, in the order they were recorded (warm-up and gold included:
     the ``phase`` column tells them apart)."""
-    judgments = Judgment.objects.filter(campaign=campaign).select_related("campaign", "utterance__corpus")
+    return judgment_rows_of(Judgment.objects.filter(campaign=campaign), identities=identities, chunk_rows=chunk_rows)
+
+
+def judgment_rows_of(judgments, *, identities: bool = False, chunk_rows: int = CHUNK_ROWS) -> Iterator[JudgmentRow]:
+    """The rows of any set of judgments (the admin's selection), in the order they were recorded."""
+    judgments = judgments.select_related("campaign", "utterance__corpus")
     if identities:
         judgments = judgments.select_related("assessor")
     pseudonyms: dict[int, str] = {}

@@ -268,3 +268,18 @@ def test_answer_counts_agree_on_every_page_and_say_whether_warm_up_is_included(c
     assert '<td class="num">8</td>\n      <td class="num">9</td>' in row
     chooser = client.get("/reports/").content.decode()
     assert "relabel (9 answers, warm-up included; 8 scored)" in chooser
+
+
+def test_the_admin_exports_a_selection_of_judgments_with_user_names(client, data):
+    admin = make_user("admin")
+    admin.is_superuser = True
+    admin.save()
+    client.force_login(admin)
+    chosen = list(Judgment.objects.filter(assessor__username="bob").values_list("pk", flat=True))
+    response = client.post(
+        "/admin/annotation/judgment/", {"action": "export_csv", "_selected_action": [str(pk) for pk in chosen]}
+    )
+    assert response.status_code == 200 and response.streaming
+    table = _table(response, "csv")
+    assert list(table.columns) == [column.name for column in JUDGMENT_COLUMNS]
+    assert len(table) == len(chosen) == 4 and set(table["assessor"]) == {"bob"}
