@@ -152,7 +152,7 @@ def _running(job, unit, heartbeat_at):
 
 
 def test_a_unit_silent_for_longer_than_its_limit_is_requeued_once_then_its_job_fails(
-    corpus, admin_user, django_capture_on_commit_callbacks
+    corpus, admin_user, django_capture_on_commit_callbacks, monkeypatch
 ):
     job = job_services.training_job_start(corpus=corpus, methods=["dummy"], folds=2, created_by=admin_user)
     limit = job_services.unit_time_limit("fold")
@@ -182,9 +182,13 @@ def test_a_unit_silent_for_longer_than_its_limit_is_requeued_once_then_its_job_f
     # A second worker takes it and goes silent too: the job fails with the reason.
     t1 = t0 + limit + timedelta(minutes=5)
     JobUnit.objects.filter(pk=unit.pk).update(status="running", heartbeat_at=t1, attempts=2)
-    with django_capture_on_commit_callbacks() as callbacks:
+    sent = []
+    monkeypatch.setattr(job_services, "send_task_now", lambda name, *args, **options: sent.append(name))
+    # Run what waits for the commit: a failed job refreshes stored reports that read it (none here),
+    # but no unit of it is sent again.
+    with django_capture_on_commit_callbacks(execute=True):
         report = job_services.training_jobs_watchdog(now=t1 + limit + timedelta(seconds=1))
-    assert report.failed == [unit.pk] and report.requeued == [] and not callbacks
+    assert report.failed == [unit.pk] and report.requeued == [] and sent == []
     job.refresh_from_db()
     assert job.status == "failed"
     assert job.error.startswith("worker lost") and "fold 1" in job.error and "Resume the job" in job.error
