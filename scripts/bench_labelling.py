@@ -126,6 +126,9 @@ def worker_setup(args) -> None:
     # The parameter naming the assessors was renamed after the baseline commit.
     parameters = inspect.signature(campaign_create).parameters
     named = "assessors" if "assessors" in parameters else "assessor_usernames"
+    # The listening rule (issue 15) refuses answers sooner than the clip's length: a browser's
+    # behaviour, not the server path measured here, and absent from the baseline commit.
+    listening = {"min_listen_fraction": 0.0} if "min_listen_fraction" in parameters else {}
     out = {"workloads": {}}
     for workload, n_users in (("closed", args.clients), ("open", args.assessors)):
         # One more named assessor than the load uses: the profile runs as that one afterwards.
@@ -137,6 +140,7 @@ def worker_setup(args) -> None:
             judgments_per_item=args.target,
             gold_share=args.gold_share,
             **{named: [user.username for user in users]},
+            **listening,
             seed=args.seed,
         )
         tokens = dict(Token.objects.filter(user__in=users).values_list("user__username", "key"))
