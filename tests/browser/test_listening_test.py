@@ -219,6 +219,7 @@ def test_a_listening_test_from_instructions_to_the_phone(
     nav = page.locator(".nav").bounding_box()
     link = page.locator(".nav a").first.bounding_box()
     assert nav["height"] < 2 * link["height"]  # one line
+    assert page.locator(".topbar").bounding_box()["height"] < 3 * link["height"]  # the whole bar, too
     bar = page.locator(".trial-progress .progress").bounding_box()
     head = page.locator(".trial-head").bounding_box()
     assert abs((bar["x"] + bar["width"]) - (head["x"] + head["width"])) <= 2
