@@ -1,15 +1,20 @@
-"""Request bodies the API refuses, answered in the API's own shape (JSON with a ``detail``).
+"""Two middlewares for answers Django gives in the wrong shape.
+
+Request bodies the API refuses, answered in the API's own shape (JSON with a ``detail``).
 
 Django answers a body over its limits with an HTML 400 page (``RequestDataTooBig`` is a
 "suspicious operation"), and does not limit a JSON body at all. For API paths this middleware
 refuses a body whose Content-Length is over the endpoint's limit with a JSON 413 before anything
 reads it, and turns Django's own refusals raised while a view parses the body into JSON: 413 for
 too large, 400 for too many fields or files. Pages keep Django's HTML answers.
+
+Pages' 404 and 405 answered with the site's layout (HtmlErrorPagesMiddleware).
 """
 
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
 from django.http import JsonResponse
+from django.shortcuts import render
 from django.urls import reverse
 
 API_PREFIX = "/api/"
@@ -103,8 +108,6 @@ class HtmlErrorPagesMiddleware:
 
     @staticmethod
     def _page(request, original, template: str, context: dict):
-        from django.shortcuts import render
-
         page = render(request, template, context, status=original.status_code)
         if original.has_header("Allow"):
             page["Allow"] = original["Allow"]
