@@ -41,6 +41,25 @@ def test_features_and_seeds_give_the_mean_table_and_per_seed_json(corpus, tmp_pa
     assert data["comparisons"] and data["paper_ordering"][0]["a"] == "framewise"
 
 
+def test_standardize_feeds_the_paper_set_standardised_and_the_json_records_it(corpus, tmp_path):
+    out = StringIO()
+    json_path = tmp_path / "standardised.json"
+    call_command(
+        "run_experiment",
+        corpus="tiny",
+        preset="fast",
+        methods="dummy",
+        folds=2,
+        standardize=True,
+        json_path=str(json_path),
+        stdout=out,
+        stderr=StringIO(),
+    )
+    assert "network inputs standardised" in out.getvalue()
+    config = json.loads(json_path.read_text())["config"]
+    assert config["features"] == "pyaudioanalysis34" and config["network"]["standardize"] is True
+
+
 @pytest.mark.parametrize(
     "options, message",
     [({"seeds": "0,x"}, "--seeds: give comma-separated integers"), ({"seeds": "1,1"}, "a seed is given twice")],

@@ -44,6 +44,22 @@ def test_a_changed_setting_changes_the_estimator():
     assert build_estimator("onelabel", changed).get_params()["hidden_units"] == 17
 
 
+@pytest.mark.parametrize(
+    "features, standardize, expected",
+    [
+        ("pyaudioanalysis34", False, False),  # the authors fed the paper's set raw
+        ("pyaudioanalysis34", True, True),  # run_experiment --standardize
+        ("egemaps", False, True),  # the openSMILE sets always are
+        ("compare", False, True),
+    ],
+)
+def test_which_feature_sets_the_networks_standardise(features, standardize, expected):
+    config = replace(preset("best"), features=features)
+    config = replace(config, network=replace(config.network, standardize=standardize))
+    for method in ("onelabel", "ctc"):
+        assert build_estimator(method, config).get_params()["standardize"] is expected
+
+
 def test_every_estimator_argument_comes_from_the_config():
     """No estimator argument keeps its class default silently: each one is set from a config field."""
     config = preset("paper")
